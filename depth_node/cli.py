@@ -1,0 +1,68 @@
+"""``depth-node``: the command-line tool (predict, replay, bench, train, export, eval, ...).
+
+Each sub-command lives in its own module under :mod:`depth_node.commands` with two functions,
+``add_arguments(parser)`` and ``run(args) -> int``; this file only wires them up. Command modules keep
+heavy imports (onnxruntime, torch, rosbags) inside ``run`` so that ``--help`` stays instant.
+
+Errors of this package (:class:`depth_node.errors.DepthNodeError`) end the command with exit code 2
+and one line on stderr, no traceback: they are the user's input, not a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from depth_node.errors import DepthNodeError
+
+# name -> (module, one-line help). Order is the order of `depth-node --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "predict": ("depth_node.commands.predict", "depth from image files (.npy, 16-bit PNG, colour PNG)"),
+    "replay": ("depth_node.commands.replay", "run the depth core on a recorded ROS 2 bag"),
+    "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
+    "train": ("depth_node.commands.train", "train a depth network from a YAML config"),
+    "export": ("depth_node.commands.export", "export a checkpoint to ONNX with its model spec"),
+    "eval": ("depth_node.commands.eval", "depth metrics of a model on a synthetic split"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    """The commands whose module exists (a command still being written is simply absent)."""
+    found = {}
+    for name, (module, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(module) is not None:
+            found[name] = (module, help_text)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and for generating the README's CLI section)."""
+    parser = argparse.ArgumentParser(prog="depth-node", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in _available().items():
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``depth-node`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args))
+    except DepthNodeError as exc:
+        print(f"depth-node {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"depth-node {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
