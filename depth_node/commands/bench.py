@@ -1,0 +1,112 @@
+"""``depth-node bench``: per-stage medians of the depth node's work at 640x480.
+
+Everything is measured in the same run against its baseline: the organised cloud against a plain numpy
+back-projection of the same frame, and the node's work around the model (decode, pre/post-processing,
+messages, cloud) against the forward pass and against a 33 ms frame budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from depth_node.commands.common import add_model_arguments, build_estimator, load_params
+
+FRAME_BUDGET_MS = 1000.0 / 30.0
+
+
+def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(samples)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the bench command."""
+    add_model_arguments(parser)
+    parser.add_argument("--repeats", type=int, default=50, help="timed repetitions per stage (median reported)")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _synthetic_frame(width: int, height: int) -> np.ndarray:
+    """A textured colour frame (gradients + noise) so that JPEG has real work to do."""
+    rng = np.random.default_rng(0)
+    u = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    v = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    img = np.stack([u + 0 * v, v + 0 * u, (u + v) / 2], axis=-1) + rng.normal(0, 12, (height, width, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """All stage medians (ms) plus derived ratios."""
+    from depth_node import image_codec
+    from depth_node.camera import CameraModel
+    from depth_node.msgs import MessageSet, decode_image
+    from depth_node.pointcloud import PointCloudBuilder, backproject_numpy
+    from depth_node.processing import DepthFrameProcessor
+
+    params = load_params(args)
+    estimator = build_estimator(params)
+    w, h, n = args.width, args.height, args.repeats
+    messages = MessageSet.from_rosbags()
+    store = messages.typestore
+    rgb = _synthetic_frame(w, h)
+    header = messages.header(1_700_000_000_000_000_000, "camera_optical_frame")
+    camera = CameraModel(w, h, 0.8 * w, 0.8 * w, (w - 1) / 2, (h - 1) / 2)
+    # Messages as they come off the wire: deserialised from CDR, so the data is a view of a buffer.
+    raw_msg = store.deserialize_cdr(store.serialize_cdr(messages.image(rgb, "rgb8", header), "sensor_msgs/msg/Image"), "sensor_msgs/msg/Image")
+    bgr_msg = store.deserialize_cdr(store.serialize_cdr(messages.image(rgb[..., ::-1], "bgr8", header), "sensor_msgs/msg/Image"), "sensor_msgs/msg/Image")
+    jpeg_msg = messages.compressed_image(rgb, "rgb8", header, "jpeg")
+    info_msg = messages.camera_info(camera, header)
+    depth = estimator.predict(rgb, camera)
+    depth_dense = np.where(np.isfinite(depth), depth, 2.0).astype(np.float32)
+    builder = PointCloudBuilder()
+    batch = estimator.preprocess(rgb)
+    raw_out = estimator._forward(batch)
+    processor = DepthFrameProcessor(messages, estimator, params)
+
+    r: dict[str, Any] = {"width": w, "height": h, "provider": estimator.provider, "repeats": n}
+    r["decode_rgb8_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(raw_msg)), n)
+    r["decode_bgr8_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(bgr_msg)), n)
+    r["decode_jpeg_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(jpeg_msg)), n)
+    r["preprocess_ms"] = median_ms(lambda: estimator.preprocess(rgb), n)
+    r["forward_ms"] = median_ms(lambda: estimator._forward(batch), n)
+    r["postprocess_ms"] = median_ms(lambda: estimator.postprocess(raw_out, camera), n)
+    r["cloud_xyz_ms"] = median_ms(lambda: builder.build(depth_dense, camera), n)
+    r["cloud_numpy_baseline_ms"] = median_ms(lambda: backproject_numpy(depth_dense, camera), n)
+    r["cloud_xyzrgb_ms"] = median_ms(lambda: builder.build(depth_dense, camera, rgb), n)
+    r["cloud_msg_ms"] = median_ms(lambda: messages.point_cloud(builder.build(depth_dense, camera), header), n)
+    r["frame_total_ms"] = median_ms(lambda: processor.process(raw_msg, info_msg), n)
+    r["around_model_ms"] = r["frame_total_ms"] - r["forward_ms"]
+    r["around_model_share_of_33ms"] = r["around_model_ms"] / FRAME_BUDGET_MS
+    r["cloud_vs_numpy"] = r["cloud_xyz_ms"] / r["cloud_numpy_baseline_ms"]
+    return r
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the medians."""
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"depth-node bench: {result['width']}x{result['height']}, {result['provider']}, median of {result['repeats']}")
+    for key, value in result.items():
+        if key.endswith("_ms"):
+            print(f"  {key:<28} {value:8.3f}")
+    print(f"  cloud / numpy baseline       {result['cloud_vs_numpy']:8.2f}x")
+    print(f"  work around the model        {result['around_model_share_of_33ms']:8.1%} of a 33 ms frame")
+    return 0

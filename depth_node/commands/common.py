@@ -1,0 +1,39 @@
+"""Arguments and loading shared by the commands that run a depth model (predict, replay, bench)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from depth_node import params as params_mod
+from depth_node.depth_params import NODE_NAME, DepthNodeParams
+from depth_node.estimator import DepthEstimator
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --params, --providers: the same knobs as the node's YAML."""
+    parser.add_argument("--model", type=Path, help="depth model (.onnx or TorchScript .pt); default: params or the shipped model")
+    parser.add_argument("--params", type=Path, help="ROS 2 parameter YAML with a 'depth_node: ros__parameters:' section")
+    parser.add_argument("--providers", help="comma-separated ONNX Runtime providers, e.g. cuda,cpu (default: params)")
+
+
+def load_params(args: argparse.Namespace) -> DepthNodeParams:
+    """Defaults, then --params YAML, then --model / --providers flags."""
+    overrides: dict[str, object] = {}
+    if getattr(args, "model", None) is not None:
+        overrides["model_path"] = str(args.model)
+    if getattr(args, "providers", None):
+        overrides["providers"] = [p.strip() for p in args.providers.split(",") if p.strip()]
+    return params_mod.load(DepthNodeParams, args.params, NODE_NAME, overrides)
+
+
+def build_estimator(params: DepthNodeParams) -> DepthEstimator:
+    """The estimator the node would build from these parameters."""
+    from depth_node.estimator import load_estimator
+
+    return load_estimator(
+        params.model_path or None,
+        spec_overrides=params.model.as_spec_overrides(),
+        providers=params.providers,
+        threads=params.threads,
+    )

@@ -1,0 +1,76 @@
+"""Parameters of the depth node, replay and predict: the single source of names, defaults and ranges.
+
+``config/depth_node.yaml`` mirrors this dataclass, the rclpy node declares its parameters from it and the
+CLI reads the same YAML, so a replayed bag runs with exactly the live settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from depth_node.estimator import DEFAULT_PROVIDERS
+from depth_node.params import param
+
+NODE_NAME = "depth_node"
+
+
+@dataclass(frozen=True)
+class ModelOverrides:
+    """Model spec fields that replace what the model file says; 0 or empty = keep the file's value."""
+
+    input_width: int = param(0, "Network input width in pixels (0 = from the model)", min_value=0, max_value=8192)
+    input_height: int = param(0, "Network input height in pixels (0 = from the model)", min_value=0, max_value=8192)
+    size_multiple: int = param(0, "Dynamic input sizes round to this multiple (0 = from the model)", min_value=0)
+    color_order: str = param("", "Channel order the network expects", choices=("", "rgb", "bgr"))
+    scale: float = param(0.0, "Pixel multiplier before normalisation, e.g. 0.00392 (0 = from the model)", min_value=0.0)
+    mean: tuple[float, ...] = param((), "Per-channel mean after scaling (empty = from the model)")
+    std: tuple[float, ...] = param((), "Per-channel std (empty = from the model)")
+    output_kind: str = param(
+        "",
+        "What the output means (empty = from the model)",
+        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth"),
+    )
+    depth_scale: float = param(0.0, "Multiplier on the raw output (0 = from the model)")
+    depth_shift: float = param(0.0, "Offset after depth_scale (0 = from the model)")
+    min_depth_m: float = param(0.0, "Nearer depths are unknown (0 = from the model)", min_value=0.0)
+    max_depth_m: float = param(0.0, "Farther depths are unknown (0 = from the model)", min_value=0.0)
+    trained_fx: float = param(0.0, "Training focal length in pixels at trained_width (0 = from the model)", min_value=0.0)
+    trained_width: int = param(0, "Image width trained_fx refers to (0 = from the model)", min_value=0)
+
+    def as_spec_overrides(self) -> dict[str, Any]:
+        """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""
+        out: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if value in (0, 0.0, "", ()):
+                continue
+            if name in ("mean", "std") and len(value) != 3:
+                from depth_node.errors import ParameterError
+
+                raise ParameterError(f"parameter 'model.{name}': expected 3 values, got {list(value)}")
+            out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class DepthNodeParams:
+    """Everything the depth node (and replay / predict) can be told."""
+
+    model_path: str = param("", "ONNX (.onnx) or TorchScript (.pt) depth model; empty = the shipped default")
+    providers: tuple[str, ...] = param(
+        DEFAULT_PROVIDERS, "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)"
+    )
+    threads: int = param(0, "ONNX Runtime intra-op threads (0 = its default)", min_value=0, max_value=256)
+    image_transport: str = param("raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed"))
+    qos_reliability: str = param(
+        "best_effort", "Reliability of the image subscriptions", choices=("reliable", "best_effort")
+    )
+    qos_depth: int = param(2, "History depth of the image subscriptions", min_value=1, max_value=100)
+    decimation: int = param(1, "Cloud keeps every k-th pixel in both directions", min_value=1, max_value=32)
+    publish_cloud: bool = param(True, "Publish depth/points")
+    cloud_rgb: bool = param(False, "Colour the cloud (xyzrgb, point_step 32) instead of xyz")
+    cloud_max_range_m: float = param(0.0, "Cloud points with depth beyond this are NaN (0 = no limit)", min_value=0.0)
+    publish_colored: bool = param(False, "Publish depth/colored, a bgr8 inferno_r rendering of the depth")
+    colored_min_m: float = param(0.2, "Depth shown brightest in depth/colored", min_value=0.0)
+    colored_max_m: float = param(10.0, "Depth shown darkest in depth/colored", min_value=0.01)
+    model: ModelOverrides = field(default_factory=ModelOverrides)

@@ -1,0 +1,232 @@
+"""``sensor_msgs/Image`` and ``CompressedImage`` payloads <-> numpy arrays, without ROS.
+
+The functions take the message's plain fields (encoding, sizes, step, data buffer), so they serve the
+rclpy classes and the rosbags ones alike; :mod:`depth_node.msgs` passes the fields in. Decoding is a
+zero-copy view where the layout allows (no padding, native byte order), so a 640x480 rgb8 frame costs
+microseconds; the caller copies if it needs to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.errors import ImageDecodeError, UnsupportedEncodingError
+
+
+@dataclass(frozen=True)
+class EncodingInfo:
+    """Memory layout of one raw encoding: element type and channels per pixel."""
+
+    dtype: np.dtype[Any]
+    channels: int
+
+
+def _info(dtype: str, channels: int) -> EncodingInfo:
+    return EncodingInfo(np.dtype(dtype), channels)
+
+
+# The encodings of sensor_msgs/image_encodings.hpp that cameras and depth pipelines actually send.
+ENCODINGS: dict[str, EncodingInfo] = {
+    "rgb8": _info("u1", 3),
+    "bgr8": _info("u1", 3),
+    "rgba8": _info("u1", 4),
+    "bgra8": _info("u1", 4),
+    "mono8": _info("u1", 1),
+    "mono16": _info("u2", 1),
+    "8UC1": _info("u1", 1),
+    "8UC3": _info("u1", 3),
+    "8UC4": _info("u1", 4),
+    "16UC1": _info("u2", 1),
+    "16SC1": _info("i2", 1),
+    "32FC1": _info("f4", 1),
+    "64FC1": _info("f8", 1),
+    # Packed 4:2:2, two bytes per pixel; decoded to rgb8 by to_rgb8.
+    "yuv422": _info("u1", 2),  # UYVY
+    "uyvy": _info("u1", 2),
+    "yuv422_yuy2": _info("u1", 2),  # YUYV
+    "yuyv": _info("u1", 2),
+}
+
+_YUV_TO_RGB = {
+    "yuv422": cv2.COLOR_YUV2RGB_UYVY,
+    "uyvy": cv2.COLOR_YUV2RGB_UYVY,
+    "yuv422_yuy2": cv2.COLOR_YUV2RGB_YUY2,
+    "yuyv": cv2.COLOR_YUV2RGB_YUY2,
+}
+
+
+def encoding_info(encoding: str) -> EncodingInfo:
+    """Layout of an encoding; unknown ones raise :class:`UnsupportedEncodingError`."""
+    try:
+        return ENCODINGS[encoding]
+    except KeyError:
+        raise UnsupportedEncodingError(
+            f"unsupported image encoding {encoding!r}; supported: {sorted(ENCODINGS)}"
+        ) from None
+
+
+def as_uint8_buffer(data: Any) -> npt.NDArray[np.uint8]:
+    """A flat uint8 view of a message's ``data`` (numpy, bytes, array.array('B') or a list)."""
+    if isinstance(data, np.ndarray):
+        return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
+    try:
+        return np.frombuffer(data, dtype=np.uint8)
+    except TypeError:
+        return np.asarray(data, dtype=np.uint8)
+
+
+def decode_raw(
+    encoding: str, height: int, width: int, step: int, is_bigendian: bool | int, data: Any
+) -> npt.NDArray[Any]:
+    """The pixels of a raw image as (H, W) or (H, W, C) in native byte order.
+
+    Honours ``step`` (row padding) and ``is_bigendian``. The result may be a read-only view of ``data``.
+
+    Raises:
+        UnsupportedEncodingError: an encoding outside :data:`ENCODINGS`.
+        ImageDecodeError: sizes that do not add up (step shorter than a row, data shorter than
+            step * height, zero sizes).
+    """
+    info = encoding_info(encoding)
+    if height <= 0 or width <= 0:
+        raise ImageDecodeError(f"image has zero size ({width}x{height})")
+    row_bytes = width * info.channels * info.dtype.itemsize
+    if step < row_bytes:
+        raise ImageDecodeError(f"step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)")
+    buf = as_uint8_buffer(data)
+    if buf.size < step * height:
+        raise ImageDecodeError(f"data has {buf.size} bytes, expected step {step} x height {height} = {step * height}")
+    rows = buf[: step * height].reshape(height, step)[:, :row_bytes]
+    dtype = info.dtype.newbyteorder(">" if is_bigendian else "<") if info.dtype.itemsize > 1 else info.dtype
+    if not rows.flags.c_contiguous or (info.dtype.itemsize > 1 and rows.ctypes.data % info.dtype.itemsize):
+        rows = np.ascontiguousarray(rows)
+    pixels = rows.view(dtype)
+    if dtype.byteorder not in ("=", "|"):  # numpy reports the native order as "="
+        pixels = pixels.astype(info.dtype.newbyteorder("="))
+    shape = (height, width) if info.channels == 1 else (height, width, info.channels)
+    return pixels.reshape(shape)
+
+
+def to_rgb8(image: npt.NDArray[Any], encoding: str) -> npt.NDArray[np.uint8]:
+    """Colour pixels as RGB uint8 (H, W, 3): what the depth networks are fed.
+
+    Mono and 16-bit images are expanded (16-bit scaled to 8 bits), alpha dropped, YUV converted.
+    """
+    if encoding in ("rgb8", "8UC3"):
+        return image  # 8UC3 carries no channel order; rgb is the ROS default for colour
+    if encoding == "bgr8":
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if encoding in ("rgba8", "8UC4"):
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
+    if encoding == "bgra8":
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if encoding in ("mono8", "8UC1"):
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if encoding in ("mono16", "16UC1"):
+        return cv2.cvtColor((image >> 8).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+    if encoding in _YUV_TO_RGB:
+        return cv2.cvtColor(np.ascontiguousarray(image), _YUV_TO_RGB[encoding])
+    raise UnsupportedEncodingError(f"encoding {encoding!r} is not a colour image")
+
+
+def encode_raw(image: npt.NDArray[Any], encoding: str, *, step: int | None = None) -> tuple[int, int, int, bytes]:
+    """Pack an array for an Image message: (height, width, step, data) in little-endian order.
+
+    Args:
+        image: (H, W) or (H, W, C) array matching ``encoding``.
+        encoding: One of :data:`ENCODINGS`.
+        step: Row stride in bytes; larger than a row adds zero padding (tests use it), default packed.
+    """
+    info = encoding_info(encoding)
+    arr = np.asarray(image)
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    if arr.ndim not in (2, 3) or channels != info.channels:
+        raise ImageDecodeError(f"array of shape {arr.shape} does not fit encoding {encoding!r}")
+    height, width = arr.shape[:2]
+    arr = np.ascontiguousarray(arr, dtype=info.dtype.newbyteorder("<"))
+    row_bytes = width * info.channels * info.dtype.itemsize
+    if step is None or step == row_bytes:
+        return height, width, row_bytes, arr.tobytes()
+    if step < row_bytes:
+        raise ImageDecodeError(f"step {step} is shorter than a row ({row_bytes} bytes)")
+    padded = np.zeros((height, step), dtype=np.uint8)
+    padded[:, :row_bytes] = arr.view(np.uint8).reshape(height, row_bytes)
+    return height, width, step, padded.tobytes()
+
+
+def parse_compressed_format(fmt: str) -> tuple[str, str]:
+    """(original encoding, codec) of a CompressedImage format string.
+
+    Accepts plain codecs ("jpeg", "png") and image_transport's "rgb8; jpeg compressed bgr8". The original
+    encoding is "" when the string does not say it.
+    """
+    text = fmt.strip().lower()
+    if ";" in fmt:
+        original, rest = (part.strip() for part in fmt.split(";", 1))
+        rest_l = rest.lower()
+        if "compresseddepth" in rest_l:
+            raise UnsupportedEncodingError(f"compressedDepth format {fmt!r} is not supported; use raw depth")
+        codec = "png" if "png" in rest_l else "jpeg" if ("jpeg" in rest_l or "jpg" in rest_l) else ""
+        if not codec:
+            raise UnsupportedEncodingError(f"unknown compressed format {fmt!r}")
+        return original, codec
+    if text in ("jpeg", "jpg"):
+        return "", "jpeg"
+    if text == "png":
+        return "", "png"
+    raise UnsupportedEncodingError(f"unknown compressed format {fmt!r}; expected jpeg, png or 'ENC; CODEC compressed ...'")
+
+
+def decode_compressed(fmt: str, data: Any) -> tuple[npt.NDArray[Any], str]:
+    """Decode a CompressedImage payload to (array, encoding).
+
+    Colour comes back as rgb8 unless the format names bgr8 as the original; 16-bit PNGs come back as
+    16UC1 (or the named original, such as mono16); grey 8-bit as mono8.
+
+    Raises:
+        UnsupportedEncodingError: a format string that is not jpeg/png.
+        ImageDecodeError: bytes that OpenCV cannot decode.
+    """
+    original, _codec = parse_compressed_format(fmt)
+    buf = as_uint8_buffer(data)
+    if buf.size == 0:
+        raise ImageDecodeError("compressed image has no data")
+    decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise ImageDecodeError(f"compressed image ({fmt!r}, {buf.size} bytes) could not be decoded")
+    if decoded.ndim == 2:
+        if decoded.dtype == np.uint16:
+            return decoded, original if original in ("mono16", "16UC1") else "16UC1"
+        return decoded, original if original in ("mono8", "8UC1") else "mono8"
+    if decoded.shape[2] == 4:
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2BGR)
+    if decoded.dtype != np.uint8:
+        decoded = (decoded >> 8).astype(np.uint8)
+    if original == "bgr8":
+        return decoded, "bgr8"
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), "rgb8"
+
+
+def encode_compressed(image: npt.NDArray[Any], encoding: str, codec: str = "jpeg", quality: int = 90) -> tuple[str, bytes]:
+    """Compress an image as image_transport does: (format string, bytes)."""
+    if codec not in ("jpeg", "png"):
+        raise UnsupportedEncodingError(f"codec must be jpeg or png, got {codec!r}")
+    if encoding in ("rgb8", "8UC3"):
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        target = "bgr8"
+    elif encoding == "bgr8":
+        bgr, target = image, "bgr8"
+    elif encoding in ("mono8", "8UC1", "mono16", "16UC1"):
+        bgr, target = image, encoding
+    else:
+        raise UnsupportedEncodingError(f"cannot compress encoding {encoding!r}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if codec == "jpeg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    ok, out = cv2.imencode(".jpg" if codec == "jpeg" else ".png", bgr, params)
+    if not ok:
+        raise ImageDecodeError(f"OpenCV could not encode a {encoding} image as {codec}")
+    return f"{encoding}; {codec} compressed {target}", out.tobytes()

@@ -1,0 +1,117 @@
+"""One camera frame in, the depth node's output messages out: shared by the live node and replay.
+
+The rclpy node and ``depth-node replay`` both call :meth:`DepthFrameProcessor.process`, so a replayed
+bag exercises exactly the code that runs on the robot. A frame that cannot be processed raises a
+:class:`depth_node.errors.DepthNodeError` whose ``reason`` the shell counts; nothing here logs or drops.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node import image_codec
+from depth_node.camera import CameraModel
+from depth_node.colorize import colorize_depth
+from depth_node.depth_params import DepthNodeParams
+from depth_node.errors import DepthNodeError, ModelError
+from depth_node.estimator import DepthEstimator
+from depth_node.msgs import MessageSet, camera_from_info, decode_image
+from depth_node.pointcloud import PointCloudBuilder
+
+STAGES = ("decode", "inference", "points", "total")
+
+
+class InferenceError(ModelError):
+    """The network raised while running on a frame (the frame is dropped, the node goes on)."""
+
+    reason = "inference_failed"
+
+
+@dataclass
+class FrameOutputs:
+    """What one frame produced; messages are None when not asked for.
+
+    Attributes:
+        depth: float32 metres (H, W), NaN = unknown.
+        camera: The camera model of the depth image.
+        depth_msg: 32FC1 Image, stamp and frame_id of the input.
+        info_msg: CameraInfo of the depth image (same stamp and resolution).
+        cloud_msg: Organised PointCloud2, or None.
+        colored_msg: bgr8 inferno_r Image, or None.
+        times_ms: Milliseconds per stage (see :data:`STAGES`).
+    """
+
+    depth: npt.NDArray[np.float32]
+    camera: CameraModel
+    depth_msg: Any
+    info_msg: Any
+    cloud_msg: Any
+    colored_msg: Any
+    times_ms: dict[str, float]
+
+
+class DepthFrameProcessor:
+    """Decode, infer, back-project and build messages for one (image, camera_info) pair."""
+
+    def __init__(self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams) -> None:
+        self.messages = messages
+        self.estimator = estimator
+        self.params = params
+        max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
+        self.cloud_builder = PointCloudBuilder(params.decimation, max_range)
+
+    def process(
+        self, image_msg: Any, info_msg: Any, *, want_cloud: bool | None = None, want_colored: bool | None = None
+    ) -> FrameOutputs:
+        """Run the depth core on one frame.
+
+        Args:
+            image_msg: sensor_msgs/Image or CompressedImage.
+            info_msg: The CameraInfo of that camera (any resolution; rescaled to the image's).
+            want_cloud: Build the cloud (default: the ``publish_cloud`` parameter). The node passes
+                False when nobody subscribes to it.
+            want_colored: Build the colourised image (default: ``publish_colored``).
+
+        Raises:
+            DepthNodeError: a subclass whose ``reason`` names why the frame was dropped.
+        """
+        params = self.params
+        want_cloud = params.publish_cloud if want_cloud is None else want_cloud
+        want_colored = params.publish_colored if want_colored is None else want_colored
+        t0 = time.perf_counter()
+        pixels, encoding = decode_image(image_msg)
+        rgb = image_codec.to_rgb8(pixels, encoding)
+        camera = camera_from_info(info_msg, image_size=(rgb.shape[1], rgb.shape[0]))
+        t1 = time.perf_counter()
+        try:
+            depth = self.estimator.predict(rgb, camera)
+        except DepthNodeError:
+            raise
+        except Exception as exc:  # a backend's own error type: drop the frame, keep the node
+            raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
+        t2 = time.perf_counter()
+        header = image_msg.header
+        m = self.messages
+        depth_msg = m.image(depth, "32FC1", header)
+        info_out = m.camera_info(camera, header)
+        cloud_msg = None
+        if want_cloud:
+            cloud = self.cloud_builder.build(depth, camera, rgb if params.cloud_rgb else None)
+            cloud_msg = m.point_cloud(cloud, header)
+        colored_msg = None
+        if want_colored:
+            colored_msg = m.image(colorize_depth(depth, params.colored_min_m, params.colored_max_m), "bgr8", header)
+        t3 = time.perf_counter()
+        times = {
+            "decode": (t1 - t0) * 1e3,
+            "inference": (t2 - t1) * 1e3,
+            "points": (t3 - t2) * 1e3,
+            "total": (t3 - t0) * 1e3,
+        }
+        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times)

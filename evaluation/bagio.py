@@ -1,0 +1,158 @@
+"""Reading ROS 2 bags and writing output bags atomically (rosbags, no ROS installation needed).
+
+:func:`open_bag` turns every way a path can fail to be a bag into one :class:`BagError` with a one-line
+message. :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target
+and renames it into place only when everything, report included, is complete, so a crash or a bad input
+never leaves a half-written OUT behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from depth_node.errors import BagError
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
+COLOUR_ENCODINGS = frozenset({"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC3", "8UC4", "yuv422", "uyvy", "yuyv", "yuv422_yuy2"})
+
+
+@contextlib.contextmanager
+def open_bag(path: str | Path, typestore: Any = None) -> Iterator[Any]:
+    """An open rosbags ``AnyReader`` on a bag directory, .db3 or .mcap file.
+
+    Raises:
+        BagError: the path is missing, not a bag, or unreadable.
+    """
+    from rosbags.highlevel import AnyReader
+
+    p = Path(path)
+    if not p.exists():
+        raise BagError(f"bag '{p}' does not exist")
+    reader = AnyReader([p], default_typestore=typestore)
+    try:
+        reader.open()
+    except Exception as exc:  # rosbags raises several unrelated types for "not a bag"
+        raise BagError(f"'{p}' is not a readable ROS 2 bag: {exc}") from exc
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _sibling_info_topic(image_topic: str, info_topics: Sequence[str]) -> str | None:
+    """image_transport's convention: ``<ns>/image_raw`` goes with ``<ns>/camera_info``."""
+    parts = image_topic.rstrip("/").split("/")
+    for depth in (1, 2):  # <ns>/image_raw and <ns>/image_raw/compressed
+        candidate = "/".join([*parts[:-depth], "camera_info"])
+        if candidate in info_topics:
+            return candidate
+    return None
+
+
+def _is_colour_topic(reader: Any, connection: Any) -> bool:
+    """Peek at a topic's first message: colour images only (depth and IR topics are not inputs)."""
+    for conn, _t, raw in reader.messages(connections=[connection]):
+        try:
+            msg = reader.deserialize(raw, conn.msgtype)
+        except Exception:
+            return False
+        if conn.msgtype.endswith("CompressedImage"):
+            return "compresseddepth" not in str(msg.format).lower()
+        return str(msg.encoding) in COLOUR_ENCODINGS
+    return False
+
+
+def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) -> tuple[str, str]:
+    """The (colour image topic, camera_info topic) to replay.
+
+    Given topics are checked to exist with the right type. Otherwise the only colour image topic is
+    taken, and the only CameraInfo topic or else the image topic's sibling ``camera_info``.
+
+    Raises:
+        BagError: a named topic is missing or of the wrong type, or the choice is ambiguous (the message
+            lists the candidates seen).
+    """
+    by_topic = {c.topic: c for c in reader.connections}
+    if image_topic is not None:
+        conn = by_topic.get(image_topic)
+        if conn is None or conn.msgtype not in IMAGE_TYPES:
+            raise BagError(f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; it has {_listing(reader)}")
+    else:
+        candidates = [c.topic for c in reader.connections if c.msgtype in IMAGE_TYPES and _is_colour_topic(reader, c)]
+        if len(candidates) != 1:
+            what = "no colour image topic" if not candidates else f"several colour image topics {sorted(candidates)}"
+            raise BagError(f"{what}; pass --image-topic (the bag has {_listing(reader)})")
+        image_topic = candidates[0]
+    info_topics = sorted({c.topic for c in reader.connections if c.msgtype == CAMERA_INFO_TYPE})
+    if info_topic is not None:
+        if info_topic not in info_topics:
+            raise BagError(f"camera_info topic '{info_topic}' is not a CameraInfo topic of the bag; CameraInfo topics: {info_topics}")
+    elif len(info_topics) == 1:
+        info_topic = info_topics[0]
+    else:
+        sibling = _sibling_info_topic(image_topic, info_topics)
+        if sibling is None:
+            raise BagError(f"cannot tell which CameraInfo goes with '{image_topic}' among {info_topics}; pass --camera-info-topic")
+        info_topic = sibling
+    return image_topic, info_topic
+
+
+def _listing(reader: Any) -> str:
+    return ", ".join(f"{c.topic} [{c.msgtype}]" for c in reader.connections) or "no topics"
+
+
+class AtomicBagDir:
+    """An MCAP bag directory (plus side files) that appears at ``target`` only when complete.
+
+    Use as a context manager: ``writer`` is a rosbags ``Writer`` inside a temporary directory beside the
+    target; on a clean exit the side files are written and the directory renamed into place; on an
+    exception everything temporary is removed and the target is untouched.
+    """
+
+    def __init__(self, target: str | Path, overwrite: bool = False) -> None:
+        self.target = Path(target)
+        if self.target.exists() and not overwrite:
+            raise BagError(f"output '{self.target}' already exists (pass --overwrite to replace it)")
+        self.overwrite = overwrite
+        self._parent: Path | None = None
+        self.writer: Any = None
+        self._side_files: dict[str, bytes] = {}
+
+    def __enter__(self) -> AtomicBagDir:
+        from rosbags.rosbag2 import StoragePlugin, Writer
+
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._parent = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial-", dir=self.target.parent))
+        # The bag directory already has the final name inside the temporary parent, so the files the
+        # Writer names after it (NAME.mcap) are right after the rename.
+        self.writer = Writer(self._parent / self.target.name, version=9, storage_plugin=StoragePlugin.MCAP)
+        self.writer.open()
+        return self
+
+    def add_json(self, name: str, payload: Any) -> None:
+        """A JSON side file (such as report.json) to be placed in the bag directory on completion."""
+        self._side_files[name] = (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._parent is not None
+        try:
+            self.writer.close()
+            if exc_type is not None:
+                return
+            staged = self._parent / self.target.name
+            for name, data in self._side_files.items():
+                (staged / name).write_bytes(data)
+            if self.target.exists():
+                trash = self._parent / ".old"
+                os.replace(self.target, trash)
+            os.replace(staged, self.target)
+        finally:
+            shutil.rmtree(self._parent, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""Tiny ONNX depth models the tests build themselves (onnx.helper, no torch, no downloads).
+
+The "network" reads channel 0 of the normalised input x and returns ``a * x + b``: with mean 0, std 1 and
+scale 1/255, a uniform image of value v gives the output a * v / 255 + b, so every test knows the exact
+depth to expect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from depth_node.model_spec import ModelSpec
+
+
+def write_affine_model(
+    path: Path,
+    spec: ModelSpec | None,
+    *,
+    gain: float = 4.0,
+    offset: float = 1.0,
+    fixed_hw: tuple[int, int] | None = (48, 64),
+    squeeze_channel: bool = False,
+) -> Path:
+    """Write a model computing ``gain * x[:, 0:1] + offset``; returns ``path``.
+
+    Args:
+        path: Output .onnx path.
+        spec: Stored in metadata_props when given (a user's plain export has none).
+        gain: Multiplier.
+        offset: Added after the multiplier.
+        fixed_hw: Fixed input height and width, or None for dynamic H and W.
+        squeeze_channel: Output (N, H, W) instead of (N, 1, H, W).
+    """
+    h, w = fixed_hw if fixed_hw is not None else ("H", "W")
+    inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, h, w])
+    out_shape = ["N", h, w] if squeeze_channel else ["N", 1, h, w]
+    out = helper.make_tensor_value_info("depth", TensorProto.FLOAT, out_shape)
+    inits = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "starts"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.array(gain, dtype=np.float32), "gain"),
+        numpy_helper.from_array(np.array(offset, dtype=np.float32), "offset"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["image", "starts", "ends", "axes"], ["c0"]),
+        helper.make_node("Mul", ["c0", "gain"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "offset"], ["pre" if squeeze_channel else "depth"]),
+    ]
+    if squeeze_channel:
+        inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "squeeze_axes"))
+        nodes.append(helper.make_node("Squeeze", ["pre", "squeeze_axes"], ["depth"]))
+    graph = helper.make_graph(nodes, "affine_depth", [inp], [out], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if spec is not None:
+        for key, value in spec.to_metadata().items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def plain_spec(**changes: object) -> ModelSpec:
+    """A spec whose normalisation is x = pixel / 255 (mean 0, std 1), so outputs are easy to predict."""
+    base = ModelSpec(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), min_depth_m=0.01, max_depth_m=100.0)
+    return base.replace(**changes) if changes else base
