@@ -12,7 +12,9 @@ setup(
     description="Monocular metric depth, point clouds and obstacle avoidance for ROS 2",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["depth_node", "depth_node.*", "navigation", "navigation.*", "evaluation", "evaluation.*"]),
+    packages=find_packages(
+        include=["depth_node", "depth_node.*", "navigation", "navigation.*", "evaluation", "evaluation.*"]
+    ),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

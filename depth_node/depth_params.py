@@ -35,7 +35,9 @@ class ModelOverrides:
     depth_shift: float = param(0.0, "Offset after depth_scale (0 = from the model)")
     min_depth_m: float = param(0.0, "Nearer depths are unknown (0 = from the model)", min_value=0.0)
     max_depth_m: float = param(0.0, "Farther depths are unknown (0 = from the model)", min_value=0.0)
-    trained_fx: float = param(0.0, "Training focal length in pixels at trained_width (0 = from the model)", min_value=0.0)
+    trained_fx: float = param(
+        0.0, "Training focal length in pixels at trained_width (0 = from the model)", min_value=0.0
+    )
     trained_width: int = param(0, "Image width trained_fx refers to (0 = from the model)", min_value=0)
 
     def as_spec_overrides(self) -> dict[str, Any]:
@@ -58,10 +60,13 @@ class DepthNodeParams:
 
     model_path: str = param("", "ONNX (.onnx) or TorchScript (.pt) depth model; empty = the shipped default")
     providers: tuple[str, ...] = param(
-        DEFAULT_PROVIDERS, "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)"
+        DEFAULT_PROVIDERS,
+        "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)",
     )
     threads: int = param(0, "ONNX Runtime intra-op threads (0 = its default)", min_value=0, max_value=256)
-    image_transport: str = param("raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed"))
+    image_transport: str = param(
+        "raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed")
+    )
     qos_reliability: str = param(
         "best_effort", "Reliability of the image subscriptions", choices=("reliable", "best_effort")
     )

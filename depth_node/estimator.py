@@ -9,6 +9,7 @@ when a backend is built, never at import time.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -72,8 +73,8 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> lis
 
 
 def round_to_multiple(value: float, multiple: int) -> int:
-    """Nearest multiple of ``multiple`` to ``value``, at least ``multiple``."""
-    return max(multiple, int(round(value / multiple)) * multiple)
+    """Nearest multiple of ``multiple`` to ``value`` (halves round up), at least ``multiple``."""
+    return max(multiple, math.floor(value / multiple + 0.5) * multiple)
 
 
 class DepthEstimator(ABC):
@@ -85,7 +86,8 @@ class DepthEstimator(ABC):
             h, w = fixed_size
             if (spec.input_height and spec.input_height != h) or (spec.input_width and spec.input_width != w):
                 raise ModelError(
-                    f"model spec input {spec.input_width}x{spec.input_height} contradicts the network's fixed input {w}x{h}"
+                    f"model spec input {spec.input_width}x{spec.input_height} "
+                    f"contradicts the network's fixed input {w}x{h}"
                 )
             spec = spec.replace(input_height=h, input_width=w)
         self.spec = spec
@@ -110,10 +112,12 @@ class DepthEstimator(ABC):
         if self._fixed is not None:
             return self._fixed
         m = self.spec.size_multiple
-        if self.spec.input_width and self.spec.input_height:
-            return round_to_multiple(self.spec.input_height, m), round_to_multiple(self.spec.input_width, m)
+        if self.spec.input_width and self.spec.input_height:  # given exactly: used exactly
+            return self.spec.input_height, self.spec.input_width
         if self.spec.input_width:  # width given: keep the image's aspect ratio
-            return round_to_multiple(self.spec.input_width * height / width, m), round_to_multiple(self.spec.input_width, m)
+            return round_to_multiple(self.spec.input_width * height / width, m), round_to_multiple(
+                self.spec.input_width, m
+            )
         return round_to_multiple(height, m), round_to_multiple(width, m)
 
     def preprocess(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -138,7 +142,7 @@ class DepthEstimator(ABC):
         if out.ndim != 2:
             raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}")
         if out.shape != (camera.height, camera.width):
-            out = cv2.resize(out, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
+            out = np.asarray(cv2.resize(out, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32)
         spec = self.spec
         depth = out * np.float32(spec.depth_scale) + np.float32(spec.depth_shift)
         if spec.output_kind is OutputKind.RELATIVE_INVERSE_DEPTH:
@@ -220,26 +224,35 @@ class TorchEstimator(DepthEstimator):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self._torch = torch
         self._device = torch.device(device)
-        self._module = module.to(self._device).eval()
+        self._module = module.to(self._device)
+        if hasattr(self._module, "eval") and not isinstance(self._module, torch.fx.GraphModule):
+            self._module.eval()
         super().__init__(spec)
 
     @classmethod
     def from_file(cls, path: str | Path, spec: ModelSpec, device: str = "auto") -> TorchEstimator:
-        """Load a TorchScript file (``torch.jit.save``); weights-only checkpoints need their network class."""
+        """Load a ``torch.export`` program (.pt2) or a TorchScript file (.pt/.ts, ``torch.jit.save``).
+
+        Both formats hold the network's code as well as its weights, so no Python class is needed;
+        neither unpickles arbitrary objects.
+        """
         import torch
 
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"model file '{path}' does not exist")
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"model file '{path}' is not a TorchScript module: {exc}") from exc
+            if path.suffix.lower() == ".pt2":
+                module = torch.export.load(str(path)).module()
+            else:
+                module = torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:  # torch raises RuntimeError, ValueError or zipfile errors here
+            raise ModelError(f"model file '{path}' could not be loaded by torch: {exc}") from exc
         return cls(module, spec, device)
 
     @property
     def provider(self) -> str:
-        """"torch:cpu" or "torch:cuda"."""
+        """ "torch:cpu" or "torch:cuda"."""
         return f"torch:{self._device.type}"
 
     def _forward(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -258,7 +271,7 @@ def load_estimator(
     threads: int = 0,
     device: str = "auto",
 ) -> DepthEstimator:
-    """The estimator for a model file: ``.onnx`` runs on ONNX Runtime, ``.pt``/``.ts`` (TorchScript) on torch.
+    """The estimator for a model file: ``.onnx`` runs on ONNX Runtime, ``.pt2``/``.pt``/``.ts`` on torch.
 
     Args:
         path: Model file; None or "" means the shipped default model.
@@ -270,8 +283,7 @@ def load_estimator(
     model_path = Path(path) if path else default_model_path()
     if model_path.suffix.lower() == ".onnx":
         return OnnxEstimator(model_path, spec_overrides, providers, threads)
-    if model_path.suffix.lower() in (".pt", ".ts", ".torchscript"):
+    if model_path.suffix.lower() in (".pt2", ".pt", ".ts", ".torchscript"):
         spec = ms.from_mapping(spec_overrides or {})
         return TorchEstimator.from_file(model_path, spec, device)
-    raise ModelError(f"model file '{model_path}': expected .onnx or a TorchScript .pt/.ts file")
-
+    raise ModelError(f"model file '{model_path}': expected .onnx, a torch.export .pt2 or a TorchScript .pt/.ts file")

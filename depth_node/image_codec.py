@@ -52,7 +52,13 @@ ENCODINGS: dict[str, EncodingInfo] = {
     "yuyv": _info("u1", 2),
 }
 
-_YUV_TO_RGB = {
+_TO_RGB = {
+    "bgr8": cv2.COLOR_BGR2RGB,
+    "rgba8": cv2.COLOR_RGBA2RGB,
+    "8UC4": cv2.COLOR_RGBA2RGB,
+    "bgra8": cv2.COLOR_BGRA2RGB,
+    "mono8": cv2.COLOR_GRAY2RGB,
+    "8UC1": cv2.COLOR_GRAY2RGB,
     "yuv422": cv2.COLOR_YUV2RGB_UYVY,
     "uyvy": cv2.COLOR_YUV2RGB_UYVY,
     "yuv422_yuy2": cv2.COLOR_YUV2RGB_YUY2,
@@ -119,18 +125,12 @@ def to_rgb8(image: npt.NDArray[Any], encoding: str) -> npt.NDArray[np.uint8]:
     """
     if encoding in ("rgb8", "8UC3"):
         return image  # 8UC3 carries no channel order; rgb is the ROS default for colour
-    if encoding == "bgr8":
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    if encoding in ("rgba8", "8UC4"):
-        return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
-    if encoding == "bgra8":
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    if encoding in ("mono8", "8UC1"):
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if encoding in ("mono16", "16UC1"):
-        return cv2.cvtColor((image >> 8).astype(np.uint8), cv2.COLOR_GRAY2RGB)
-    if encoding in _YUV_TO_RGB:
-        return cv2.cvtColor(np.ascontiguousarray(image), _YUV_TO_RGB[encoding])
+        image = (image >> 8).astype(np.uint8)
+        encoding = "mono8"
+    code = _TO_RGB.get(encoding)
+    if code is not None:
+        return np.asarray(cv2.cvtColor(np.ascontiguousarray(image), code), dtype=np.uint8)
     raise UnsupportedEncodingError(f"encoding {encoding!r} is not a colour image")
 
 
@@ -179,7 +179,9 @@ def parse_compressed_format(fmt: str) -> tuple[str, str]:
         return "", "jpeg"
     if text == "png":
         return "", "png"
-    raise UnsupportedEncodingError(f"unknown compressed format {fmt!r}; expected jpeg, png or 'ENC; CODEC compressed ...'")
+    raise UnsupportedEncodingError(
+        f"unknown compressed format {fmt!r}; expected jpeg, png or 'ENC; CODEC compressed ...'"
+    )
 
 
 def decode_compressed(fmt: str, data: Any) -> tuple[npt.NDArray[Any], str]:
@@ -206,13 +208,15 @@ def decode_compressed(fmt: str, data: Any) -> tuple[npt.NDArray[Any], str]:
     if decoded.shape[2] == 4:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2BGR)
     if decoded.dtype != np.uint8:
-        decoded = (decoded >> 8).astype(np.uint8)
+        decoded = (np.asarray(decoded, dtype=np.uint16) >> 8).astype(np.uint8)
     if original == "bgr8":
         return decoded, "bgr8"
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), "rgb8"
 
 
-def encode_compressed(image: npt.NDArray[Any], encoding: str, codec: str = "jpeg", quality: int = 90) -> tuple[str, bytes]:
+def encode_compressed(
+    image: npt.NDArray[Any], encoding: str, codec: str = "jpeg", quality: int = 90
+) -> tuple[str, bytes]:
     """Compress an image as image_transport does: (format string, bytes)."""
     if codec not in ("jpeg", "png"):
         raise UnsupportedEncodingError(f"codec must be jpeg or png, got {codec!r}")

@@ -70,7 +70,7 @@ class MessageSet:
                 return data.reshape(-1).view(np.uint8)
             return np.frombuffer(data, dtype=np.uint8)
         out = array.array("B")
-        out.frombytes(memoryview(np.ascontiguousarray(data)).cast("B") if isinstance(data, np.ndarray) else data)
+        out.frombytes(np.ascontiguousarray(data).reshape(-1).view(np.uint8).data if isinstance(data, np.ndarray) else data)
         return out
 
     def float64_array(self, values: Any) -> Any:
@@ -182,8 +182,8 @@ def camera_from_info(info: Any, image_size: tuple[int, int] | None = None) -> Ca
     return CameraModel.from_info_fields(
         width=int(info.width),
         height=int(info.height),
-        k=np.asarray(info.k, dtype=np.float64),
-        p=np.asarray(info.p, dtype=np.float64),
+        k=[float(v) for v in info.k],
+        p=[float(v) for v in info.p],
         binning_x=int(info.binning_x),
         binning_y=int(info.binning_y),
         roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),

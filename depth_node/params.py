@@ -85,7 +85,8 @@ def describe(cls: type, prefix: str = "") -> Iterator[ParamInfo]:
             yield from describe(tp, prefix=f"{name}.")  # type: ignore[arg-type]
             continue
         origin = typing.get_origin(tp) or tp
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        factory: Any = f.default_factory
+        default = f.default if f.default is not dataclasses.MISSING else factory()
         yield ParamInfo(
             name=name,
             default=default,
@@ -109,9 +110,8 @@ def _coerce_scalar(name: str, value: Any, kind: type) -> Any:
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
+    elif kind is str and isinstance(value, str):
+        return value
     raise ParameterError(f"parameter '{name}': expected {kind.__name__}, got {value!r} ({type(value).__name__})")
 
 

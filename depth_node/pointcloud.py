@@ -33,7 +33,11 @@ class PointFieldSpec:
     count: int = 1
 
 
-XYZ_FIELDS = (PointFieldSpec("x", 0, FLOAT32), PointFieldSpec("y", 4, FLOAT32), PointFieldSpec("z", 8, FLOAT32))
+XYZ_FIELDS = (
+    PointFieldSpec("x", 0, FLOAT32),
+    PointFieldSpec("y", 4, FLOAT32),
+    PointFieldSpec("z", 8, FLOAT32),
+)
 XYZRGB_FIELDS = (*XYZ_FIELDS, PointFieldSpec("rgb", 16, FLOAT32))
 
 
@@ -61,8 +65,7 @@ class CloudData:
 def pack_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
     """Pack (H, W, 3) RGB uint8 into PCL's 0x00RRGGBB uint32 (read as float32 ``rgb`` by RViz)."""
     rgb32 = rgb.astype(np.uint32)
-    packed: npt.NDArray[np.uint32] = (rgb32[..., 0] << 16) | (rgb32[..., 1] << 8) | rgb32[..., 2]
-    return packed
+    return np.asarray((rgb32[..., 0] << 16) | (rgb32[..., 1] << 8) | rgb32[..., 2], dtype=np.uint32)
 
 
 class PointCloudBuilder:
@@ -114,6 +117,7 @@ class PointCloudBuilder:
         ray_x, ray_y = self.rays(camera)
         h, w = z.shape
         floats_per_point = 8 if rgb is not None else 4
+        fields: tuple[PointFieldSpec, ...] = XYZ_FIELDS
         # Every byte of the buffer is written below (padding zeroed), so it need not start zeroed.
         buf = np.empty((h, w, floats_per_point), dtype=np.float32)
         np.multiply(ray_x, z, out=buf[..., 0])
@@ -126,8 +130,6 @@ class PointCloudBuilder:
             buf[..., 4].view(np.uint32)[...] = pack_rgb(rgb[::k, ::k])
             buf[..., 5:] = 0.0
             fields = XYZRGB_FIELDS
-        else:
-            fields = XYZ_FIELDS
         return CloudData(h, w, fields, floats_per_point * 4, buf.reshape(-1).view(np.uint8))
 
 

@@ -67,7 +67,12 @@ class DepthFrameProcessor:
         self.cloud_builder = PointCloudBuilder(params.decimation, max_range)
 
     def process(
-        self, image_msg: Any, info_msg: Any, *, want_cloud: bool | None = None, want_colored: bool | None = None
+        self,
+        image_msg: Any,
+        info_msg: Any,
+        *,
+        want_cloud: bool | None = None,
+        want_colored: bool | None = None,
     ) -> FrameOutputs:
         """Run the depth core on one frame.
 

@@ -21,7 +21,9 @@ from depth_node.errors import BagError
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
-COLOUR_ENCODINGS = frozenset({"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC3", "8UC4", "yuv422", "uyvy", "yuyv", "yuv422_yuy2"})
+COLOUR_ENCODINGS = frozenset(
+    {"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC3", "8UC4", "yuv422", "uyvy", "yuyv", "yuv422_yuy2"}
+)
 
 
 @contextlib.contextmanager
@@ -84,7 +86,10 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
     if image_topic is not None:
         conn = by_topic.get(image_topic)
         if conn is None or conn.msgtype not in IMAGE_TYPES:
-            raise BagError(f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; it has {_listing(reader)}")
+            raise BagError(
+                f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; "
+                f"it has {_listing(reader)}"
+            )
     else:
         candidates = [c.topic for c in reader.connections if c.msgtype in IMAGE_TYPES and _is_colour_topic(reader, c)]
         if len(candidates) != 1:
@@ -94,13 +99,18 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
     info_topics = sorted({c.topic for c in reader.connections if c.msgtype == CAMERA_INFO_TYPE})
     if info_topic is not None:
         if info_topic not in info_topics:
-            raise BagError(f"camera_info topic '{info_topic}' is not a CameraInfo topic of the bag; CameraInfo topics: {info_topics}")
+            raise BagError(
+                f"camera_info topic '{info_topic}' is not a CameraInfo topic of the bag; "
+                f"CameraInfo topics: {info_topics}"
+            )
     elif len(info_topics) == 1:
         info_topic = info_topics[0]
     else:
         sibling = _sibling_info_topic(image_topic, info_topics)
         if sibling is None:
-            raise BagError(f"cannot tell which CameraInfo goes with '{image_topic}' among {info_topics}; pass --camera-info-topic")
+            raise BagError(
+                f"cannot tell which CameraInfo goes with '{image_topic}' among {info_topics}; pass --camera-info-topic"
+            )
         info_topic = sibling
     return image_topic, info_topic
 

@@ -144,7 +144,9 @@ def run_replay(options: ReplayOptions, estimator: DepthEstimator, params: DepthN
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
-            copies = {c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore) for c in reader.connections}
+            copies = {
+                c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore) for c in reader.connections
+            }
             outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
             infos = CameraInfoIndex.from_bag(reader, info_topic)
             with _progress(n_images, options.progress) as bar:
@@ -171,7 +173,11 @@ def run_replay(options: ReplayOptions, estimator: DepthEstimator, params: DepthN
                     stats.frames_processed += 1
                     for stage, ms in result.times_ms.items():
                         stats.latencies[stage].append(ms)
-                    for key, msg in (("depth", result.depth_msg), ("info", result.info_msg), ("cloud", result.cloud_msg)):
+                    for key, msg in (
+                        ("depth", result.depth_msg),
+                        ("info", result.info_msg),
+                        ("cloud", result.cloud_msg),
+                    ):
                         if msg is not None:
                             topic_type = OUTPUT_TOPICS[key][1]
                             writer.write(outs[key], timestamp, out_store.serialize_cdr(msg, topic_type))

@@ -68,8 +68,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     header = messages.header(1_700_000_000_000_000_000, "camera_optical_frame")
     camera = CameraModel(w, h, 0.8 * w, 0.8 * w, (w - 1) / 2, (h - 1) / 2)
     # Messages as they come off the wire: deserialised from CDR, so the data is a view of a buffer.
-    raw_msg = store.deserialize_cdr(store.serialize_cdr(messages.image(rgb, "rgb8", header), "sensor_msgs/msg/Image"), "sensor_msgs/msg/Image")
-    bgr_msg = store.deserialize_cdr(store.serialize_cdr(messages.image(rgb[..., ::-1], "bgr8", header), "sensor_msgs/msg/Image"), "sensor_msgs/msg/Image")
+    raw_msg = store.deserialize_cdr(
+        store.serialize_cdr(messages.image(rgb, "rgb8", header), "sensor_msgs/msg/Image"),
+        "sensor_msgs/msg/Image",
+    )
+    bgr_msg = store.deserialize_cdr(
+        store.serialize_cdr(messages.image(rgb[..., ::-1], "bgr8", header), "sensor_msgs/msg/Image"),
+        "sensor_msgs/msg/Image",
+    )
     jpeg_msg = messages.compressed_image(rgb, "rgb8", header, "jpeg")
     info_msg = messages.camera_info(camera, header)
     depth = estimator.predict(rgb, camera)
@@ -103,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"depth-node bench: {result['width']}x{result['height']}, {result['provider']}, median of {result['repeats']}")
+    print(
+        f"depth-node bench: {result['width']}x{result['height']}, {result['provider']}, median of {result['repeats']}"
+    )
     for key, value in result.items():
         if key.endswith("_ms"):
             print(f"  {key:<28} {value:8.3f}")

@@ -12,8 +12,14 @@ from depth_node.estimator import DepthEstimator
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --params, --providers: the same knobs as the node's YAML."""
-    parser.add_argument("--model", type=Path, help="depth model (.onnx or TorchScript .pt); default: params or the shipped model")
-    parser.add_argument("--params", type=Path, help="ROS 2 parameter YAML with a 'depth_node: ros__parameters:' section")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="depth model (.onnx or TorchScript .pt); default: params or the shipped model",
+    )
+    parser.add_argument(
+        "--params", type=Path, help="ROS 2 parameter YAML with a 'depth_node: ros__parameters:' section"
+    )
     parser.add_argument("--providers", help="comma-separated ONNX Runtime providers, e.g. cuda,cpu (default: params)")
 
 

@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files (png, jpg, ...)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_model_arguments(parser)
-    parser.add_argument("--hfov-deg", type=float, default=None, help="horizontal field of view of the camera; "
-                        "default: the model's training focal (no rescale)")
+    parser.add_argument(
+        "--hfov-deg",
+        type=float,
+        default=None,
+        help="horizontal field of view of the camera; default: the model's training focal (no rescale)",
+    )
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -34,6 +39,13 @@ def _atomic_write(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"OpenCV could not write '{path}'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ImageDecodeError(f"image '{path}' does not exist or cannot be decoded")
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         h, w = rgb.shape[:2]
         ref = estimator.spec.focal_reference
         if args.hfov_deg is not None:
@@ -61,13 +73,14 @@ def run(args: argparse.Namespace) -> int:
             fx = (w / 2) / math.tan(math.radians(60.0) / 2)  # unused by non-metric or focal-free models
         camera = CameraModel(w, h, fx, fx, (w - 1) / 2, (h - 1) / 2)
         depth = estimator.predict(rgb, camera)
-        stem = args.out / path.stem
-        _atomic_write(stem.with_name(f"{path.stem}_depth.npy"), lambda p: np.save(p, depth))
         mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0).astype(np.uint16)
-        _atomic_write(stem.with_name(f"{path.stem}_depth_mm.png"), lambda p: cv2.imwrite(str(p), mm))
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
-        _atomic_write(stem.with_name(f"{path.stem}_depth_color.png"), lambda p: cv2.imwrite(str(p), colored))
+        _atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))
+        _atomic_write(args.out / f"{path.stem}_depth_mm.png", partial(_write_png, image=mm))
+        _atomic_write(args.out / f"{path.stem}_depth_color.png", partial(_write_png, image=colored))
         valid = np.isfinite(depth)
         median = float(np.median(depth[valid])) if valid.any() else float("nan")
-        print(f"{path}: {w}x{h}, median depth {median:.2f} m, {valid.mean():.0%} valid -> {stem}_depth.*")
+        print(
+            f"{path}: {w}x{h}, median depth {median:.2f} m, {valid.mean():.0%} valid -> {args.out / path.stem}_depth.*"
+        )
     return 0

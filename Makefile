@@ -1,0 +1,36 @@
+# One-command entry points; every target sets up its own .venv first (idempotent).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test lint demo bench clean
+
+# torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test,train]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# The test command of the README and of CI.
+test: lint
+	$(PY) -m pytest -q
+
+# The main job: replay a recorded bag through the shipped default model and print its report.
+demo: setup
+	$(PY) -m evaluation.demo --out out/demo
+
+bench: setup
+	$(VENV)/bin/depth-node bench
+
+clean:
+	rm -rf $(VENV) out build *.egg-info .pytest_cache .mypy_cache .ruff_cache
