@@ -1,0 +1,258 @@
+"""Depth-only obstacles: floor removal, a virtual planar scan and the free gaps in it.
+
+A depth pixel (u, v) with depth z (along the optical axis) is the optical-frame point z * (rx, ry, 1)
+with (rx, ry) = ((u - cx) / fx, (v - cy) / fy). The camera sits ``h`` above the floor, pitched down by
+``theta``; in the base frame (x forward, y left, z up, origin on the floor under the camera) that
+point is
+
+    X = z * (cos(theta) - ry * sin(theta))
+    Y = -z * rx
+    Z = h - z * (ry * cos(theta) + sin(theta))
+
+Everything but ``z`` depends on the pixel only, so the bearing atan2(Y, X), the horizontal range per
+metre of depth and the drop per metre of depth are computed once per camera model and cached; a frame
+then costs a gather, a few multiplications and one segmented minimum. Floor removal is the height band:
+a point below ``obstacle_min_height_m`` is floor, one above ``obstacle_max_height_m`` cannot touch the
+robot's body.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.camera import CameraModel
+from depth_node.errors import ImageDecodeError
+from navigation.params import ObstacleAvoidanceParams
+from navigation.types import Gap, Scan
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def optical_to_base(points: npt.ArrayLike, height_m: float, pitch_rad: float) -> FloatArray:
+    """Optical-frame points (..., 3) in the base frame (..., 3), for a camera pitched down by ``pitch_rad``.
+
+    Args:
+        points: x right, y down, z forward, metres.
+        height_m: Camera height above the floor, m.
+        pitch_rad: Camera pitch, positive looks down.
+
+    Returns:
+        x forward, y left, z up, with the origin on the floor under the camera.
+    """
+    p = np.asarray(points, dtype=np.float64)
+    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
+    x_o, y_o, z_o = p[..., 0], p[..., 1], p[..., 2]
+    return np.stack((z_o * c - y_o * s, -x_o, height_m - y_o * c - z_o * s), axis=-1)
+
+
+def pixel_bearing(camera: CameraModel, u: npt.ArrayLike, v: npt.ArrayLike, pitch_rad: float) -> FloatArray:
+    """Base-frame bearing (positive left) of the ray through pixel (u, v); independent of depth."""
+    rx = (np.asarray(u, dtype=np.float64) - camera.cx) / camera.fx
+    ry = (np.asarray(v, dtype=np.float64) - camera.cy) / camera.fy
+    return np.arctan2(-rx, math.cos(pitch_rad) - ry * math.sin(pitch_rad))
+
+
+@dataclass(frozen=True)
+class ScanGeometry:
+    """Per-pixel factors of one camera model, with the pixels grouped by scan bin.
+
+    Attributes:
+        angle_low: Right edge of the first bin, rad.
+        increment: Bin width, rad.
+        bins: Number of bins.
+        step: Pixel decimation the geometry was built for.
+        order: Flat indices (into the decimated image) of the pixels that fall in a bin, sorted by bin.
+        starts: Start of each non-empty bin's run in ``order``.
+        nonempty: Indices of the non-empty bins (same length as ``starts``).
+        range_per_depth: Horizontal range per metre of depth, in ``order``.
+        drop_per_depth: Height lost per metre of depth, in ``order`` (Z = h - z * drop).
+    """
+
+    angle_low: float
+    increment: float
+    bins: int
+    step: int
+    order: npt.NDArray[np.intp]
+    starts: npt.NDArray[np.intp]
+    nonempty: npt.NDArray[np.intp]
+    range_per_depth: npt.NDArray[np.float32]
+    drop_per_depth: npt.NDArray[np.float32]
+
+
+def build_scan_geometry(
+    camera: CameraModel, pitch_rad: float, bins: int, fov_rad: float = 0.0, step: int = 1
+) -> ScanGeometry:
+    """Precompute the bin of every (decimated) pixel and its range and height factors.
+
+    Args:
+        camera: The model of the depth image (its resolution is the depth's).
+        pitch_rad: Camera pitch, positive down.
+        bins: Number of scan bins.
+        fov_rad: Angular width of the scan; 0 takes the bearings seen by every image row.
+        step: Use every ``step``-th pixel in both directions.
+    """
+    rays = camera.ray_grid(step).astype(np.float64)
+    rx, ry = rays[..., 0].ravel(), rays[..., 1].ravel()
+    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
+    forward = c - ry * s  # X per metre of depth; <= 0 means the ray looks behind or straight down
+    bearing = np.arctan2(-rx, forward)
+    ahead = forward > 1e-6
+    if fov_rad > 0.0:
+        half = 0.5 * fov_rad
+    else:
+        # The bearings every image row covers: a pitched camera sees wider at one end of the image, and a
+        # bin made of a few corner pixels only (seeing nothing but the near floor, or the sky) would
+        # claim "no return" for a direction it cannot see.
+        widest_per_row = np.max(np.where(ahead, np.abs(bearing), 0.0).reshape(rays.shape[:2]), axis=1)
+        half = float(np.min(widest_per_row)) + 1e-9
+    increment = 2.0 * half / bins
+    index = np.floor((bearing + half) / increment).astype(np.intp)
+    inside = ahead & (index >= 0) & (index < bins)
+    pixels = np.flatnonzero(inside)
+    order = pixels[np.argsort(index[pixels], kind="stable")]
+    sorted_bins = index[order]
+    nonempty, starts = np.unique(sorted_bins, return_index=True)
+    return ScanGeometry(
+        angle_low=-half,
+        increment=increment,
+        bins=bins,
+        step=step,
+        order=order.astype(np.intp),
+        starts=starts.astype(np.intp),
+        nonempty=nonempty.astype(np.intp),
+        range_per_depth=np.hypot(forward, rx)[order].astype(np.float32),
+        drop_per_depth=(ry * c + s)[order].astype(np.float32),
+    )
+
+
+class VirtualScanner:
+    """Depth image -> :class:`Scan`, with the per-camera geometry cached between frames."""
+
+    def __init__(self, params: ObstacleAvoidanceParams) -> None:
+        """Keep the parameters; the geometry is built on the first frame of each camera model."""
+        self._params = params
+        self._key: tuple[CameraModel, int] | None = None
+        self._geometry: ScanGeometry | None = None
+
+    def geometry(self, camera: CameraModel) -> ScanGeometry:
+        """The cached geometry for this camera model (rebuilt when the model changes)."""
+        p = self._params
+        key = (camera, p.scan_pixel_step)
+        if self._geometry is None or self._key != key:
+            self._geometry = build_scan_geometry(
+                camera, p.camera_pitch_rad, p.scan_bins, p.scan_fov_rad, p.scan_pixel_step
+            )
+            self._key = key
+        return self._geometry
+
+    def scan(self, depth: npt.NDArray[np.floating], camera: CameraModel) -> Scan:
+        """The nearest in-band point per bearing bin.
+
+        Args:
+            depth: float HxW, metres along the optical axis, NaN (or <= 0) = unknown.
+            camera: Model of the camera; rescaled to the depth's resolution when it differs.
+
+        Raises:
+            ImageDecodeError: the depth is not a 2-D array.
+        """
+        if depth.ndim != 2:
+            raise ImageDecodeError(f"depth must be a 2-D array, got shape {depth.shape}")
+        p = self._params
+        height, width = depth.shape
+        geo = self.geometry(camera.rescaled(width, height))
+        flat = np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
+        d = flat[geo.order]
+        valid = d > 0.0  # False for NaN too
+        drop = d * geo.drop_per_depth
+        band = (drop >= p.camera_height_m - p.obstacle_max_height_m) & (
+            drop <= p.camera_height_m - p.obstacle_min_height_m
+        )
+        ranges_in_band = np.where(band, d * geo.range_per_depth, np.float32(np.inf))
+        ranges = np.full(geo.bins, np.nan, dtype=np.float32)
+        if geo.starts.size:
+            nearest = np.minimum.reduceat(ranges_in_band, geo.starts)
+            seen = np.logical_or.reduceat(valid, geo.starts)
+            nearest[nearest > p.scan_range_max_m] = np.inf
+            nearest[nearest < p.scan_range_min_m] = -np.inf
+            ranges[geo.nonempty] = np.where(seen, nearest, np.float32(np.nan))
+        return Scan(
+            angle_min=geo.angle_low + 0.5 * geo.increment,
+            angle_max=geo.angle_low + (geo.bins - 0.5) * geo.increment,
+            angle_increment=geo.increment,
+            range_min=p.scan_range_min_m,
+            range_max=p.scan_range_max_m,
+            ranges=ranges,
+        )
+
+
+def decision_ranges(scan: Scan, unknown_range_m: float) -> FloatArray:
+    """Ranges for decisions: -inf (too close) becomes 0, NaN (not measured) an obstacle at ``unknown_range_m``.
+
+    Unknown is not free: a bin the camera could not measure is treated as blocked at the lookahead, so
+    the robot does not steer into what it cannot see, but does not stop for it either.
+    """
+    r = scan.ranges.astype(np.float64)
+    r = np.where(np.isnan(r), unknown_range_m, r)
+    return np.where(np.isneginf(r), 0.0, r)
+
+
+def free_headings(
+    angles: FloatArray, ranges: FloatArray, clearance_radius_m: float, lookahead_m: float, increment: float
+) -> npt.NDArray[np.bool_]:
+    """Which headings (the bin angles) a disc of ``clearance_radius_m`` can drive along.
+
+    A point at (r, phi) within the lookahead (inclusive, so that unknown bins placed at the lookahead
+    count) blocks every heading whose straight path passes within the
+    radius of it: |heading - phi| < asin(radius / r), plus half a bin since the point may lie anywhere in
+    its bin; a point inside the radius blocks every heading.
+    """
+    near = np.isfinite(ranges) & (ranges <= lookahead_m)
+    r = ranges[near]
+    phi = angles[near]
+    half = np.where(r > clearance_radius_m, np.arcsin(np.minimum(1.0, clearance_radius_m / np.maximum(r, 1e-9))), np.pi)
+    blocked = np.abs(angles[:, None] - phi[None, :]) < (half + 0.5 * increment)[None, :]
+    return ~np.any(blocked, axis=1)
+
+
+def find_gaps(scan: Scan, clearance_radius_m: float, lookahead_m: float) -> list[Gap]:
+    """The free gaps of a scan: maximal runs of headings wide enough for the robot, right to left.
+
+    Args:
+        scan: The virtual scan.
+        clearance_radius_m: Robot radius plus safety margin, m.
+        lookahead_m: Only points nearer than this close a gap, m.
+    """
+    ranges = decision_ranges(scan, lookahead_m)
+    return gaps_from_ranges(scan.angles, ranges, clearance_radius_m, lookahead_m, scan.angle_increment)
+
+
+def gaps_from_ranges(
+    angles: FloatArray, ranges: FloatArray, clearance_radius_m: float, lookahead_m: float, increment: float
+) -> list[Gap]:
+    """:func:`find_gaps` on decision ranges (see :func:`decision_ranges`), for callers that edit them."""
+    free = free_headings(angles, ranges, clearance_radius_m, lookahead_m, increment)
+    padded = np.concatenate(([False], free, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    last = free.size
+    return [
+        Gap(float(angles[a]), float(angles[b - 1]), closed_low=bool(a > 0), closed_high=bool(b < last))
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
+def corridor_clearance(angles: FloatArray, ranges: FloatArray, half_width_m: float, increment: float) -> float:
+    """Forward distance to the nearest point in the straight corridor of the given half-width, m.
+
+    A bin counts when any part of it (its centre +- half a bin) is within the corridor; +inf when
+    nothing is.
+    """
+    finite = np.isfinite(ranges)
+    r, phi = ranges[finite], angles[finite]
+    lateral = np.abs(r * np.sin(phi)) - r * math.sin(0.5 * increment)
+    forward = r * np.cos(phi)
+    inside = (lateral < half_width_m) & (forward > -half_width_m)
+    return float(np.min(np.maximum(forward[inside], 0.0), initial=math.inf))

@@ -1,0 +1,158 @@
+"""Parameters of the ``obstacle_avoidance`` node: one frozen dataclass, the single source of truth.
+
+The rclpy node declares exactly these names (:func:`depth_node.params.describe`), and
+``config/obstacle_avoidance.yaml``, the replay runner and the simulator load the same dataclass, so a
+name can never drift between them. The names of the issue (``camera_height_m`` ... ``stamped``) are an
+interface: tools set them, so they are never renamed.
+
+Geometry conventions used by every distance here: distances are measured in the horizontal plane from
+the point under the camera (the scan origin), along the REP-103 base axes (x forward, y left, z up).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from depth_node.errors import ParameterError
+from depth_node.params import param
+
+
+@dataclass(frozen=True)
+class ObstacleAvoidanceParams:
+    """Everything the navigation core and its node are configured with."""
+
+    # --- camera mounting -------------------------------------------------------------------------
+    camera_height_m: float = param(0.30, "Height of the camera's optical centre above the floor, m.", min_value=0.01)
+    camera_pitch_rad: float = param(
+        0.10,
+        "Pitch of the camera; positive looks down (towards the floor), rad.",
+        min_value=-1.2,
+        max_value=1.2,
+    )
+
+    # --- goal ------------------------------------------------------------------------------------
+    goal_heading_rad: float = param(
+        0.0,
+        "Heading to drive towards, in the odometry frame when odometry is given, else relative to the "
+        "heading at start (dead reckoning of the commanded turn rate); positive is left, rad.",
+        min_value=-math.pi,
+        max_value=math.pi,
+    )
+    target_class: str = param("", "Class id of an object to follow instead of the goal heading ('' = none).")
+    target_standoff_m: float = param(1.0, "Distance at which the robot stops in front of the target, m.", min_value=0.0)
+    min_detection_score: float = param(
+        0.3, "Detections with a lower score are ignored (fusion, target, people).", min_value=0.0, max_value=1.0
+    )
+
+    # --- speeds and limits -----------------------------------------------------------------------
+    max_linear_speed: float = param(0.5, "Forward speed in free space, m/s.", min_value=0.0)
+    max_angular_speed: float = param(1.0, "Limit of |angular.z|, also the PID output limit, rad/s.", min_value=0.0)
+    max_linear_accel: float = param(0.5, "Limit of the increase of |linear.x| per second, m/s^2.", min_value=0.0)
+    max_angular_accel: float = param(3.0, "Limit of the increase of |angular.z| per second, rad/s^2.", min_value=0.0)
+    stop_distance_m: float = param(0.45, "Forward clearance at which the linear speed reaches zero, m.", min_value=0.0)
+    slow_distance_m: float = param(1.2, "Forward clearance beyond which the full speed is allowed, m.", min_value=0.0)
+    person_classes: tuple[str, ...] = param(
+        ("person", "0"), "Class ids treated as people (they get the person_* distances)."
+    )
+    person_stop_distance_m: float = param(0.8, "Distance to a person at which the robot stops, m.", min_value=0.0)
+    person_slow_distance_m: float = param(
+        2.0, "Distance to a person beyond which the full speed is allowed, m.", min_value=0.0
+    )
+
+    # --- robot footprint and gaps ----------------------------------------------------------------
+    robot_radius_m: float = param(0.20, "Radius of a circle enclosing the robot's footprint, m.", min_value=0.0)
+    safety_margin_m: float = param(0.10, "Extra clearance kept beyond the robot radius, m.", min_value=0.0)
+    lookahead_m: float = param(
+        2.0, "Obstacles farther than this do not close a gap (they only limit speed later), m.", min_value=0.1
+    )
+    gap_hysteresis_rad: float = param(
+        0.15,
+        "Bonus of the previously chosen gap, so that the choice does not flip between two equal gaps, rad.",
+        min_value=0.0,
+    )
+    gap_centering_rad: float = param(
+        0.10,
+        "How far inside a gap's obstacle edges the robot aims (a narrower gap is aimed at its middle), rad.",
+        min_value=0.0,
+    )
+
+    # --- PID heading controller (simple-pid) -----------------------------------------------------
+    kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
+    ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)
+    kd: float = param(0.05, "Derivative gain, on the measurement to avoid kicks when the gap changes.", min_value=0.0)
+
+    # --- detection fusion ------------------------------------------------------------------------
+    detector_width: int = param(
+        0, "Input width of the detector when boxes come in network pixels (0 = image pixels).", min_value=0
+    )
+    detector_height: int = param(
+        0, "Input height of the detector when boxes come in network pixels (0 = image pixels).", min_value=0
+    )
+    box_margin: float = param(
+        0.15,
+        "Fraction of the box width/height removed on each side before reading depth (edges hit background).",
+        min_value=0.0,
+        max_value=0.45,
+    )
+    depth_percentile: float = param(
+        10.0,
+        "Percentile of the valid depth in a box taken as its distance (low: the nearest surface wins).",
+        min_value=0.0,
+        max_value=100.0,
+    )
+    min_valid_pixels: int = param(20, "Fewer valid depth pixels in a box means its distance is unknown.", min_value=1)
+
+    # --- floor removal and virtual scan ----------------------------------------------------------
+    obstacle_min_height_m: float = param(
+        0.05, "Points below this height are floor (removed), m; above the floor noise.", min_value=-1.0
+    )
+    obstacle_max_height_m: float = param(
+        0.80, "Points above this height cannot hit the robot's body (removed), m.", min_value=0.0
+    )
+    scan_bins: int = param(90, "Number of angle bins of the virtual scan across the field of view.", min_value=3)
+    scan_fov_rad: float = param(
+        0.0, "Angular width of the virtual scan (0 = the camera's field of view), rad.", min_value=0.0, max_value=3.0
+    )
+    scan_range_min_m: float = param(0.05, "range_min of the virtual scan; closer returns are -inf, m.", min_value=0.0)
+    scan_range_max_m: float = param(5.0, "range_max of the virtual scan; farther returns are +inf, m.", min_value=0.1)
+    scan_pixel_step: int = param(
+        1, "Use every n-th depth pixel in both directions for the scan (speed vs thin obstacles).", min_value=1
+    )
+    min_valid_depth_fraction: float = param(
+        0.05,
+        "A depth frame with a smaller fraction of valid pixels counts as failed (the robot is blind).",
+        min_value=0.0,
+        max_value=1.0,
+    )
+
+    # --- node ------------------------------------------------------------------------------------
+    input_timeout_s: float = param(
+        0.5, "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.", min_value=0.0
+    )
+    control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
+    stamped: bool = param(False, "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel.")
+    publish_markers: bool = param(True, "Publish visualization markers (obstacles, gaps, chosen heading).")
+
+    def __post_init__(self) -> None:
+        pairs = (
+            ("stop_distance_m", "slow_distance_m"),
+            ("person_stop_distance_m", "person_slow_distance_m"),
+            ("obstacle_min_height_m", "obstacle_max_height_m"),
+            ("scan_range_min_m", "scan_range_max_m"),
+        )
+        for low, high in pairs:
+            if getattr(self, low) > getattr(self, high):
+                raise ParameterError(
+                    f"parameter '{low}' ({getattr(self, low)}) must not exceed '{high}' ({getattr(self, high)})"
+                )
+        if (self.detector_width == 0) != (self.detector_height == 0):
+            raise ParameterError(
+                "parameters 'detector_width' and 'detector_height' must both be 0 (image pixels) or both be set, "
+                f"got {self.detector_width}x{self.detector_height}"
+            )
+
+    @property
+    def clearance_radius_m(self) -> float:
+        """Half-width of the corridor the robot sweeps: its radius plus the safety margin."""
+        return self.robot_radius_m + self.safety_margin_m

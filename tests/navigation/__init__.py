@@ -1,0 +1,1 @@
+"""Tests of the navigation core (ROS-free)."""
