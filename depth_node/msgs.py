@@ -70,7 +70,9 @@ class MessageSet:
                 return data.reshape(-1).view(np.uint8)
             return np.frombuffer(data, dtype=np.uint8)
         out = array.array("B")
-        out.frombytes(np.ascontiguousarray(data).reshape(-1).view(np.uint8).data if isinstance(data, np.ndarray) else data)
+        if isinstance(data, np.ndarray):
+            data = np.ascontiguousarray(data).reshape(-1).view(np.uint8).data
+        out.frombytes(data)
         return out
 
     def float64_array(self, values: Any) -> Any:

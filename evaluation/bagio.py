@@ -88,13 +88,13 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
         if conn is None or conn.msgtype not in IMAGE_TYPES:
             raise BagError(
                 f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; "
-                f"it has {_listing(reader)}"
+                f"it has {listing(reader)}"
             )
     else:
         candidates = [c.topic for c in reader.connections if c.msgtype in IMAGE_TYPES and _is_colour_topic(reader, c)]
         if len(candidates) != 1:
             what = "no colour image topic" if not candidates else f"several colour image topics {sorted(candidates)}"
-            raise BagError(f"{what}; pass --image-topic (the bag has {_listing(reader)})")
+            raise BagError(f"{what}; pass --image-topic (the bag has {listing(reader)})")
         image_topic = candidates[0]
     info_topics = sorted({c.topic for c in reader.connections if c.msgtype == CAMERA_INFO_TYPE})
     if info_topic is not None:
@@ -115,7 +115,33 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
     return image_topic, info_topic
 
 
-def _listing(reader: Any) -> str:
+def select_depth_topics(reader: Any, depth_topic: str, info_topic: str | None) -> tuple[str, str]:
+    """The (sensor depth topic, its camera_info topic) for ``--depth-topic``.
+
+    Raises:
+        BagError: the depth topic is missing or not an Image topic, or its CameraInfo cannot be chosen.
+    """
+    by_topic = {c.topic: c for c in reader.connections}
+    conn = by_topic.get(depth_topic)
+    if conn is None or conn.msgtype != "sensor_msgs/msg/Image":
+        raise BagError(f"depth topic '{depth_topic}' is not an Image topic of the bag; it has {listing(reader)}")
+    info_topics = sorted({c.topic for c in reader.connections if c.msgtype == CAMERA_INFO_TYPE})
+    if info_topic is not None:
+        if info_topic not in info_topics:
+            raise BagError(f"camera_info topic '{info_topic}' is not a CameraInfo topic of the bag: {info_topics}")
+        return depth_topic, info_topic
+    sibling = _sibling_info_topic(depth_topic, info_topics)
+    if sibling is None and len(info_topics) == 1:
+        sibling = info_topics[0]
+    if sibling is None:
+        raise BagError(
+            f"cannot tell which CameraInfo goes with '{depth_topic}' among {info_topics}; pass --camera-info-topic"
+        )
+    return depth_topic, sibling
+
+
+def listing(reader: Any) -> str:
+    """The topics of a bag with their types, for error messages."""
     return ", ".join(f"{c.topic} [{c.msgtype}]" for c in reader.connections) or "no topics"
 
 

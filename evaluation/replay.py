@@ -9,6 +9,7 @@ skip reasons and per-stage latencies.
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,12 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
-from depth_node.errors import DepthNodeError
+from depth_node.errors import BagError, DepthNodeError
 from depth_node.estimator import DepthEstimator
-from depth_node.msgs import MessageSet, stamp_ns
+from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
-from evaluation.bagio import AtomicBagDir, open_bag, select_topics
+from evaluation.bagio import AtomicBagDir, listing, open_bag, select_depth_topics, select_topics
+from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
+from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
+from navigation.params import ObstacleAvoidanceParams
 
 OUTPUT_TOPICS = {
     "depth": ("/depth/image_raw", "sensor_msgs/msg/Image"),
@@ -39,6 +44,9 @@ class ReplayOptions:
     out: Path
     image_topic: str | None = None
     camera_info_topic: str | None = None
+    depth_topic: str | None = None  # sensor depth (16UC1 mm / 32FC1 m) instead of the model
+    detections_topic: str | None = None  # vision_msgs/Detection2DArray for the navigation
+    msg_dir: Path | None = None  # vision_msgs .msg files when the bag does not carry them
     overwrite: bool = False
     progress: bool | None = None  # None: a bar when stderr is a terminal
 
@@ -129,66 +137,167 @@ def _progress(total: int, enabled: bool | None) -> Any:
     return tqdm(total=total, unit="frame", desc="replay", disable=disable, file=sys.stderr)
 
 
-def run_replay(options: ReplayOptions, estimator: DepthEstimator, params: DepthNodeParams) -> dict[str, Any]:
+def _check_detections_topic(reader: Any, topic: str | None) -> str | None:
+    if topic is None:
+        return None
+    conn = next((c for c in reader.connections if c.topic == topic), None)
+    if conn is None or conn.msgtype != DETECTION2D_ARRAY:
+        raise BagError(
+            f"detections topic '{topic}' is not a vision_msgs/Detection2DArray topic of the bag; it has "
+            f"{listing(reader)}"
+        )
+    return topic
+
+
+class _FrameSource:
+    """Turns one image message of the bag into depth for the navigation: the model, or sensor depth."""
+
+    def __init__(self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams) -> None:
+        self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params)
+
+    def process(self, image: Any, info: Any) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]]]:
+        """(depth m, camera, stage milliseconds, depth-node output messages by OUTPUT_TOPICS key).
+
+        Raises:
+            DepthNodeError: the frame cannot be used (its ``reason`` is counted).
+        """
+        if self.processor is None:
+            t0 = time.perf_counter()
+            depth = depth_from_msg(image)
+            camera = camera_from_info(info, image_size=(depth.shape[1], depth.shape[0]))
+            return depth, camera, {"decode": (time.perf_counter() - t0) * 1e3}, []
+        result = self.processor.process(image, info)
+        outputs = [("depth", result.depth_msg), ("info", result.info_msg), ("cloud", result.cloud_msg)]
+        return result.depth, result.camera, result.times_ms, [(k, m) for k, m in outputs if m is not None]
+
+
+def run_replay(
+    options: ReplayOptions,
+    estimator: DepthEstimator | None,
+    params: DepthNodeParams,
+    nav_params: ObstacleAvoidanceParams | None = None,
+) -> dict[str, Any]:
     """Replay ``options.bag`` and write ``options.out``; returns the report (also in OUT/report.json).
+
+    The depth comes from ``estimator`` run on the colour images, or, with ``options.depth_topic`` (then
+    ``estimator`` may be None), from the bag's sensor depth. Either way the navigation controller runs on
+    it on the bag clock (:mod:`evaluation.nav_replay`).
 
     Raises:
         BagError: the input is not a readable bag, the topics cannot be chosen, or OUT exists.
     """
-    messages = MessageSet.from_rosbags()
-    out_store = messages.typestore
-    processor = DepthFrameProcessor(messages, estimator, params)
+    nav_params = nav_params or ObstacleAvoidanceParams()
     stats = ReplayStats()
+    stats.latencies["navigation"] = []
     with open_bag(options.bag) as reader:
-        image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
+        if options.depth_topic is not None:
+            image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
+        else:
+            if estimator is None:
+                raise ValueError("run_replay needs an estimator unless options.depth_topic is given")
+            image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
+        det_topic = _check_detections_topic(reader, options.detections_topic)
+        out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
+        messages = MessageSet.from_rosbags(out_store)
+        source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
+            written = set(NAV_TOPICS.values())
+            if source.processor is not None:
+                written |= {t for t, _ in OUTPUT_TOPICS.values()}
+            # An input topic of the same name as an output (a re-replayed output bag, a robot's own
+            # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
+            replaced = sorted({c.topic for c in reader.connections if c.topic in written})
             copies = {
-                c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore) for c in reader.connections
+                c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore)
+                for c in reader.connections
+                if c.topic not in written
             }
-            outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
+            outs = {}
+            if source.processor is not None:
+                outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
+            nav = NavReplay(messages, nav_params, writer, write_obstacles=vision_source is not None)
             infos = CameraInfoIndex.from_bag(reader, info_topic)
+            last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
-                    writer.write(copies[conn.id], timestamp, raw)
+                    nav.advance(timestamp)
+                    last_time = timestamp
+                    if conn.id in copies:
+                        writer.write(copies[conn.id], timestamp, raw)
+                    if conn.topic == det_topic:
+                        try:
+                            nav.on_detections(reader.deserialize(raw, conn.msgtype))
+                        except Exception:
+                            nav.counts["detections_malformed"] += 1
+                        continue
                     if conn.topic != image_topic:
                         continue
                     stats.frames_total += 1
                     bar.update(1)
-                    try:
-                        image = reader.deserialize(raw, conn.msgtype)
-                    except Exception:
-                        stats.skip("malformed_message")
-                        continue
-                    info = infos.lookup(stamp_ns(image.header))
-                    if info is None:
-                        stats.skip("no_camera_info")
-                        continue
-                    try:
-                        result = processor.process(image, info)
-                    except DepthNodeError as exc:
-                        stats.skip(exc.reason)
-                        continue
-                    stats.frames_processed += 1
-                    for stage, ms in result.times_ms.items():
-                        stats.latencies[stage].append(ms)
-                    for key, msg in (
-                        ("depth", result.depth_msg),
-                        ("info", result.info_msg),
-                        ("cloud", result.cloud_msg),
-                    ):
-                        if msg is not None:
-                            topic_type = OUTPUT_TOPICS[key][1]
-                            writer.write(outs[key], timestamp, out_store.serialize_cdr(msg, topic_type))
+                    _process_frame(reader, conn, raw, timestamp, infos, source, stats, nav, writer, outs, out_store)
+            if last_time is not None:
+                nav.advance(last_time, inclusive=True)
+            stats.latencies["navigation"] = nav.latencies_ms
+            navigation = nav.navigation_report()
+            navigation["obstacles_written"] = vision_source is not None
+            navigation["vision_msgs_from"] = vision_source
+            if vision_source is None:
+                navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
             report = stats.report(
                 {
                     "camera_info_malformed": infos.malformed,
-                    "provider": estimator.provider,
+                    "provider": "sensor_depth" if source.processor is None else getattr(estimator, "provider", ""),
                     "input_bag": str(options.bag),
                     "image_topic": image_topic,
                     "camera_info_topic": info_topic,
+                    "depth_topic": options.depth_topic,
+                    "detections_topic": det_topic,
+                    "cmd_vel": nav.report(),
+                    "input_topics_replaced": replaced,
+                    "navigation": navigation,
                 }
             )
             out.add_json("report.json", report)
     return report
+
+
+def _process_frame(
+    reader: Any,
+    conn: Any,
+    raw: bytes,
+    timestamp: int,
+    infos: CameraInfoIndex,
+    source: _FrameSource,
+    stats: ReplayStats,
+    nav: NavReplay,
+    writer: Any,
+    outs: dict[str, Any],
+    out_store: Any,
+) -> None:
+    """One image (colour or depth) of the bag: depth, navigation input, depth-node outputs."""
+    try:
+        image = reader.deserialize(raw, conn.msgtype)
+    except Exception:
+        stats.skip("malformed_message")
+        nav.on_failed(timestamp, "malformed message")
+        return
+    stamp = stamp_ns(image.header)
+    info = infos.lookup(stamp)
+    if info is None:
+        stats.skip("no_camera_info")
+        nav.on_failed(stamp, "no camera_info")
+        return
+    try:
+        depth, camera, times_ms, outputs = source.process(image, info)
+    except DepthNodeError as exc:
+        stats.skip(exc.reason)
+        nav.on_failed(stamp, f"{exc.reason}: {exc}")
+        return
+    stats.frames_processed += 1
+    for stage, ms in times_ms.items():
+        stats.latencies[stage].append(ms)
+    nav.on_depth(depth, camera, image.header)
+    for key, msg in outputs:
+        writer.write(outs[key], timestamp, out_store.serialize_cdr(msg, OUTPUT_TOPICS[key][1]))

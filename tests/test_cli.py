@@ -62,6 +62,9 @@ def test_bench_reports_every_stage(metric_model: Path, capsys: pytest.CaptureFix
         "cloud_xyz_ms",
         "cloud_numpy_baseline_ms",
         "frame_total_ms",
+        "nav_fusion_ms",
+        "nav_scan_ms",
+        "nav_total_ms",
     ):
         assert key in text
 

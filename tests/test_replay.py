@@ -14,7 +14,7 @@ from depth_node.cli import main
 from depth_node.msgs import MessageSet, stamp_ns
 from tests.bags import PERIOD, T0, Frame, write_camera_bag
 
-LATENCY_KEYS = {"decode", "inference", "points", "total"}
+LATENCY_KEYS = {"decode", "inference", "points", "total", "navigation"}
 
 
 def _read(out: Path) -> dict[str, list[tuple[int, object]]]:

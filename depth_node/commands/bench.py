@@ -100,6 +100,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     r["around_model_ms"] = r["frame_total_ms"] - r["forward_ms"]
     r["around_model_share_of_33ms"] = r["around_model_ms"] / FRAME_BUDGET_MS
     r["cloud_vs_numpy"] = r["cloud_xyz_ms"] / r["cloud_numpy_baseline_ms"]
+    # The obstacle_avoidance step on its own 640x480 depth frame (target: total median under 5 ms).
+    from navigation.bench import bench_navigation
+
+    for stage, ms in bench_navigation(repeats=n).items():
+        r[f"nav_{stage}_ms"] = ms
     return r
 
 
@@ -117,4 +122,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {key:<28} {value:8.3f}")
     print(f"  cloud / numpy baseline       {result['cloud_vs_numpy']:8.2f}x")
     print(f"  work around the model        {result['around_model_share_of_33ms']:8.1%} of a 33 ms frame")
+    print(f"  navigation step (640x480)    {result['nav_total_ms']:8.3f} ms (target < 5 ms)")
     return 0

@@ -1,12 +1,17 @@
-"""``depth-node replay BAG --out OUT``: the depth node, offline, on a recorded bag."""
+"""``depth-node replay BAG --out OUT``: the depth node and obstacle_avoidance, offline, on a recorded bag."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+from depth_node import params as params_mod
 from depth_node.commands.common import add_model_arguments, build_estimator, load_params
+from depth_node.errors import ParameterError
+
+NAV_NODE_NAME = "obstacle_avoidance"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,27 +21,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--image-topic", help="colour image topic (default: the only one in the bag)")
     parser.add_argument("--camera-info-topic", help="CameraInfo topic (default: the only one, or the image's sibling)")
+    parser.add_argument(
+        "--depth-topic",
+        help="take depth from this sensor topic (16UC1 mm or 32FC1 m) instead of running the model",
+    )
+    parser.add_argument("--detections-topic", help="vision_msgs/Detection2DArray topic fed to obstacle_avoidance")
+    parser.add_argument(
+        "--msg-dir",
+        type=Path,
+        help="directory of vision_msgs .msg files, used when the bag does not carry the definitions",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def _has_section(path: Path | None, node_name: str) -> bool:
+    if path is None:
+        return False
+    try:
+        params_mod.read_ros_params(path, node_name)
+    except ParameterError as exc:
+        if "section" in str(exc):
+            return False
+        raise
+    return True
+
+
+def load_both_params(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(depth_node params, obstacle_avoidance params) from one --params YAML.
+
+    Either section may be missing (that node runs on defaults), but not both: a file with neither is
+    a typo that must not silently run on defaults.
+
+    Raises:
+        ParameterError: a refused value, or a file with neither section.
+    """
+    from navigation.params import ObstacleAvoidanceParams
+
+    path = args.params
+    has_depth, has_nav = _has_section(path, "depth_node"), _has_section(path, NAV_NODE_NAME)
+    if path is not None and not (has_depth or has_nav):
+        raise ParameterError(f"params file '{path}': no 'depth_node' or '{NAV_NODE_NAME}' ros__parameters section")
+    depth_args = argparse.Namespace(**{**vars(args), "params": path if has_depth else None})
+    depth_params = load_params(depth_args)
+    nav_params = params_mod.load(ObstacleAvoidanceParams, path if has_nav else None, NAV_NODE_NAME)
+    return depth_params, nav_params
 
 
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
     from evaluation.replay import ReplayOptions, run_replay
 
-    params = load_params(args)
-    estimator = build_estimator(params)
+    params, nav_params = load_both_params(args)
+    estimator = None if args.depth_topic else build_estimator(params)
     options = ReplayOptions(
         bag=args.bag,
         out=args.out,
         image_topic=args.image_topic,
         camera_info_topic=args.camera_info_topic,
+        depth_topic=args.depth_topic,
+        detections_topic=args.detections_topic,
+        msg_dir=args.msg_dir,
         overwrite=args.overwrite,
         progress=False if args.no_progress else None,
     )
-    report = run_replay(options, estimator, params)
+    report = run_replay(options, estimator, params, nav_params)
     summary = {k: report[k] for k in ("frames_total", "frames_processed", "frames_skipped", "skip_reasons", "provider")}
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
+    summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
+    summary["cmd_vel"] = report["cmd_vel"]["count"]
     print(json.dumps(summary))
     print(f"wrote {args.out} (report: {args.out / 'report.json'})")
     return 0

@@ -1,0 +1,177 @@
+"""The obstacle_avoidance node, offline: the navigation controller driven on a bag's clock.
+
+:class:`NavReplay` is fed the same inputs the live node gets (depth frames with their camera, failed
+frames, Detection2DArray messages) and runs the control loop at ``control_rate_hz`` on the bag clock
+from the first to the last message: before each message, every tick due earlier fires. So a gap in the
+depth makes the watchdog stop the robot in replay exactly as it does live. ``/cmd_vel`` is written at
+every tick, ``/scan`` and ``/obstacles`` at the first tick after each new depth frame (when the
+controller decides on it), all logged at the time of that tick.
+
+/obstacles needs the vision_msgs definitions in the output typestore; without them (a bag with no
+detections and no ``--msg-dir``) it is not written, and the report says so instead of failing the
+replay, since the obstacles come from detections and would be empty anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depth_node.camera import CameraModel
+from depth_node.errors import BagError
+from depth_node.msgs import MessageSet, stamp_ns
+from navigation import msgs as nav_msgs
+from navigation.controller import Controller
+from navigation.params import ObstacleAvoidanceParams
+
+NAV_TOPICS = {"obstacles": "/obstacles", "scan": "/scan", "cmd_vel": "/cmd_vel"}
+BASE_FRAME = "base_link"  # frame_id of TwistStamped: Nav2 reads cmd_vel in the robot base frame
+
+
+def output_typestore(reader_store: Any, msg_dir: Path | None) -> tuple[Any, str | None]:
+    """The Humble typestore for writing, with vision_msgs from the bag or else from ``msg_dir``.
+
+    Returns:
+        (typestore, where vision_msgs came from: "bag", "msg_dir", or None when not available).
+
+    Raises:
+        BagError: ``msg_dir`` is given but holds no .msg files.
+    """
+    from rosbags.typesys import Stores, get_typestore
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    wanted = (nav_msgs.DETECTION3D_ARRAY, "vision_msgs/msg/Detection3D", "vision_msgs/msg/BoundingBox3D")
+    if reader_store is not None and nav_msgs.has_types(reader_store, *wanted):
+        nav_msgs.register_from_typestore(store, reader_store)
+        if nav_msgs.has_types(store, *wanted):
+            return store, "bag"
+    if msg_dir is not None:
+        try:
+            nav_msgs.register_msg_dir(store, msg_dir)
+        except (OSError, ValueError) as exc:
+            raise BagError(f"--msg-dir '{msg_dir}': {exc}") from exc
+        if not nav_msgs.has_types(store, *wanted):
+            raise BagError(f"--msg-dir '{msg_dir}' does not define vision_msgs/Detection3DArray")
+        return store, "msg_dir"
+    return store, None
+
+
+def _summary(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "min": None, "max": None}
+    arr = np.asarray(values, dtype=np.float64)
+    return {"mean": round(float(arr.mean()), 6), "min": round(float(arr.min()), 6), "max": round(float(arr.max()), 6)}
+
+
+class NavReplay:
+    """The controller plus its outputs, stepped on the bag clock (see the module docstring)."""
+
+    def __init__(
+        self, messages: MessageSet, params: ObstacleAvoidanceParams, writer: Any, write_obstacles: bool
+    ) -> None:
+        self.messages = messages
+        self.params = params
+        self.controller = Controller(params)
+        self.writer = writer
+        self.period_ns = max(1, round(1e9 / params.control_rate_hz))
+        self.next_tick: int | None = None
+        store = messages.typestore
+        twist_type = nav_msgs.TWIST_STAMPED if params.stamped else nav_msgs.TWIST
+        self._types = {"scan": nav_msgs.LASER_SCAN, "cmd_vel": twist_type, "obstacles": nav_msgs.DETECTION3D_ARRAY}
+        keys = ("scan", "cmd_vel", "obstacles") if write_obstacles else ("scan", "cmd_vel")
+        self._conns = {k: writer.add_connection(NAV_TOPICS[k], self._types[k], typestore=store) for k in keys}
+        self._new_depth_header: Any = None
+        self._pending_ms: float | None = None
+        self.latencies_ms: list[float] = []
+        self.linear: list[float] = []
+        self.angular: list[float] = []
+        self.counts: Counter[str] = Counter()
+
+    # --- inputs ------------------------------------------------------------------------------------
+
+    def advance(self, t_ns: int, inclusive: bool = False) -> None:
+        """Fire every tick due before ``t_ns`` (or at it when ``inclusive``); the first message starts the clock."""
+        if self.next_tick is None:
+            self.next_tick = t_ns
+        while self.next_tick < t_ns or (inclusive and self.next_tick == t_ns):
+            self._tick(self.next_tick)
+            self.next_tick += self.period_ns
+
+    def on_depth(self, depth: Any, camera: CameraModel, header: Any) -> None:
+        """A depth frame (float32 m, NaN unknown) and its camera, stamped by its header."""
+        t0 = time.perf_counter()
+        scan = self.controller.update_depth(stamp_ns(header) * 1e-9, depth, camera)
+        self._pending_ms = (time.perf_counter() - t0) * 1e3
+        self.counts["depth_frames"] += 1
+        if scan is None:
+            self.counts["depth_failed"] += 1
+        else:
+            self._new_depth_header = header
+
+    def on_failed(self, stamp_ns_: int, reason: str) -> None:
+        """A depth frame that could not be used: the controller is blind until the next good one."""
+        self.counts["depth_failed"] += 1
+        self.controller.mark_failed(stamp_ns_ * 1e-9, reason)
+
+    def on_detections(self, msg: Any) -> None:
+        """A deserialised vision_msgs/Detection2DArray."""
+        self.counts["detection_msgs"] += 1
+        self.controller.update_detections(stamp_ns(msg.header) * 1e-9, nav_msgs.detections_from_msg(msg))
+
+    # --- control loop ----------------------------------------------------------------------------
+
+    def _write(self, key: str, t_ns: int, msg: Any) -> None:
+        conn = self._conns.get(key)
+        if conn is not None:
+            self.writer.write(conn, t_ns, self.messages.typestore.serialize_cdr(msg, self._types[key]))
+            self.counts[f"{key}_written"] += 1
+
+    def _tick(self, t_ns: int) -> None:
+        t0 = time.perf_counter()
+        command = self.controller.step(t_ns * 1e-9)
+        step_ms = (time.perf_counter() - t0) * 1e3
+        m = self.messages
+        self.counts["ticks"] += 1
+        if command.blind:
+            self.counts["blind_ticks"] += 1
+        self.linear.append(command.linear_x)
+        self.angular.append(command.angular_z)
+        header = m.header(t_ns, BASE_FRAME) if self.params.stamped else None
+        self._write("cmd_vel", t_ns, nav_msgs.twist_to_msg(m, command, header))
+        if self._new_depth_header is not None and not command.blind:
+            # The controller decided on this frame in this step: its scan and obstacles go out now,
+            # stamped with the frame's header (the data's time and camera frame), logged at the tick.
+            depth_header = self._new_depth_header
+            scan = self.controller.scan
+            if scan is not None:
+                self._write("scan", t_ns, nav_msgs.scan_to_msg(m, scan, depth_header))
+            if "obstacles" in self._conns:
+                obstacles = nav_msgs.obstacles_to_msg(m, self.controller.obstacles, depth_header)
+                self._write("obstacles", t_ns, obstacles)
+            if self._pending_ms is not None:
+                self.latencies_ms.append(self._pending_ms + step_ms)
+        if self._new_depth_header is not None or command.blind:
+            self._new_depth_header = None
+            self._pending_ms = None
+
+    def report(self) -> dict[str, Any]:
+        """The ``cmd_vel`` summary of report.json."""
+        zero = sum(1 for lin, ang in zip(self.linear, self.angular, strict=True) if lin == 0.0 and ang == 0.0)
+        return {
+            "count": len(self.linear),
+            "linear_x": _summary(self.linear),
+            "angular_z": _summary(self.angular),
+            "zero": zero,
+        }
+
+    def navigation_report(self) -> dict[str, Any]:
+        """Counters of the navigation replay (ticks, blind ticks, inputs, messages written)."""
+        return {
+            "control_rate_hz": self.params.control_rate_hz,
+            "stamped": self.params.stamped,
+            **{k: int(v) for k, v in sorted(self.counts.items())},
+        }

@@ -1,0 +1,57 @@
+"""depth_node + obstacle_avoidance: ros2 launch depth_node navigation.launch.py image:=/cam/image_raw ...
+
+depth_node publishes depth/image_raw and depth/camera_info in ``namespace``; obstacle_avoidance reads
+them there (the same relative names, so no remapping between the two is needed) plus the detections
+topic, and publishes cmd_vel onto the robot's velocity topic.
+"""
+
+from pathlib import Path
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Both nodes, with their parameter files and the remappings onto the camera and the robot."""
+    share = Path(get_package_share_directory("depth_node"))
+    args = [
+        DeclareLaunchArgument("image", default_value="/camera/color/image_raw", description="colour image topic (raw)"),
+        DeclareLaunchArgument("camera_info", default_value="/camera/color/camera_info", description="CameraInfo topic"),
+        DeclareLaunchArgument("detections", default_value="/detections", description="Detection2DArray topic"),
+        DeclareLaunchArgument("cmd_vel", default_value="/cmd_vel", description="velocity command topic"),
+        DeclareLaunchArgument("depth_params", default_value=str(share / "config" / "depth_node.yaml")),
+        DeclareLaunchArgument("nav_params", default_value=str(share / "config" / "obstacle_avoidance.yaml")),
+        DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
+        DeclareLaunchArgument("use_sim_time", default_value="false"),
+    ]
+    sim_time = {"use_sim_time": LaunchConfiguration("use_sim_time")}
+    depth = Node(
+        package="depth_node",
+        executable="depth_node",
+        name="depth_node",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("depth_params"), sim_time],
+        remappings=[
+            ("image_raw", LaunchConfiguration("image")),
+            ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
+            ("camera_info", LaunchConfiguration("camera_info")),
+        ],
+        output="screen",
+    )
+    navigation = Node(
+        package="depth_node",
+        executable="obstacle_avoidance",
+        name="obstacle_avoidance",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("nav_params"), sim_time],
+        remappings=[
+            ("detections", LaunchConfiguration("detections")),
+            ("cmd_vel", LaunchConfiguration("cmd_vel")),
+        ],
+        output="screen",
+    )
+    return LaunchDescription([*args, depth, navigation])

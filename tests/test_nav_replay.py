@@ -1,0 +1,180 @@
+"""`depth-node replay` with the navigation: sensor depth, detections, the watchdog on the bag clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rosbags.highlevel import AnyReader
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+
+from depth_node.cli import main
+from depth_node.msgs import MessageSet
+from navigation import msgs as nav_msgs
+from navigation.bench import synthetic_frame
+from navigation.params import ObstacleAvoidanceParams
+from tests.bags import T0, Frame, write_camera_bag
+from tests.conftest import SHARED_DATA
+
+VISION_DIR = SHARED_DATA / "msg" / "vision_msgs"
+needs_vision = pytest.mark.skipif(not VISION_DIR.is_dir(), reason="vision_msgs definitions not in shared data")
+PERIOD = 100_000_000  # depth at 10 Hz
+TICK = 50_000_000  # control at the default 20 Hz
+
+
+def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = False, float_depth: bool = False) -> Path:
+    """A depth camera (floor + boxes, 64x48) at ``depth_times`` (ns after T0); optionally detections of the boxes."""
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    if detections:
+        nav_msgs.register_msg_dir(store, VISION_DIR)
+    m = MessageSet.from_rosbags(store)
+    full, full_camera, dets = synthetic_frame(ObstacleAvoidanceParams())  # 640x480, boxes in its pixels
+    depth, camera = np.ascontiguousarray(full[::10, ::10]), full_camera.rescaled(64, 48)
+    if float_depth:
+        pixels, encoding = depth, "32FC1"
+    else:
+        pixels, encoding = np.nan_to_num(depth * 1000.0, nan=0.0).clip(0, 65535).astype(np.uint16), "16UC1"
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        img = writer.add_connection("/cam/depth/image_raw", "sensor_msgs/msg/Image", typestore=store)
+        info = writer.add_connection("/cam/depth/camera_info", "sensor_msgs/msg/CameraInfo", typestore=store)
+        det = writer.add_connection("/detections", nav_msgs.DETECTION2D_ARRAY, typestore=store) if detections else None
+        for dt in depth_times:
+            t = T0 + dt
+            header = m.header(t, "cam_depth_optical")
+            writer.write(img, t, store.serialize_cdr(m.image(pixels, encoding, header), "sensor_msgs/msg/Image"))
+            writer.write(info, t, store.serialize_cdr(m.camera_info(camera, header), "sensor_msgs/msg/CameraInfo"))
+            if det is not None:
+                writer.write(det, t, store.serialize_cdr(_det_array(m, header, dets), nav_msgs.DETECTION2D_ARRAY))
+    return path
+
+
+def _det_array(m: MessageSet, header: Any, dets: list[Any]) -> Any:
+    out = []
+    for d in dets:
+        hyp = nav_msgs.make(m, "vision_msgs/msg/ObjectHypothesis", class_id=d.class_id, score=d.score)
+        pose2d = nav_msgs.make(
+            m,
+            "vision_msgs/msg/Pose2D",
+            position=nav_msgs.make(m, "vision_msgs/msg/Point2D", x=d.center_x, y=d.center_y),
+        )
+        bbox = nav_msgs.make(m, "vision_msgs/msg/BoundingBox2D", center=pose2d, size_x=d.size_x, size_y=d.size_y)
+        result = nav_msgs.make(m, "vision_msgs/msg/ObjectHypothesisWithPose", hypothesis=hyp)
+        out.append(nav_msgs.make(m, "vision_msgs/msg/Detection2D", header=header, results=[result], bbox=bbox, id=""))
+    return nav_msgs.make(m, nav_msgs.DETECTION2D_ARRAY, header=header, detections=out)
+
+
+def _read(out: Path) -> dict[str, list[tuple[int, Any]]]:
+    topics: dict[str, list[tuple[int, Any]]] = {}
+    with AnyReader([out]) as reader:
+        for conn, t, raw in reader.messages():
+            topics.setdefault(conn.topic, []).append((t, reader.deserialize(raw, conn.msgtype)))
+    return topics
+
+
+def test_sensor_depth_watchdog_gap_gives_zero_commands(tmp_path: Path) -> None:
+    # 1 s of depth, a 1.5 s gap, 0.5 s of depth: the control loop keeps ticking through the gap.
+    times = [i * PERIOD for i in range(10)] + [25 * PERIOD + i * PERIOD for i in range(6)]
+    bag = _write_rgbd_bag(tmp_path / "in", times)
+    out = tmp_path / "out"
+    args = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw", "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["provider"] == "sensor_depth" and report["frames_processed"] == 16
+    assert report["camera_info_topic"] == "/cam/depth/camera_info"
+    assert report["latency_ms"]["navigation"]["p50"] > 0 and report["latency_ms"]["inference"]["p50"] is None
+    n_ticks = (times[-1] - times[0]) // TICK + 1
+    assert report["cmd_vel"]["count"] == n_ticks
+    assert report["navigation"]["obstacles_written"] is False and "vision_msgs" in report["navigation"]["warning"]
+
+    topics = _read(out)
+    assert "/obstacles" not in topics and "/depth/image_raw" not in topics
+    cmds = topics["/cmd_vel"]
+    assert [t for t, _ in cmds] == [T0 + k * TICK for k in range(n_ticks)]  # on the bag clock
+    assert len(topics["/scan"]) == 16
+    scan_t, scan = topics["/scan"][0]
+    assert scan.header.frame_id == "cam_depth_optical" and (scan_t - T0) % TICK == 0
+    assert np.isfinite(scan.ranges).any()
+
+    def command(t: int) -> tuple[float, float]:
+        msg = dict(cmds)[t]
+        return msg.linear.x, msg.angular.z
+
+    moving = [command(T0 + k * TICK) for k in range(1, 19)]
+    assert any(lin > 0.0 for lin, _ in moving), moving  # it drives while it sees
+    last_good = T0 + 9 * PERIOD
+    timeout = int(ObstacleAvoidanceParams().input_timeout_s * 1e9)
+    in_gap = [t for t, _ in cmds if last_good + timeout < t < T0 + 25 * PERIOD]
+    assert len(in_gap) >= 15
+    assert all(command(t) == (0.0, 0.0) for t in in_gap)
+    assert report["cmd_vel"]["zero"] >= len(in_gap) and report["navigation"]["blind_ticks"] >= len(in_gap)
+    assert any(command(t)[0] > 0.0 for t, _ in cmds if t > T0 + 26 * PERIOD)  # and drives again
+
+
+def test_float_depth_and_bad_depth_topic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(3)], float_depth=True)
+    args = ["replay", str(bag), "--depth-topic", "/cam/depth/image_raw", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["frames_processed"] == 3 and report["navigation"]["scan_written"] == 3
+    assert main(["replay", str(bag), "--out", str(tmp_path / "o2"), "--depth-topic", "/nope"]) == 2
+    assert "depth topic '/nope' is not an Image topic" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "o3"), "--detections-topic", "/nope"]) == 2
+    assert "detections topic '/nope'" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: MessageSet, metric_model: Path) -> None:
+    # The model path: colour frames through the estimator, a truncated frame in the middle is a failed frame.
+    kinds = ["good"] * 4 + ["truncated"] + ["good"] * 2
+    bag = write_camera_bag(tmp_path / "in", [Frame(k) for k in kinds], messages, extra_depth_topic=False)
+    params = tmp_path / "p.yaml"
+    params.write_text("obstacle_avoidance:\n  ros__parameters:\n    stamped: true\n    control_rate_hz: 10.0\n")
+    out = tmp_path / "out"
+    args = ["replay", str(bag), "--out", str(out), "--model", str(metric_model), "--params", str(params)]
+    assert main([*args, "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["frames_processed"] == 6 and report["navigation"]["depth_failed"] == 1
+    assert report["cmd_vel"]["count"] == 7 and report["navigation"]["stamped"] is True
+    topics = _read(out)
+    cmds = topics["/cmd_vel"]
+    assert all(msg.__msgtype__ == nav_msgs.TWIST_STAMPED for _, msg in cmds)
+    assert cmds[0][1].header.frame_id == "base_link"
+    truncated_t = T0 + 4 * PERIOD
+    after = next(msg for t, msg in cmds if t >= truncated_t)  # the tick after the failed frame stops the robot
+    assert (after.twist.linear.x, after.twist.angular.z) == (0.0, 0.0)
+
+
+@needs_vision
+def test_detections_become_obstacles(tmp_path: Path) -> None:
+    bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(5)], detections=True)
+    params = tmp_path / "p.yaml"
+    # Boxes come in the detector's pixels (10x the depth image's), as a network's input would give them.
+    params.write_text(
+        "obstacle_avoidance:\n  ros__parameters:\n    detector_width: 640\n    detector_height: 480\n"
+        "    min_valid_pixels: 5\n"
+    )
+    out = tmp_path / "out"
+    args = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw"]
+    det_args = ["--detections-topic", "/detections", "--params", str(params), "--no-progress"]
+    assert main([*args, *det_args, "--msg-dir", str(VISION_DIR)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["navigation"]["vision_msgs_from"] == "msg_dir" and report["navigation"]["detection_msgs"] == 5
+    assert report["detections_topic"] == "/detections"
+    topics = _read(out)
+    assert len(topics["/obstacles"]) == 5
+    _, first = topics["/obstacles"][0]
+    assert first.header.frame_id == "cam_depth_optical"
+    classes = {d.results[0].hypothesis.class_id for d in first.detections}
+    assert classes <= {"chair", "person", "table"} and classes
+    assert all(d.bbox.center.position.z > 0.5 for d in first.detections)
+
+    # The output bag carries Detection3DArray's definition: replaying it again needs no --msg-dir.
+    again = tmp_path / "again"
+    assert main(["replay", str(out), "--out", str(again), "--depth-topic", "/cam/depth/image_raw", *det_args]) == 0
+    again_report = json.loads((again / "report.json").read_text())
+    assert again_report["navigation"]["vision_msgs_from"] == "bag"
+    assert again_report["input_topics_replaced"] == ["/cmd_vel", "/obstacles", "/scan"]
