@@ -12,8 +12,6 @@ import threading
 from collections import Counter
 from typing import Any
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
@@ -22,7 +20,7 @@ from depth_node.commands.common import build_estimator
 from depth_node.depth_params import NODE_NAME, DepthNodeParams
 from depth_node.errors import DepthNodeError
 from depth_node.msgs import MessageSet
-from depth_node.node_params import declare_and_read
+from depth_node.node_params import declare_and_read, spin_node
 from depth_node.processing import DepthFrameProcessor
 
 STATS_PERIOD_S = 10.0
@@ -148,19 +146,4 @@ class DepthNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run depth_node depth_node``."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DepthNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except DepthNodeError as exc:  # bad parameters or model: say which, exit non-zero
-        if node is None:
-            rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
-        raise SystemExit(2) from exc
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    spin_node(NODE_NAME, DepthNode, args)

@@ -7,6 +7,7 @@ command-line overrides) are validated by the same :func:`depth_node.params.from_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from depth_node import params as params_mod
@@ -78,3 +79,32 @@ def declare_and_read(node: Any, cls: type[T]) -> T:
         if value is not None:
             values[info.name] = list(value) if info.kind is tuple else value
     return params_mod.from_mapping(cls, values, source=f"node '{node.get_name()}' parameters")
+
+
+def spin_node(name: str, factory: Callable[[], Any], args: list[str] | None = None) -> None:
+    """Init rclpy, build the node with ``factory`` and spin it until shutdown; shared by both nodes.
+
+    A :class:`depth_node.errors.DepthNodeError` while building (a refused parameter, a missing model)
+    is logged as fatal with its message and ends the process with exit code 2 instead of a traceback.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.logging import get_logger
+
+    from depth_node.errors import DepthNodeError
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except DepthNodeError as exc:
+        get_logger(name).fatal(str(exc))
+        raise SystemExit(2) from exc
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
@@ -22,7 +20,7 @@ from visualization_msgs.msg import MarkerArray
 
 from depth_node.errors import DepthNodeError
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
-from depth_node.node_params import declare_and_read
+from depth_node.node_params import declare_and_read, spin_node
 from navigation import msgs as nav_msgs
 from navigation.controller import Controller
 from navigation.params import ObstacleAvoidanceParams
@@ -105,19 +103,4 @@ class ObstacleAvoidanceNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run depth_node obstacle_avoidance``."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ObstacleAvoidanceNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except DepthNodeError as exc:  # bad parameters: say which, exit non-zero
-        if node is None:
-            rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
-        raise SystemExit(2) from exc
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    spin_node(NODE_NAME, ObstacleAvoidanceNode, args)
