@@ -1,0 +1,159 @@
+"""The procedural indoor world: scenes, camera poses, rendering, and the numbers the training and simulator need.
+
+This is the public face of three modules: :mod:`evaluation.world_scene` (scene generation),
+:mod:`evaluation.world_render` (the ray caster) and this one (camera placement, the training camera, the
+benchmark). The simulator drives it as::
+
+    scene = generate_scene("room", seed=7)
+    frame = render(scene, camera, Pose(x, y, z, yaw, pitch))
+    frame.rgb, frame.depth, frame.boxes
+
+Everything is deterministic from seeds and pure numpy (no torch), so the replay and simulator tools can use it
+without the training extras.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from depth_node.camera import CameraModel
+from evaluation.world_render import Frame, Pose, render
+from evaluation.world_scene import (
+    SCENE_KINDS,
+    Box,
+    Cylinder,
+    Lighting,
+    Material,
+    Room,
+    Scene,
+    generate_scene,
+)
+
+__all__ = [
+    "SCENE_KINDS",
+    "Box",
+    "Cylinder",
+    "Frame",
+    "Lighting",
+    "Material",
+    "Pose",
+    "PoseRange",
+    "Room",
+    "Scene",
+    "bench_world",
+    "camera_for",
+    "generate_scene",
+    "is_free",
+    "render",
+    "render_sample",
+    "sample_pose",
+]
+
+# The training camera: a typical robot webcam, 4:3, fx = 0.8 * width (about 64 degrees horizontal FOV).
+FX_OVER_WIDTH = 0.8
+
+
+def camera_for(width: int, height: int, fx_over_width: float = FX_OVER_WIDTH) -> CameraModel:
+    """A centred pinhole camera with square pixels and the given focal as a fraction of the width."""
+    fx = fx_over_width * width
+    return CameraModel(width, height, fx, fx, (width - 1) / 2.0, (height - 1) / 2.0)
+
+
+def is_free(scene: Scene, x: float, y: float, margin: float) -> bool:
+    """Whether a disc of radius ``margin`` at (x, y) is inside the room and touches no object.
+
+    Used to place cameras (and, by the simulator, to detect collisions).
+    """
+    room = scene.room
+    if not (room.lo[0] + margin < x < room.hi[0] - margin and room.lo[1] + margin < y < room.hi[1] - margin):
+        return False
+    for box in scene.boxes:
+        c, s = math.cos(box.yaw), math.sin(box.yaw)
+        dx, dy = x - box.center[0], y - box.center[1]
+        lx, ly = c * dx + s * dy, -s * dx + c * dy
+        # Distance from the point to the box's footprint rectangle.
+        qx = max(abs(lx) - box.size[0] / 2, 0.0)
+        qy = max(abs(ly) - box.size[1] / 2, 0.0)
+        if math.hypot(qx, qy) < margin:
+            return False
+    return all(math.hypot(x - cyl.center[0], y - cyl.center[1]) >= cyl.radius + margin for cyl in scene.cylinders)
+
+
+@dataclass(frozen=True)
+class PoseRange:
+    """Where random cameras go: a webcam on a mobile robot, mounted about 0.5 m above the floor.
+
+    A monocular metric network reads scale largely from how high the camera sits above the floor; a robot's
+    camera mount is fixed, so the training poses keep the height within +-10 cm (see models/MODEL_CARD.md).
+
+    Attributes:
+        height: (min, max) camera height above the floor, metres.
+        pitch: (min, max) pitch, radians, positive looks down.
+        margin: Free radius around the camera, metres.
+    """
+
+    height: tuple[float, float] = (0.4, 0.6)
+    pitch: tuple[float, float] = (-0.05, 0.15)
+    margin: float = 0.3
+
+
+def sample_pose(scene: Scene, rng: np.random.Generator, pose_range: PoseRange | None = None) -> Pose:
+    """A random free camera pose in the scene, looking roughly into the room rather than at a wall.
+
+    A robot mostly looks where it drives, so the heading aims at a random point at least 1.5 m away, with up to
+    +-0.6 rad of jitter; after 100 failed tries the camera goes to the room centre.
+    """
+    pr = pose_range or PoseRange()
+    room = scene.room
+    z = float(rng.uniform(*pr.height))
+    pitch = float(rng.uniform(*pr.pitch))
+    jitter = float(rng.uniform(-0.6, 0.6))
+    for _ in range(100):
+        x = float(rng.uniform(room.lo[0], room.hi[0]))
+        y = float(rng.uniform(room.lo[1], room.hi[1]))
+        tx = float(rng.uniform(room.lo[0], room.hi[0]))
+        ty = float(rng.uniform(room.lo[1], room.hi[1]))
+        if math.hypot(tx - x, ty - y) >= 1.5 and is_free(scene, x, y, pr.margin):
+            return Pose(x, y, z, math.atan2(ty - y, tx - x) + jitter, pitch)
+    return Pose(0.0, 0.0, z, jitter, pitch)
+
+
+def render_sample(seed: int, camera: CameraModel, pose_range: PoseRange | None = None) -> Frame:
+    """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed``.
+
+    Held-out splits use seeds disjoint from the training seeds; the kind cycles so every split has all kinds.
+    """
+    if seed < 0:
+        raise ValueError(f"sample seed must be >= 0, got {seed}")
+    kind = SCENE_KINDS[seed % len(SCENE_KINDS)]
+    scene = generate_scene(kind, seed)
+    rng = np.random.default_rng([seed, 9001])
+    return render(scene, camera, sample_pose(scene, rng, pose_range))
+
+
+def bench_world(width: int, height: int, frames: int = 20) -> float:
+    """Median frames per second of :func:`render` at one resolution (scene generation not included).
+
+    Args:
+        width: Image width.
+        height: Image height.
+        frames: Frames to time (over a few scenes of every kind).
+    """
+    if frames < 1:
+        raise ValueError(f"bench_world needs frames >= 1, got {frames}")
+    camera = camera_for(width, height)
+    scenes = [generate_scene(SCENE_KINDS[i % len(SCENE_KINDS)], i) for i in range(min(frames, 8))]
+    rng = np.random.default_rng(0)
+    poses = [sample_pose(scenes[i % len(scenes)], rng) for i in range(frames)]
+    render(scenes[0], camera, poses[0])  # warm-up: first-call allocations
+    times = []
+    for i, pose in enumerate(poses):
+        start = time.perf_counter()
+        render(scenes[i % len(scenes)], camera, pose)
+        times.append(time.perf_counter() - start)
+    return 1.0 / statistics.median(times)
