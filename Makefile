@@ -25,9 +25,9 @@ lint: setup
 test: lint
 	$(PY) -m pytest -q
 
-# The main job: replay a recorded bag through the shipped default model and print its report.
+# The main job: replay a recorded bag through the shipped default model (or MODEL=path) and print its report.
 demo: setup
-	$(PY) -m evaluation.demo --out out/demo
+	$(PY) -m evaluation.demo --out out/demo $(if $(MODEL),--model $(MODEL))
 
 bench: setup
 	$(VENV)/bin/depth-node bench

@@ -281,6 +281,10 @@ def load_estimator(
         device: torch device for TorchScript models ("auto", "cpu", "cuda").
     """
     model_path = Path(path) if path else default_model_path()
+    if not path and not model_path.is_file():
+        raise ModelError(
+            f"the shipped default model '{model_path}' is not installed; name a model (--model / model_path)"
+        )
     if model_path.suffix.lower() == ".onnx":
         return OnnxEstimator(model_path, spec_overrides, providers, threads)
     if model_path.suffix.lower() in (".pt2", ".pt", ".ts", ".torchscript"):
