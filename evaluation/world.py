@@ -15,13 +15,12 @@ without the training extras.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from depth_node.camera import CameraModel
+from depth_node.timing import median_ms
 from evaluation.world_render import Frame, Pose, render
 from evaluation.world_scene import (
     SCENE_KINDS,
@@ -150,10 +149,6 @@ def bench_world(width: int, height: int, frames: int = 20) -> float:
     scenes = [generate_scene(SCENE_KINDS[i % len(SCENE_KINDS)], i) for i in range(min(frames, 8))]
     rng = np.random.default_rng(0)
     poses = [sample_pose(scenes[i % len(scenes)], rng) for i in range(frames)]
-    render(scenes[0], camera, poses[0])  # warm-up: first-call allocations
-    times = []
-    for i, pose in enumerate(poses):
-        start = time.perf_counter()
-        render(scenes[i % len(scenes)], camera, pose)
-        times.append(time.perf_counter() - start)
-    return 1.0 / statistics.median(times)
+    # One warm-up call of frame 0 takes the first-call allocations out of the figure.
+    ms = median_ms(lambda i: render(scenes[i % len(scenes)], camera, poses[i]), frames, warmup=1)
+    return 1000.0 / ms

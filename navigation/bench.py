@@ -9,14 +9,12 @@ between machines. Each stage is timed on its own, and ``total`` end to end throu
 from __future__ import annotations
 
 import math
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+from depth_node.timing import median_ms
 from navigation.controller import Controller
 from navigation.freespace import VirtualScanner
 from navigation.fusion import fuse_detections
@@ -57,15 +55,6 @@ class _FixedScanner(VirtualScanner):
         return self._fixed
 
 
-def _median_ms(fn: Callable[[int], object], repeats: int) -> float:
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
-
-
 def bench_navigation(repeats: int = 50, params: ObstacleAvoidanceParams | None = None) -> dict[str, float]:
     """Median milliseconds per stage of the navigation step at 640x480.
 
@@ -103,8 +92,8 @@ def bench_navigation(repeats: int = 50, params: ObstacleAvoidanceParams | None =
         full.step(stamp)
 
     return {
-        "fusion": _median_ms(lambda _: fuse_detections(detections, depth, camera, p), repeats),
-        "scan": _median_ms(lambda _: scanner.scan(depth, camera), repeats),
-        "control": _median_ms(control_step, repeats),
-        "total": _median_ms(full_step, repeats),
+        "fusion": median_ms(lambda _: fuse_detections(detections, depth, camera, p), repeats),
+        "scan": median_ms(lambda _: scanner.scan(depth, camera), repeats),
+        "control": median_ms(control_step, repeats),
+        "total": median_ms(full_step, repeats),
     }

@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from depth_node.commands.common import add_model_arguments, build_estimator, load_params
+from depth_node.timing import median_ms
 
 FRAME_BUDGET_MS = 1000.0 / 30.0
-
-
-def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
-    """Median wall time of ``fn`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,18 +72,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     raw_out = estimator._forward(batch)
     processor = DepthFrameProcessor(messages, estimator, params)
 
+    timed = partial(median_ms, repeats=n, warmup=3)
     r: dict[str, Any] = {"width": w, "height": h, "provider": estimator.provider, "repeats": n}
-    r["decode_rgb8_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(raw_msg)), n)
-    r["decode_bgr8_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(bgr_msg)), n)
-    r["decode_jpeg_ms"] = median_ms(lambda: image_codec.to_rgb8(*decode_image(jpeg_msg)), n)
-    r["preprocess_ms"] = median_ms(lambda: estimator.preprocess(rgb), n)
-    r["forward_ms"] = median_ms(lambda: estimator._forward(batch), n)
-    r["postprocess_ms"] = median_ms(lambda: estimator.postprocess(raw_out, camera), n)
-    r["cloud_xyz_ms"] = median_ms(lambda: builder.build(depth_dense, camera), n)
-    r["cloud_numpy_baseline_ms"] = median_ms(lambda: backproject_numpy(depth_dense, camera), n)
-    r["cloud_xyzrgb_ms"] = median_ms(lambda: builder.build(depth_dense, camera, rgb), n)
-    r["cloud_msg_ms"] = median_ms(lambda: messages.point_cloud(builder.build(depth_dense, camera), header), n)
-    r["frame_total_ms"] = median_ms(lambda: processor.process(raw_msg, info_msg), n)
+    r["decode_rgb8_ms"] = timed(lambda _: image_codec.to_rgb8(*decode_image(raw_msg)))
+    r["decode_bgr8_ms"] = timed(lambda _: image_codec.to_rgb8(*decode_image(bgr_msg)))
+    r["decode_jpeg_ms"] = timed(lambda _: image_codec.to_rgb8(*decode_image(jpeg_msg)))
+    r["preprocess_ms"] = timed(lambda _: estimator.preprocess(rgb))
+    r["forward_ms"] = timed(lambda _: estimator._forward(batch))
+    r["postprocess_ms"] = timed(lambda _: estimator.postprocess(raw_out, camera))
+    r["cloud_xyz_ms"] = timed(lambda _: builder.build(depth_dense, camera))
+    r["cloud_numpy_baseline_ms"] = timed(lambda _: backproject_numpy(depth_dense, camera))
+    r["cloud_xyzrgb_ms"] = timed(lambda _: builder.build(depth_dense, camera, rgb))
+    r["cloud_msg_ms"] = timed(lambda _: messages.point_cloud(builder.build(depth_dense, camera), header))
+    r["frame_total_ms"] = timed(lambda _: processor.process(raw_msg, info_msg))
     r["around_model_ms"] = r["frame_total_ms"] - r["forward_ms"]
     r["around_model_share_of_33ms"] = r["around_model_ms"] / FRAME_BUDGET_MS
     r["cloud_vs_numpy"] = r["cloud_xyz_ms"] / r["cloud_numpy_baseline_ms"]

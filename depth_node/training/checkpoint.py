@@ -24,6 +24,16 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return target
 
 
+def _read_weights(p: Path, what: str) -> Any:
+    """``torch.load`` with ``weights_only=True``; a missing or unreadable file is a ModelError naming ``what``."""
+    if not p.is_file():
+        raise ModelError(f"{what} {p} does not exist")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several unrelated types for a corrupt or foreign file
+        raise ModelError(f"cannot read {what} {p}: {exc}") from exc
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` (no arbitrary code from the file).
 
@@ -31,12 +41,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ModelError: missing or unreadable file, or one without ``config`` and ``model`` entries.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"checkpoint {p} does not exist")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several unrelated types for a corrupt or foreign file
-        raise ModelError(f"cannot read checkpoint {p}: {exc}") from exc
+    state = _read_weights(p, "checkpoint")
     if not isinstance(state, dict) or "config" not in state or "model" not in state:
         raise ModelError(f"checkpoint {p} has no 'config'/'model' entries (not written by depth-node train)")
     return state
@@ -71,12 +76,7 @@ def load_init_weights(model: nn.Module, path: str | Path) -> tuple[int, int]:
         ModelError: unreadable file, or not a single tensor name in common with the model.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"model.init_checkpoint {p} does not exist")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several unrelated types for a corrupt or foreign file
-        raise ModelError(f"cannot read model.init_checkpoint {p}: {exc}") from exc
+    state = _read_weights(p, "model.init_checkpoint")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):
