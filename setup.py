@@ -31,6 +31,7 @@ setup(
         "rosbags>=0.10",
         "PyYAML>=6",
         "tqdm>=4.60",
+        "matplotlib>=3.6",  # report.html figures (Agg backend, no display)
     ],
     extras_require={
         # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on CPU machines.

@@ -3,7 +3,8 @@
 :func:`open_bag` turns every way a path can fail to be a bag into one :class:`BagError` with a one-line
 message. :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target
 and renames it into place only when everything, report included, is complete, so a crash or a bad input
-never leaves a half-written OUT behind.
+never leaves a half-written OUT behind. :class:`StampIndex` pairs messages of different topics by header
+stamp, whatever order the bag logged them in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from depth_node.errors import BagError
+from depth_node.msgs import stamp_ns
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
@@ -173,9 +177,30 @@ class AtomicBagDir:
         self.writer.open()
         return self
 
+    @property
+    def staging(self) -> Path:
+        """The bag directory being written (inside the temporary parent; valid inside the ``with``).
+
+        Files written here (figures rendered straight to disk) move with the bag on completion and vanish
+        with it on failure, the same guarantee as :meth:`add_file`, without holding them in memory.
+        """
+        if self._parent is None:
+            raise RuntimeError("AtomicBagDir.staging is only available inside the with block")
+        return self._parent / self.target.name
+
+    def add_file(self, name: str, data: bytes) -> None:
+        """A side file to be placed in the bag directory on completion (written only if all went well).
+
+        Raises:
+            ValueError: ``name`` is not a plain file name (a path could escape the bag directory).
+        """
+        if name in ("", ".", "..") or Path(name).name != name:
+            raise ValueError(f"side file name must be a plain file name, got {name!r}")
+        self._side_files[name] = bytes(data)
+
     def add_json(self, name: str, payload: Any) -> None:
         """A JSON side file (such as report.json) to be placed in the bag directory on completion."""
-        self._side_files[name] = (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+        self.add_file(name, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._parent is not None
@@ -183,7 +208,7 @@ class AtomicBagDir:
             self.writer.close()
             if exc_type is not None:
                 return
-            staged = self._parent / self.target.name
+            staged = self.staging
             for name, data in self._side_files.items():
                 (staged / name).write_bytes(data)
             if self.target.exists():
@@ -192,3 +217,80 @@ class AtomicBagDir:
             os.replace(staged, self.target)
         finally:
             shutil.rmtree(self._parent, ignore_errors=True)
+
+
+class StampIndex:
+    """The messages of one topic looked up by header stamp.
+
+    Topics that belong together (an image, its CameraInfo, a ground-truth depth) share header stamps, but a
+    bag may log them in any order and drivers drift a little; an index built in a first pass pairs them
+    regardless of order. Items are the messages themselves for small ones (CameraInfo) or, with
+    ``keep_messages=False``, their log times, for messages too large to hold for a whole bag (depth
+    images, clouds): :func:`message_at` reads one back when it is needed.
+    """
+
+    def __init__(self, stamps: Sequence[int], items: Sequence[Any], malformed: int = 0) -> None:
+        order = np.argsort(np.asarray(stamps, dtype=np.int64), kind="stable")
+        self._stamps = np.asarray(stamps, dtype=np.int64)[order]
+        self._items = [items[i] for i in order]
+        self.malformed = malformed
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @classmethod
+    def from_bag(cls, reader: Any, topic: str, keep_messages: bool = True) -> StampIndex:
+        """Index every message of ``topic``; undecodable ones are counted in ``malformed``, not fatal."""
+        stamps: list[int] = []
+        items: list[Any] = []
+        malformed = 0
+        conns = [c for c in reader.connections if c.topic == topic]
+        for conn, log_time, raw in reader.messages(connections=conns):
+            try:
+                msg = reader.deserialize(raw, conn.msgtype)
+                stamp = stamp_ns(msg.header)
+            except Exception:
+                malformed += 1
+                continue
+            stamps.append(stamp)
+            items.append(msg if keep_messages else log_time)
+        return cls(stamps, items, malformed)
+
+    def nearest(self, stamp: int, max_offset_ns: int | None = None) -> tuple[int, Any] | None:
+        """(stamp, item) of the entry nearest to ``stamp`` in time, or None when there is none.
+
+        Args:
+            stamp: Header stamp looked for, nanoseconds.
+            max_offset_ns: Refuse entries further away than this (None: any distance).
+        """
+        if not self._items:
+            return None
+        i = int(np.searchsorted(self._stamps, stamp))
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(self._items)]
+        best = min(candidates, key=lambda j: abs(int(self._stamps[j]) - stamp))
+        found = int(self._stamps[best])
+        if max_offset_ns is not None and abs(found - stamp) > max_offset_ns:
+            return None
+        return found, self._items[best]
+
+    def lookup(self, stamp: int, max_offset_ns: int | None = None) -> Any:
+        """The item with this stamp, else the nearest in time (within ``max_offset_ns``), else None."""
+        hit = self.nearest(stamp, max_offset_ns)
+        return None if hit is None else hit[1]
+
+
+def message_at(reader: Any, topic: str, log_time: int, stamp: int) -> Any:
+    """The message of ``topic`` logged at ``log_time`` with header stamp ``stamp`` (None if gone or undecodable).
+
+    Reads through an index (MCAP chunk index, SQLite query), so it costs one chunk, not a scan. Use a
+    reader of its own while another iterates the bag: a reader's file position is shared.
+    """
+    conns = [c for c in reader.connections if c.topic == topic]
+    for conn, _t, raw in reader.messages(connections=conns, start=log_time, stop=log_time + 1):
+        try:
+            msg = reader.deserialize(raw, conn.msgtype)
+        except Exception:
+            continue
+        if stamp_ns(msg.header) == stamp:
+            return msg
+    return None

@@ -27,6 +27,7 @@ from depth_node.msgs import MessageSet, stamp_ns
 from navigation import msgs as nav_msgs
 from navigation.controller import Controller
 from navigation.params import ObstacleAvoidanceParams
+from navigation.types import Command
 
 NAV_TOPICS = {"obstacles": "/obstacles", "scan": "/scan", "cmd_vel": "/cmd_vel"}
 BASE_FRAME = "base_link"  # frame_id of TwistStamped: Nav2 reads cmd_vel in the robot base frame
@@ -90,6 +91,7 @@ class NavReplay:
         self.linear: list[float] = []
         self.angular: list[float] = []
         self.counts: Counter[str] = Counter()
+        self.last_command: Command | None = None  # what the latest tick published (the simulator drives it)
 
     # --- inputs ------------------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class NavReplay:
     def _tick(self, t_ns: int) -> None:
         t0 = time.perf_counter()
         command = self.controller.step(t_ns * 1e-9)
+        self.last_command = command
         step_ms = (time.perf_counter() - t0) * 1e3
         m = self.messages
         self.counts["ticks"] += 1

@@ -3,11 +3,18 @@
 The replay drives :class:`depth_node.processing.DepthFrameProcessor`, the object the live node calls,
 with the same parameter YAML, and writes what the node would have published into an MCAP bag next to
 the input's topics, each output logged at its input frame's time, plus ``report.json`` with counts,
-skip reasons and per-stage latencies.
+skip reasons and per-stage latencies, and ``report.html``.
+
+With a ground-truth topic (``gt_depth_topic``: an aligned depth Image; ``gt_points_topic``: a cloud in
+the optical frame) each frame's depth is also scored against it (:mod:`evaluation.depth_eval`); the report
+then carries ``depth_eval``, ``depth_metrics`` and ``depth_metrics_median_scaled`` (all three None
+without a ground-truth topic, so the report has the same keys either way) and report.html its figures.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import time
 from collections import Counter
@@ -17,14 +24,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from depth_node import image_codec
 from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
-from depth_node.errors import BagError, DepthNodeError
+from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
-from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
+from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
-from evaluation.bagio import AtomicBagDir, listing, open_bag, select_depth_topics, select_topics
+from evaluation.bagio import (
+    AtomicBagDir,
+    StampIndex,
+    listing,
+    message_at,
+    open_bag,
+    select_depth_topics,
+    select_topics,
+)
+from evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
 from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
 from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
 from navigation.params import ObstacleAvoidanceParams
@@ -47,6 +65,10 @@ class ReplayOptions:
     depth_topic: str | None = None  # sensor depth (16UC1 mm / 32FC1 m) instead of the model
     detections_topic: str | None = None  # vision_msgs/Detection2DArray for the navigation
     msg_dir: Path | None = None  # vision_msgs .msg files when the bag does not carry them
+    gt_depth_topic: str | None = None  # aligned ground-truth depth Image (16UC1 mm / 32FC1 m)
+    gt_points_topic: str | None = None  # ground-truth PointCloud2 in the camera's optical frame
+    gt_min_depth: float = 0.1  # ground-truth pixels outside [min, max] metres are not evaluated
+    gt_max_depth: float = 10.0
     overwrite: bool = False
     progress: bool | None = None  # None: a bar when stderr is a terminal
 
@@ -88,48 +110,6 @@ class ReplayStats:
         }
 
 
-class CameraInfoIndex:
-    """The CameraInfo messages of one topic, looked up by header stamp.
-
-    A camera publishes each image with a CameraInfo of the same stamp, but a bag may log either first;
-    pairing by stamp (and else taking the nearest in time, since the intrinsics rarely change) means the
-    first frame of a bag is not lost to ordering.
-    """
-
-    def __init__(self, stamps: list[int], infos: list[Any], malformed: int = 0) -> None:
-        order = np.argsort(np.asarray(stamps, dtype=np.int64), kind="stable")
-        self._stamps = np.asarray(stamps, dtype=np.int64)[order]
-        self._infos = [infos[i] for i in order]
-        self.malformed = malformed
-
-    @classmethod
-    def from_bag(cls, reader: Any, topic: str) -> CameraInfoIndex:
-        """Read every CameraInfo of ``topic``; undecodable ones are counted, not fatal."""
-        stamps: list[int] = []
-        infos: list[Any] = []
-        malformed = 0
-        conns = [c for c in reader.connections if c.topic == topic]
-        for conn, _t, raw in reader.messages(connections=conns):
-            try:
-                info = reader.deserialize(raw, conn.msgtype)
-                stamp = stamp_ns(info.header)
-            except Exception:
-                malformed += 1
-                continue
-            stamps.append(stamp)
-            infos.append(info)
-        return cls(stamps, infos, malformed)
-
-    def lookup(self, stamp: int) -> Any:
-        """The CameraInfo with this stamp, else the nearest in time, else None when there is none."""
-        if not self._infos:
-            return None
-        i = int(np.searchsorted(self._stamps, stamp))
-        candidates = [j for j in (i - 1, i) if 0 <= j < len(self._infos)]
-        best = min(candidates, key=lambda j: abs(int(self._stamps[j]) - stamp))
-        return self._infos[best]
-
-
 def _progress(total: int, enabled: bool | None) -> Any:
     from tqdm import tqdm
 
@@ -147,6 +127,57 @@ def _check_detections_topic(reader: Any, topic: str | None) -> str | None:
             f"{listing(reader)}"
         )
     return topic
+
+
+GT_TYPES = {"depth": "sensor_msgs/msg/Image", "points": "sensor_msgs/msg/PointCloud2"}
+NO_DEPTH_EVAL: dict[str, Any] = {"depth_metrics": None, "depth_metrics_median_scaled": None, "depth_eval": None}
+
+
+def _ground_truth(
+    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack
+) -> DepthEvaluator | None:
+    """The evaluator of ``options``' ground-truth topic, or None without one.
+
+    The topic is indexed by header stamp now, and each frame's message read back when the frame comes,
+    through a second reader (the first one is iterating the bag): depth images of a whole bag do not fit
+    in memory.
+
+    Raises:
+        BagError: the topic is not in the bag with the right type.
+        ParameterError: both ground-truth topics given, or a bad depth range.
+    """
+    given = [(k, t) for k, t in (("depth", options.gt_depth_topic), ("points", options.gt_points_topic)) if t]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise ParameterError("give --gt-depth-topic or --gt-points-topic, not both")
+    kind, topic = given[0]
+    check_depth_range(options.gt_min_depth, options.gt_max_depth)
+    conn = next((c for c in reader.connections if c.topic == topic), None)
+    if conn is None or conn.msgtype != GT_TYPES[kind]:
+        raise BagError(
+            f"ground-truth topic '{topic}' is not a {GT_TYPES[kind].replace('/msg/', '/')} topic of the bag; "
+            f"it has {listing(reader)}"
+        )
+    index = StampIndex.from_bag(reader, topic, keep_messages=False)
+    gt_reader = stack.enter_context(open_bag(options.bag))
+
+    def fetch(stamp: int) -> Any:
+        hit = index.nearest(stamp, GT_MATCH_NS)
+        return None if hit is None else message_at(gt_reader, topic, hit[1], hit[0])
+
+    return DepthEvaluator(
+        topic, kind, fetch, depth_from_msg, n_frames, min_depth=options.gt_min_depth, max_depth=options.gt_max_depth
+    )
+
+
+def _colour_of(image: Any) -> npt.NDArray[np.uint8] | None:
+    """The RGB of an image message (decoded again only for the few frames the report shows whole)."""
+    try:
+        pixels, encoding = decode_image(image)
+        return image_codec.to_rgb8(pixels, encoding)
+    except DepthNodeError:
+        return None
 
 
 class _FrameSource:
@@ -183,13 +214,18 @@ def run_replay(
     ``estimator`` may be None), from the bag's sensor depth. Either way the navigation controller runs on
     it on the bag clock (:mod:`evaluation.nav_replay`).
 
+    With a ground-truth topic in ``options`` the depth is also scored against it (module docstring).
+    OUT also gets report.html: the report as a table, and with ground truth the depth figures.
+
     Raises:
         BagError: the input is not a readable bag, the topics cannot be chosen, or OUT exists.
+        ParameterError: inconsistent ground-truth options.
     """
     nav_params = nav_params or ObstacleAvoidanceParams()
     stats = ReplayStats()
     stats.latencies["navigation"] = []
-    with open_bag(options.bag) as reader:
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(open_bag(options.bag))
         if options.depth_topic is not None:
             image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
         else:
@@ -201,6 +237,7 @@ def run_replay(
         messages = MessageSet.from_rosbags(out_store)
         source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+        evaluator = _ground_truth(reader, options, n_images, stack)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
             written = set(NAV_TOPICS.values())
@@ -218,7 +255,7 @@ def run_replay(
             if source.processor is not None:
                 outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
             nav = NavReplay(messages, nav_params, writer, write_obstacles=vision_source is not None)
-            infos = CameraInfoIndex.from_bag(reader, info_topic)
+            infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
@@ -236,7 +273,8 @@ def run_replay(
                         continue
                     stats.frames_total += 1
                     bar.update(1)
-                    _process_frame(reader, conn, raw, timestamp, infos, source, stats, nav, writer, outs, out_store)
+                    frame = _Frame(reader, conn, raw, timestamp, stats.frames_total - 1)
+                    _process_frame(frame, infos, source, stats, nav, evaluator, writer, outs, out_store)
             if last_time is not None:
                 nav.advance(last_time, inclusive=True)
             stats.latencies["navigation"] = nav.latencies_ms
@@ -257,28 +295,54 @@ def run_replay(
                     "cmd_vel": nav.report(),
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
+                    **(NO_DEPTH_EVAL if evaluator is None else evaluator.report()),
                 }
             )
             out.add_json("report.json", report)
+            _write_html(out.staging, options, report, evaluator)
     return report
 
 
+def _write_html(directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None) -> None:
+    """report.html (and with ground truth its figures) into the bag directory being written."""
+    from evaluation.report import depth_figures, write_html
+
+    sections = []
+    if ev is not None:
+        figures = depth_figures(directory, ev.records())
+        if figures:
+            sections.append((f"Depth against ground truth ({ev.topic})", figures))
+    first = [k for k in NO_DEPTH_EVAL if report.get(k) is not None]  # the scores before the bookkeeping
+    summary = {**{k: report[k] for k in first}, **{k: v for k, v in report.items() if k not in first}}
+    write_html(directory / "report.html", f"depth-node replay: {options.bag.name}", summary, sections)
+
+
+@dataclass
+class _Frame:
+    """One image message of the bag as read: where it came from and its position among the images."""
+
+    reader: Any
+    conn: Any
+    raw: bytes
+    timestamp: int
+    index: int
+
+
 def _process_frame(
-    reader: Any,
-    conn: Any,
-    raw: bytes,
-    timestamp: int,
-    infos: CameraInfoIndex,
+    frame: _Frame,
+    infos: StampIndex,
     source: _FrameSource,
     stats: ReplayStats,
     nav: NavReplay,
+    evaluator: DepthEvaluator | None,
     writer: Any,
     outs: dict[str, Any],
     out_store: Any,
 ) -> None:
-    """One image (colour or depth) of the bag: depth, navigation input, depth-node outputs."""
+    """One image (colour or depth) of the bag: depth, navigation input, depth-node outputs, evaluation."""
+    timestamp = frame.timestamp
     try:
-        image = reader.deserialize(raw, conn.msgtype)
+        image = frame.reader.deserialize(frame.raw, frame.conn.msgtype)
     except Exception:
         stats.skip("malformed_message")
         nav.on_failed(timestamp, "malformed message")
@@ -301,3 +365,7 @@ def _process_frame(
     nav.on_depth(depth, camera, image.header)
     for key, msg in outputs:
         writer.write(outs[key], timestamp, out_store.serialize_cdr(msg, OUTPUT_TOPICS[key][1]))
+    if evaluator is not None:
+        # Sensor depth has no colour image to show; a colour one is decoded again only if kept whole.
+        colour = None if source.processor is None else functools.partial(_colour_of, image)
+        evaluator.add(frame.index, stamp, depth, camera, colour)

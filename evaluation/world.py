@@ -48,6 +48,7 @@ __all__ = [
     "camera_for",
     "generate_scene",
     "is_free",
+    "obstacle_distance",
     "render",
     "render_sample",
     "sample_pose",
@@ -63,24 +64,40 @@ def camera_for(width: int, height: int, fx_over_width: float = FX_OVER_WIDTH) ->
     return CameraModel(width, height, fx, fx, (width - 1) / 2.0, (height - 1) / 2.0)
 
 
+def obstacle_distance(scene: Scene, x: float, y: float, max_height: float = math.inf) -> float:
+    """Horizontal distance from (x, y) to the nearest wall or object footprint, metres (negative inside one).
+
+    Args:
+        scene: The world.
+        x: Point in the world frame.
+        y: Point in the world frame.
+        max_height: Only objects whose bottom is below this height count (a robot drives under a table top
+            that is higher than its body); the walls always count.
+    """
+    room = scene.room
+    best = min(x - room.lo[0], room.hi[0] - x, y - room.lo[1], room.hi[1] - y)
+    for box in scene.boxes:
+        if box.center[2] - box.size[2] / 2 >= max_height:
+            continue
+        c, s = math.cos(box.yaw), math.sin(box.yaw)
+        dx, dy = x - box.center[0], y - box.center[1]
+        # The point in the box's own frame, then its signed distance to the footprint rectangle.
+        qx = abs(c * dx + s * dy) - box.size[0] / 2
+        qy = abs(-s * dx + c * dy) - box.size[1] / 2
+        outside = math.hypot(max(qx, 0.0), max(qy, 0.0))
+        best = min(best, outside + min(max(qx, qy), 0.0))
+    for cyl in scene.cylinders:
+        if cyl.z0 < max_height:
+            best = min(best, math.hypot(x - cyl.center[0], y - cyl.center[1]) - cyl.radius)
+    return best
+
+
 def is_free(scene: Scene, x: float, y: float, margin: float) -> bool:
     """Whether a disc of radius ``margin`` at (x, y) is inside the room and touches no object.
 
-    Used to place cameras (and, by the simulator, to detect collisions).
+    Used to place cameras; the simulator uses :func:`obstacle_distance` for collisions and clearance.
     """
-    room = scene.room
-    if not (room.lo[0] + margin < x < room.hi[0] - margin and room.lo[1] + margin < y < room.hi[1] - margin):
-        return False
-    for box in scene.boxes:
-        c, s = math.cos(box.yaw), math.sin(box.yaw)
-        dx, dy = x - box.center[0], y - box.center[1]
-        lx, ly = c * dx + s * dy, -s * dx + c * dy
-        # Distance from the point to the box's footprint rectangle.
-        qx = max(abs(lx) - box.size[0] / 2, 0.0)
-        qy = max(abs(ly) - box.size[1] / 2, 0.0)
-        if math.hypot(qx, qy) < margin:
-            return False
-    return all(math.hypot(x - cyl.center[0], y - cyl.center[1]) >= cyl.radius + margin for cyl in scene.cylinders)
+    return obstacle_distance(scene, x, y) >= margin
 
 
 @dataclass(frozen=True)

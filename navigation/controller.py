@@ -24,6 +24,7 @@ from simple_pid import PID
 from depth_node.camera import CameraModel
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges, gaps_from_ranges
 from navigation.fusion import fuse_detections
+from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.types import Command, Detection2D, Gap, Obstacle, Scan
 
@@ -86,6 +87,14 @@ def choose_gap(
     return best_aim, best[2]
 
 
+def _in_path(obstacle: Obstacle, aim: float, half_width: float) -> bool:
+    """Whether an obstacle overlaps the straight corridor of ``half_width`` along the heading ``aim``."""
+    along = obstacle.distance_m * math.cos(obstacle.bearing_rad - aim)
+    lateral = abs(obstacle.distance_m * math.sin(obstacle.bearing_rad - aim))
+    extent = obstacle.lateral_extent_m if math.isfinite(obstacle.lateral_extent_m) else 0.0
+    return along > 0.0 and lateral - 0.5 * extent < half_width
+
+
 @dataclass(frozen=True)
 class Decision:
     """What one depth frame decided (held until the next frame)."""
@@ -134,6 +143,11 @@ class Controller:
         self._detections_stamp: float | None = None
         self._obstacles: list[Obstacle] = []
         self._odom_yaw: float | None = None
+        self._odom_xy: tuple[float, float] | None = None
+        self._dead_reckoned_xy = (0.0, 0.0)
+        self._memory = ObstacleMemory(params.memory_s, params.memory_range_m)
+        self._goal_heading = params.goal_heading_rad
+        self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
         self._dead_reckoned_yaw = 0.0
         self._decision: Decision | None = None
         self._decided_seq: int | None = None
@@ -175,10 +189,20 @@ class Controller:
         self._detections = tuple(detections)
         self._detections_stamp = float(stamp_s)
 
-    def update_odometry(self, stamp_s: float, yaw_rad: float) -> None:
-        """Take the robot's yaw in the odometry frame; without it the commanded turn rate is integrated."""
-        del stamp_s  # yaw is used as the latest value; kept for a uniform input signature
+    def update_odometry(self, stamp_s: float, yaw_rad: float, x: float | None = None, y: float | None = None) -> None:
+        """Take the robot's pose in the odometry frame; without it the commanded twist is integrated.
+
+        The yaw turns the goal heading into the robot frame; the position (with the yaw) places the
+        obstacle memory. Either falls back to dead reckoning of the commands when not given.
+        """
+        del stamp_s  # the pose is used as the latest value; kept for a uniform input signature
         self._odom_yaw = float(yaw_rad)
+        if x is not None and y is not None:
+            self._odom_xy = (float(x), float(y))
+
+    def set_goal_heading(self, heading_rad: float) -> None:
+        """Replace ``goal_heading_rad`` (same frame): a goal that moves, such as the bearing to a goal point."""
+        self._goal_heading = wrap_angle(float(heading_rad))
 
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
@@ -201,6 +225,12 @@ class Controller:
     def yaw(self) -> float:
         """The robot yaw used for the goal heading: odometry, else dead reckoning of the commands."""
         return self._odom_yaw if self._odom_yaw is not None else self._dead_reckoned_yaw
+
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        """(x, y, yaw) in the odometry frame: odometry where given, else dead reckoning of the commands."""
+        x, y = self._odom_xy if self._odom_xy is not None else self._dead_reckoned_xy
+        return x, y, self.yaw
 
     # --- control ---------------------------------------------------------------------------------
 
@@ -239,7 +269,10 @@ class Controller:
         p = self.params
         self._linear = _toward(self._linear, d.linear, p.max_linear_accel * dt)
         self._angular = _toward(self._angular, d.angular, p.max_angular_accel * dt)
+        heading = self.yaw
         self._dead_reckoned_yaw = wrap_angle(self._dead_reckoned_yaw + self._angular * dt)
+        x, y = self._dead_reckoned_xy
+        self._dead_reckoned_xy = (x + self._linear * dt * math.cos(heading), y + self._linear * dt * math.sin(heading))
         return Command(
             linear_x=self._linear,
             angular_z=self._angular,
@@ -285,18 +318,35 @@ class Controller:
             )
             ranges = np.where(mask, np.inf, ranges)
 
-        desired = target.bearing_rad if target is not None else wrap_angle(p.goal_heading_rad - self.yaw)
+        desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
         radius = p.clearance_radius_m
-        gaps = tuple(gaps_from_ranges(angles, ranges, radius, p.lookahead_m, scan.angle_increment))
+        pose = self.pose
+        half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
+        bearings, distances = self._memory.outside_view(stamp, pose, half_fov)
+        blocked = headings_blocked_by(angles, bearings, distances, radius)
+        self._memory.add(stamp, angles, scan.ranges.astype(np.float64), pose)
+        gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
         mode = "target" if target is not None else "goal"
         if gaps:
+            self._blocked_side = 0.0
             aim, _ = choose_gap(
                 gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment
             )
         else:
             mode = "blocked"
             aim = self._turn_in_place_heading(angles, ranges, desired, previous)
+            # Turn decisively (at least to the edge of the view) toward that side: the way out is usually
+            # outside the view, and creeping toward an almost-centred "most open" bin can stall for good.
+            # Keep turning the same way while blocked: alternating sides never brings a gap into view.
+            side = self._blocked_side or (aim if abs(aim) > 1e-3 else (previous or desired or 1.0))
+            self._blocked_side = math.copysign(1.0, side)
+            aim = math.copysign(max(abs(aim), half_fov), side)
+        in_view = scan.angle_min <= desired <= scan.angle_max
+        if gaps and not in_view:
+            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning);
+            # steering for the edge of the view instead can leave it facing a wall with the goal beside it.
+            aim = desired
         self._previous_aim_world = wrap_angle(aim + self.yaw)
 
         # dt from the depth stamps; the first frame (or one after a gap, a repeated stamp or a clock
@@ -313,9 +363,11 @@ class Controller:
         reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
         for obstacle in self._obstacles:
             if obstacle.class_id in p.person_classes and obstacle.known:
-                person = speed_ramp(
-                    obstacle.distance_m, p.person_stop_distance_m, p.person_slow_distance_m, p.max_linear_speed
-                )
+                # A person in the path stops the robot at person_stop_distance_m; one beside it only
+                # slows it (stopping for a person who is not in the way would block the way around).
+                in_path = _in_path(obstacle, aim, radius)
+                stop = p.person_stop_distance_m if in_path else 0.0
+                person = speed_ramp(obstacle.distance_m, stop, p.person_slow_distance_m, p.max_linear_speed)
                 if person < linear:
                     linear, reason = person, f"slowing: person at {obstacle.distance_m:.2f} m"
         target_distance = math.nan
@@ -329,7 +381,6 @@ class Controller:
                 reason = f"at target standoff ({target_distance:.2f} m)"
         # Turn towards the aim before driving off sideways; a desired heading outside the view (a goal
         # behind) is turned to in place: the robot cannot see where it would be going.
-        in_view = scan.angle_min <= desired <= scan.angle_max
         linear *= max(0.0, math.cos(aim if in_view else desired))
         if mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
@@ -346,6 +397,29 @@ class Controller:
             gaps=gaps,
         )
         return self._decision
+
+    def _find_gaps(
+        self,
+        angles: npt.NDArray[np.float64],
+        ranges: npt.NDArray[np.float64],
+        unknown: npt.NDArray[np.bool_],
+        increment: float,
+        blocked: npt.NDArray[np.bool_],
+    ) -> tuple[Gap, ...]:
+        """The gaps at ``lookahead_m``; when that closes them all, at shorter horizons down to ``slow_distance_m``.
+
+        A wall across the view 1.5 m ahead closes every gap at a 2 m lookahead, but it is no reason to stop
+        yet: the speed ramp slows the robot as it comes nearer, and only an obstacle within the slow distance
+        makes the robot turn in place. Unknown bins stay closed at the horizon in use.
+        """
+        p = self.params
+        low = min(p.slow_distance_m, p.lookahead_m)
+        for horizon in np.linspace(p.lookahead_m, low, 5 if low < p.lookahead_m else 1):
+            at_horizon = np.where(unknown & np.isfinite(ranges), float(horizon), ranges)
+            gaps = gaps_from_ranges(angles, at_horizon, p.clearance_radius_m, float(horizon), increment, blocked)
+            if gaps:
+                return tuple(gaps)
+        return ()
 
     @staticmethod
     def _turn_in_place_heading(

@@ -231,10 +231,20 @@ def find_gaps(scan: Scan, clearance_radius_m: float, lookahead_m: float) -> list
 
 
 def gaps_from_ranges(
-    angles: FloatArray, ranges: FloatArray, clearance_radius_m: float, lookahead_m: float, increment: float
+    angles: FloatArray,
+    ranges: FloatArray,
+    clearance_radius_m: float,
+    lookahead_m: float,
+    increment: float,
+    blocked: npt.NDArray[np.bool_] | None = None,
 ) -> list[Gap]:
-    """:func:`find_gaps` on decision ranges (see :func:`decision_ranges`), for callers that edit them."""
+    """:func:`find_gaps` on decision ranges (see :func:`decision_ranges`), for callers that edit them.
+
+    ``blocked`` marks headings closed for another reason (obstacles remembered outside the view).
+    """
     free = free_headings(angles, ranges, clearance_radius_m, lookahead_m, increment)
+    if blocked is not None:
+        free &= ~blocked
     padded = np.concatenate(([False], free, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
     last = free.size

@@ -217,6 +217,22 @@ def depth_from_msg(msg: Any) -> npt.NDArray[np.float32]:
 # --- building ---------------------------------------------------------------------------------------
 
 
+def detections_to_msg(messages: MessageSet, detections: Iterable[Detection2D], header: Any) -> Any:
+    """A ``vision_msgs/Detection2DArray`` (4.x layout) with one hypothesis per detection: the inverse of
+    :func:`detections_from_msg`, for the simulator's detector and for tests."""
+    out = []
+    for det in detections:
+        hypothesis = make(messages, "vision_msgs/msg/ObjectHypothesis", class_id=det.class_id, score=float(det.score))
+        result = make(messages, "vision_msgs/msg/ObjectHypothesisWithPose", hypothesis=hypothesis)
+        position = make(messages, "vision_msgs/msg/Point2D", x=float(det.center_x), y=float(det.center_y))
+        center = make(messages, "vision_msgs/msg/Pose2D", position=position, theta=0.0)
+        bbox = make(
+            messages, "vision_msgs/msg/BoundingBox2D", center=center, size_x=float(det.size_x), size_y=float(det.size_y)
+        )
+        out.append(make(messages, "vision_msgs/msg/Detection2D", header=header, results=[result], bbox=bbox, id=""))
+    return make(messages, DETECTION2D_ARRAY, header=header, detections=out)
+
+
 def obstacles_to_msg(messages: MessageSet, obstacles: Iterable[Obstacle], header: Any) -> Any:
     """A ``vision_msgs/Detection3DArray`` of the obstacles with a known distance, in the camera optical frame.
 

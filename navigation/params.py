@@ -77,6 +77,14 @@ class ObstacleAvoidanceParams:
         min_value=0.0,
     )
 
+    memory_s: float = param(
+        3.0,
+        "How long obstacles that have left the view still block the headings into them (0 = no memory), s.",
+        min_value=0.0,
+    )
+    memory_range_m: float = param(
+        1.0, "Remembered obstacles farther than this from the robot are forgotten, m.", min_value=0.0
+    )
     # --- PID heading controller (simple-pid) -----------------------------------------------------
     kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
     ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)

@@ -48,23 +48,10 @@ def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = Fa
             writer.write(img, t, store.serialize_cdr(m.image(pixels, encoding, header), "sensor_msgs/msg/Image"))
             writer.write(info, t, store.serialize_cdr(m.camera_info(camera, header), "sensor_msgs/msg/CameraInfo"))
             if det is not None:
-                writer.write(det, t, store.serialize_cdr(_det_array(m, header, dets), nav_msgs.DETECTION2D_ARRAY))
+                writer.write(
+                    det, t, store.serialize_cdr(nav_msgs.detections_to_msg(m, dets, header), nav_msgs.DETECTION2D_ARRAY)
+                )
     return path
-
-
-def _det_array(m: MessageSet, header: Any, dets: list[Any]) -> Any:
-    out = []
-    for d in dets:
-        hyp = nav_msgs.make(m, "vision_msgs/msg/ObjectHypothesis", class_id=d.class_id, score=d.score)
-        pose2d = nav_msgs.make(
-            m,
-            "vision_msgs/msg/Pose2D",
-            position=nav_msgs.make(m, "vision_msgs/msg/Point2D", x=d.center_x, y=d.center_y),
-        )
-        bbox = nav_msgs.make(m, "vision_msgs/msg/BoundingBox2D", center=pose2d, size_x=d.size_x, size_y=d.size_y)
-        result = nav_msgs.make(m, "vision_msgs/msg/ObjectHypothesisWithPose", hypothesis=hyp)
-        out.append(nav_msgs.make(m, "vision_msgs/msg/Detection2D", header=header, results=[result], bbox=bbox, id=""))
-    return nav_msgs.make(m, nav_msgs.DETECTION2D_ARRAY, header=header, detections=out)
 
 
 def _read(out: Path) -> dict[str, list[tuple[int, Any]]]:

@@ -31,6 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="directory of vision_msgs .msg files, used when the bag does not carry the definitions",
     )
+    gt = parser.add_argument_group(
+        "ground truth", "score the depth against the bag's own ground truth (report.json depth_metrics, report.html)"
+    )
+    gt_topic = gt.add_mutually_exclusive_group()
+    gt_topic.add_argument(
+        "--gt-depth-topic",
+        help="aligned ground-truth depth Image (16UC1 mm or 32FC1 m), paired with each frame by header stamp",
+    )
+    gt_topic.add_argument(
+        "--gt-points-topic",
+        help="ground-truth PointCloud2 in the camera's optical frame (e.g. a projected LiDAR), z-buffered per pixel",
+    )
+    gt.add_argument("--gt-min-depth", type=float, default=0.1, help="nearest evaluated ground truth, m (default 0.1)")
+    gt.add_argument("--gt-max-depth", type=float, default=10.0, help="farthest evaluated ground truth, m (default 10)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
@@ -82,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         depth_topic=args.depth_topic,
         detections_topic=args.detections_topic,
         msg_dir=args.msg_dir,
+        gt_depth_topic=args.gt_depth_topic,
+        gt_points_topic=args.gt_points_topic,
+        gt_min_depth=args.gt_min_depth,
+        gt_max_depth=args.gt_max_depth,
         overwrite=args.overwrite,
         progress=False if args.no_progress else None,
     )
@@ -90,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
     summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
     summary["cmd_vel"] = report["cmd_vel"]["count"]
+    if report["depth_metrics"] is not None:
+        summary["abs_rel"] = report["depth_metrics"]["abs_rel"]
+        summary["abs_rel_median_scaled"] = report["depth_metrics_median_scaled"]["abs_rel"]
     print(json.dumps(summary))
-    print(f"wrote {args.out} (report: {args.out / 'report.json'})")
+    print(f"wrote {args.out} (report: {args.out / 'report.json'}, {args.out / 'report.html'})")
     return 0

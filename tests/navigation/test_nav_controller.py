@@ -135,13 +135,25 @@ def test_goal_heading_rep103_and_odometry() -> None:
 
 
 def test_people_get_more_room() -> None:
-    # An object 1.4 m away, beside the corridor: a chair does not slow the robot, a person does.
+    # An object 1.4 m away, beside the corridor: a chair does not slow the robot, a person does, but a
+    # person who is not in the way never stops it (the ramp starts at 0 m), or it could not go around.
     chair = run_static(P, [Box(1.3, 1.5, 0.45, 0.85, 0.0, 1.7, "chair")], steps=20)
     person = run_static(P, [Box(1.3, 1.5, 0.45, 0.85, 0.0, 1.7, "person")], steps=20)
     assert chair[-1].linear_x == pytest.approx(P.max_linear_speed, abs=0.01)
-    expected = speed_ramp(1.35, P.person_stop_distance_m, P.person_slow_distance_m, P.max_linear_speed)
+    expected = speed_ramp(1.35, 0.0, P.person_slow_distance_m, P.max_linear_speed)
     assert person[-1].linear_x == pytest.approx(expected, abs=0.05)
     assert "person" in person[-1].reason
+
+
+def test_person_in_the_path_stops_the_robot() -> None:
+    # Straight ahead inside person_stop_distance_m: a stop, although the depth alone would allow creeping.
+    # (No obstacle memory: the world of run_static does not move while dead reckoning says the robot does.)
+    near = dataclasses.replace(P, person_stop_distance_m=1.0, stop_distance_m=0.3, slow_distance_m=0.6, memory_s=0.0)
+    cmds = run_static(near, [Box(0.9, 1.1, -0.2, 0.2, 0.0, 1.7, "person")], steps=20)
+    assert cmds[-1].linear_x == 0.0
+    assert "person" in cmds[-1].reason
+    chair = run_static(near, [Box(0.9, 1.1, -0.2, 0.2, 0.0, 1.7, "chair")], steps=20)
+    assert chair[-1].linear_x > 0.0
 
 
 def test_target_is_steered_to_and_not_avoided() -> None:

@@ -1,0 +1,330 @@
+"""The closed-loop simulator: render the camera, run the depth core and obstacle_avoidance, move the robot.
+
+Each control tick (``control_rate_hz``, 20 Hz by default) the robot's commanded twist is integrated by the
+unicycle model; each camera frame (``camera_rate_hz``) the procedural world is rendered from the robot's
+pose and goes through exactly what runs on the robot: :class:`depth_node.processing.DepthFrameProcessor`
+(the shipped model, or the renderer's exact depth with ``depth="oracle"``, which separates the controller's
+quality from the perception's), and the navigation controller fed and stepped by
+:class:`evaluation.nav_replay.NavReplay`, the replay runner's own loop. Detections are the renderer's 2-D
+boxes of visible objects, optionally degraded (pixel noise, misses). The goal is given to the controller as
+a heading: the bearing from the robot to the goal point, with perfect odometry.
+
+A run ends at the goal, on a collision (the footprint disc touches a wall or an object lower than the body)
+or at the timeout. Not simulated: inference latency (depth is stamped and used at capture time), wheel slip,
+sensor noise and motion blur.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.camera import CameraModel
+from depth_node.depth_params import DepthNodeParams
+from depth_node.estimator import DepthEstimator
+from depth_node.model_spec import ModelSpec
+from depth_node.msgs import MessageSet
+from depth_node.processing import DepthFrameProcessor
+from evaluation.bagio import AtomicBagDir
+from evaluation.nav_replay import NavReplay
+from evaluation.robot import RobotLimits, RobotState, step_unicycle
+from evaluation.scenarios import REACH, Scenario
+from evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
+from evaluation.world import Pose, camera_for, obstacle_distance, render
+from navigation import msgs as nav_msgs
+from navigation.params import ObstacleAvoidanceParams
+from navigation.types import Detection2D
+from navigation.vision_defs import typestore_with_vision
+
+START_NS = 1_700_000_000_000_000_000
+DEPTH_SOURCES = ("model", "oracle")
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """How the robot and its sensors are simulated.
+
+    Attributes:
+        depth: ``"model"`` (the depth network) or ``"oracle"`` (the renderer's exact depth).
+        width: Camera image width, pixels.
+        height: Camera image height, pixels.
+        fx_over_width: Focal length over width (0.8: about 64 degrees, the training camera).
+        camera_rate_hz: Frames per second.
+        camera_height_m: Camera height above the floor (over the robot's centre).
+        camera_pitch_rad: Camera pitch, positive looks down.
+        det_noise_px: Standard deviation of the noise added to each box edge, pixels.
+        det_miss_rate: Probability that a visible object gets no detection in a frame.
+        det_score: Score of every detection.
+        limits: The robot base.
+    """
+
+    depth: str = "model"
+    width: int = 160
+    height: int = 120
+    fx_over_width: float = 0.8
+    camera_rate_hz: float = 10.0
+    camera_height_m: float = 0.5
+    camera_pitch_rad: float = 0.05
+    det_noise_px: float = 0.0
+    det_miss_rate: float = 0.0
+    det_score: float = 0.9
+    limits: RobotLimits = field(default_factory=RobotLimits)
+
+    def __post_init__(self) -> None:
+        if self.depth not in DEPTH_SOURCES:
+            raise ValueError(f"depth source must be one of {', '.join(DEPTH_SOURCES)}, got '{self.depth}'")
+        if self.width < 16 or self.height < 16:
+            raise ValueError(f"camera must be at least 16x16 pixels, got {self.width}x{self.height}")
+        if not 0.0 <= self.det_miss_rate <= 1.0:
+            raise ValueError(f"detection miss rate must be in [0, 1], got {self.det_miss_rate}")
+        if self.det_noise_px < 0.0 or self.camera_rate_hz <= 0.0:
+            raise ValueError("detection noise must be >= 0 and the camera rate > 0")
+
+
+class OracleDepth(DepthEstimator):
+    """The renderer's exact depth in place of a network (set :attr:`truth` before each frame)."""
+
+    def __init__(self) -> None:
+        super().__init__(ModelSpec())
+        self.truth: npt.NDArray[np.float32] | None = None
+
+    @property
+    def provider(self) -> str:
+        """Where the depth comes from."""
+        return "oracle"
+
+    def _forward(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        raise NotImplementedError("the oracle has no network")
+
+    def predict(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> npt.NDArray[np.float32]:
+        """The exact depth of the frame being processed."""
+        if self.truth is None or self.truth.shape != rgb.shape[:2]:
+            raise ValueError("OracleDepth.truth must be set to the frame's depth before predict")
+        return self.truth
+
+
+def detect(
+    boxes: tuple[tuple[str, int, int, int, int], ...], options: SimOptions, rng: np.random.Generator
+) -> list[Detection2D]:
+    """The renderer's boxes as a detector's output: edge noise, misses, clipped to the image."""
+    out = []
+    for label, x0, y0, x1, y1 in boxes:
+        if options.det_miss_rate > 0.0 and rng.random() < options.det_miss_rate:
+            continue
+        edges = np.array([x0, y0, x1, y1], dtype=np.float64)
+        if options.det_noise_px > 0.0:
+            edges += rng.normal(0.0, options.det_noise_px, 4)
+        u0, u1 = np.clip(edges[[0, 2]], 0.0, options.width)
+        v0, v1 = np.clip(edges[[1, 3]], 0.0, options.height)
+        if u1 - u0 < 2.0 or v1 - v0 < 2.0:
+            continue
+        out.append(Detection2D((u0 + u1) / 2, (v0 + v1) / 2, u1 - u0, v1 - v0, label, options.det_score))
+    return out
+
+
+@dataclass
+class Trace:
+    """The run, one entry per control tick (for the report's plots)."""
+
+    t: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    yaw: list[float] = field(default_factory=list)
+    v: list[float] = field(default_factory=list)
+    w: list[float] = field(default_factory=list)
+    clearance: list[float] = field(default_factory=list)
+    blind: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class SimResult:
+    """The outcome of one run; :meth:`summary` is its entry in report.json."""
+
+    scenario: Scenario
+    depth: str
+    success: bool
+    collision: bool
+    outcome: str
+    min_clearance_m: float
+    time_s: float
+    path_length_m: float
+    goal_distance_m: float
+    frames: int
+    blind_ticks: int
+    trace: Trace
+    bag: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The report.json entry (the issue's keys first, then the details)."""
+        return {
+            "name": self.scenario.name,
+            "seed": self.scenario.seed,
+            "success": self.success,
+            "collision": self.collision,
+            "min_clearance_m": round(self.min_clearance_m, 4),
+            "time_s": round(self.time_s, 3),
+            "path_length_m": round(self.path_length_m, 4),
+            "depth": self.depth,
+            "expect": self.scenario.expect,
+            "outcome": self.outcome,
+            "goal_distance_m": round(self.goal_distance_m, 4),
+            "frames": self.frames,
+            "blind_ticks": self.blind_ticks,
+            "bag": self.bag,
+        }
+
+
+def sim_nav_params(base: ObstacleAvoidanceParams, options: SimOptions) -> ObstacleAvoidanceParams:
+    """The controller's parameters with the simulated robot's mount and size (those are facts, not choices)."""
+    return replace(
+        base,
+        camera_height_m=options.camera_height_m,
+        camera_pitch_rad=options.camera_pitch_rad,
+        robot_radius_m=options.limits.radius,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    options: SimOptions,
+    estimator: DepthEstimator | None,
+    depth_params: DepthNodeParams | None = None,
+    nav_params: ObstacleAvoidanceParams | None = None,
+    bag: Path | None = None,
+) -> SimResult:
+    """Simulate one scenario until the goal, a collision or the timeout.
+
+    Args:
+        scenario: What to drive through.
+        options: Robot and sensors.
+        estimator: The depth model (ignored, may be None, with ``options.depth == "oracle"``).
+        depth_params: The depth node's parameters (cloud decimation...), default values when None.
+        nav_params: The controller's parameters; the camera mount and the robot radius are set from ``options``.
+        bag: Write the run as an MCAP bag directory here (atomically), or None for no bag.
+    """
+    if options.depth == "oracle":
+        estimator = OracleDepth()
+    elif estimator is None:
+        raise ValueError("run_scenario needs a depth estimator unless options.depth is 'oracle'")
+    messages = MessageSet.from_rosbags(typestore_with_vision())
+    processor = DepthFrameProcessor(messages, estimator, depth_params or DepthNodeParams())
+    params = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options)
+    if bag is None:
+        return _loop(scenario, options, processor, params, messages, NullWriter())
+    with AtomicBagDir(bag, overwrite=True) as out:
+        result = _loop(scenario, options, processor, params, messages, out.writer)
+    result.bag = str(bag)
+    return result
+
+
+def _loop(
+    scenario: Scenario,
+    options: SimOptions,
+    processor: DepthFrameProcessor,
+    params: ObstacleAvoidanceParams,
+    messages: MessageSet,
+    writer: Any,
+) -> SimResult:
+    camera = camera_for(options.width, options.height, options.fx_over_width)
+    limits = options.limits
+    nav = NavReplay(messages, params, writer, write_obstacles=True)
+    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad)
+    rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
+    dt = 1.0 / params.control_rate_hz
+    period_ns = round(dt * 1e9)
+    frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
+    state, trace = scenario.start, Trace()
+    recorder.write_static(START_NS)
+    frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
+    ticks = math.ceil(scenario.timeout_s / dt)
+    for k in range(ticks):
+        t, t_ns = k * dt, START_NS + k * period_ns
+        scene = scenario.scene_at(t)
+        if k % frame_every == 0:
+            frames += 1
+            pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
+            _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
+        controller = nav.controller
+        controller.update_odometry(t, state.yaw)
+        controller.set_goal_heading(math.atan2(scenario.goal[1] - state.y, scenario.goal[0] - state.x))
+        nav.advance(t_ns, inclusive=True)
+        command = nav.last_command
+        assert command is not None
+        recorder.write_state(t_ns, state)
+        clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
+        min_clearance = min(min_clearance, clearance)
+        for name, value in (("t", t), ("x", state.x), ("y", state.y), ("yaw", state.yaw), ("v", state.v)):
+            getattr(trace, name).append(value)
+        trace.w.append(state.w)
+        trace.clearance.append(clearance)
+        trace.blind.append(command.blind)
+        if clearance < 0.0:
+            outcome = "collision"
+            break
+        if scenario.expect == REACH and _goal_distance(scenario, state) <= scenario.goal_tolerance_m:
+            outcome = "goal"
+            break
+        moved = step_unicycle(state, command.linear_x, command.angular_z, dt, limits)
+        path += math.hypot(moved.x - state.x, moved.y - state.y)
+        state = moved
+    collision = outcome == "collision"
+    success = outcome == "goal" if scenario.expect == REACH else not collision
+    return SimResult(
+        scenario=scenario,
+        depth=options.depth,
+        success=success,
+        collision=collision,
+        outcome=outcome,
+        min_clearance_m=min_clearance,
+        time_s=trace.t[-1] if trace.t else 0.0,
+        path_length_m=path,
+        goal_distance_m=_goal_distance(scenario, state),
+        frames=frames,
+        blind_ticks=int(nav.counts["blind_ticks"]),
+        trace=trace,
+    )
+
+
+def _goal_distance(scenario: Scenario, state: RobotState) -> float:
+    return math.hypot(scenario.goal[0] - state.x, scenario.goal[1] - state.y)
+
+
+def _camera_frame(
+    scene: Any,
+    camera: CameraModel,
+    pose: Pose,
+    t_ns: int,
+    options: SimOptions,
+    processor: DepthFrameProcessor,
+    nav: NavReplay,
+    recorder: SimRecorder,
+    rng: np.random.Generator,
+) -> None:
+    """Render one frame and feed it through the depth core and into the controller, recording everything."""
+    m = recorder.messages
+    frame = render(scene, camera, pose)
+    header = m.header(t_ns, CAMERA_FRAME)
+    image_msg = m.image(frame.rgb, "rgb8", header)
+    info_msg = m.camera_info(camera, header)
+    if isinstance(processor.estimator, OracleDepth):
+        processor.estimator.truth = frame.depth
+    out = processor.process(image_msg, info_msg, want_cloud=recorder.enabled, want_colored=False)
+    det_msg = nav_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header)
+    nav.on_detections(det_msg)
+    nav.on_depth(out.depth, out.camera, header)
+    if recorder.enabled:
+        for key, msg in (
+            ("image", image_msg),
+            ("info", info_msg),
+            ("gt", m.image(frame.depth, "32FC1", header)),
+            ("detections", det_msg),
+            ("out_depth", out.depth_msg),
+            ("out_info", out.info_msg),
+            ("out_cloud", out.cloud_msg),
+        ):
+            recorder.write(key, t_ns, msg)

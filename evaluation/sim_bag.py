@@ -1,0 +1,142 @@
+"""What the simulator records: the topics of a live robot running depth_node and obstacle_avoidance.
+
+/camera/image_raw, /camera/camera_info, /camera/depth_gt (the renderer's exact depth, 32FC1), /detections,
+/depth/image_raw, /depth/points, /scan, /obstacles, /cmd_vel, /odom, /tf and /tf_static, with REP-105 frames
+(``odom`` -> ``base_link`` -> the camera's optical frame), so the bag replays with ``depth-node replay`` and
+shows the robot moving in Foxglove or RViz. Without a bag the same messages are still built (the control loop
+reads them back), only not stored: :class:`NullWriter` stands in for the rosbags writer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.msgs import MessageSet
+from evaluation.replay import OUTPUT_TOPICS
+from evaluation.robot import RobotState
+from evaluation.world import Pose
+from navigation import msgs as nav_msgs
+
+ODOM_FRAME = "odom"
+BASE_FRAME = "base_link"
+CAMERA_FRAME = "camera_color_optical_frame"
+CAMERA_TOPICS = {
+    "image": ("/camera/image_raw", "sensor_msgs/msg/Image"),
+    "info": ("/camera/camera_info", "sensor_msgs/msg/CameraInfo"),
+    "gt": ("/camera/depth_gt", "sensor_msgs/msg/Image"),
+    "detections": ("/detections", nav_msgs.DETECTION2D_ARRAY),
+}
+STATE_TOPICS = {
+    "odom": ("/odom", "nav_msgs/msg/Odometry"),
+    "tf": ("/tf", "tf2_msgs/msg/TFMessage"),
+    "tf_static": ("/tf_static", "tf2_msgs/msg/TFMessage"),
+}
+
+
+class NullWriter:
+    """A rosbags-writer stand-in that stores nothing (a simulation run without a bag)."""
+
+    def add_connection(self, topic: str, msgtype: str, **_: Any) -> None:
+        """No connection; ``write`` ignores it."""
+        del topic, msgtype
+
+    def write(self, connection: Any, timestamp: int, data: bytes) -> None:
+        """Drop the message."""
+        del connection, timestamp, data
+
+
+def quaternion_from_matrix(rot: npt.NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a proper rotation matrix (Shepperd's method: stable for every rotation)."""
+    m = np.asarray(rot, dtype=np.float64)
+    trace = float(np.trace(m))
+    if trace > 0.0:
+        s = 2.0 * math.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s)
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
+        v = [0.0, 0.0, 0.0]
+        v[i] = 0.25 * s
+        v[j] = (m[j, i] + m[i, j]) / s
+        v[k] = (m[k, i] + m[i, k]) / s
+        q = (v[0], v[1], v[2], (m[k, j] - m[j, k]) / s)
+    norm = math.sqrt(sum(c * c for c in q))
+    return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
+
+
+class SimRecorder:
+    """Connections and message builders of one simulation run (the depth and navigation outputs are written by
+    the same code replay uses; this adds the camera, ground truth, detections, odometry and transforms)."""
+
+    def __init__(self, messages: MessageSet, writer: Any, camera_height_m: float, camera_pitch_rad: float) -> None:
+        self.messages = messages
+        self.writer = writer
+        store = messages.typestore
+        # The depth node's outputs under out_<key>: /depth/camera_info and /camera/camera_info are both "info".
+        outputs = {f"out_{key}": value for key, value in OUTPUT_TOPICS.items()}
+        topics = {**CAMERA_TOPICS, **STATE_TOPICS, **outputs}
+        self._types = {key: msgtype for key, (_topic, msgtype) in topics.items()}
+        self._conns = {key: writer.add_connection(t, ty, typestore=store) for key, (t, ty) in topics.items()}
+        self.camera_height_m = camera_height_m
+        self.camera_pitch_rad = camera_pitch_rad
+        self.enabled = not isinstance(writer, NullWriter)
+
+    def write(self, key: str, t_ns: int, msg: Any) -> None:
+        """Serialise and store one message under a topic key (no-op without a bag)."""
+        if self.enabled and msg is not None:
+            self.writer.write(self._conns[key], t_ns, self.messages.typestore.serialize_cdr(msg, self._types[key]))
+
+    def _transform(self, t_ns: int, parent: str, child: str, xyz: tuple[float, float, float], quat: Any) -> Any:
+        m = self.messages
+        make = nav_msgs.make
+        translation = make(m, "geometry_msgs/msg/Vector3", x=xyz[0], y=xyz[1], z=xyz[2])
+        rotation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
+        transform = make(m, "geometry_msgs/msg/Transform", translation=translation, rotation=rotation)
+        return make(
+            m,
+            "geometry_msgs/msg/TransformStamped",
+            header=m.header(t_ns, parent),
+            child_frame_id=child,
+            transform=transform,
+        )
+
+    def write_static(self, t_ns: int) -> None:
+        """/tf_static: the camera mount, base_link -> optical frame (height and pitch, camera over the centre)."""
+        rot = Pose(0.0, 0.0, 0.0, 0.0, self.camera_pitch_rad).world_from_optical()
+        tf = self._transform(
+            t_ns, BASE_FRAME, CAMERA_FRAME, (0.0, 0.0, self.camera_height_m), quaternion_from_matrix(rot)
+        )
+        self.write("tf_static", t_ns, nav_msgs.make(self.messages, "tf2_msgs/msg/TFMessage", transforms=[tf]))
+
+    def write_state(self, t_ns: int, state: RobotState) -> None:
+        """/odom and /tf (odom -> base_link) of the robot's true state: the simulator's odometry is perfect."""
+        if not self.enabled:
+            return
+        m = self.messages
+        make = nav_msgs.make
+        quat = (0.0, 0.0, math.sin(state.yaw / 2), math.cos(state.yaw / 2))
+        tf = self._transform(t_ns, ODOM_FRAME, BASE_FRAME, (state.x, state.y, 0.0), quat)
+        self.write("tf", t_ns, make(m, "tf2_msgs/msg/TFMessage", transforms=[tf]))
+        position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
+        orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
+        pose = make(m, "geometry_msgs/msg/Pose", position=position, orientation=orientation)
+        twist = make(
+            m,
+            "geometry_msgs/msg/Twist",
+            linear=make(m, "geometry_msgs/msg/Vector3", x=state.v, y=0.0, z=0.0),
+            angular=make(m, "geometry_msgs/msg/Vector3", x=0.0, y=0.0, z=state.w),
+        )
+        odom = make(
+            m,
+            "nav_msgs/msg/Odometry",
+            header=m.header(t_ns, ODOM_FRAME),
+            child_frame_id=BASE_FRAME,
+            pose=make(m, "geometry_msgs/msg/PoseWithCovariance", pose=pose),
+            twist=make(m, "geometry_msgs/msg/TwistWithCovariance", twist=twist),
+        )
+        self.write("odom", t_ns, odom)
