@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test lint demo replay-demo bench clean
 
 # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
 $(STAMP): setup.py
@@ -27,6 +27,9 @@ test: lint
 
 # The main job: replay a recorded bag through the shipped default model (or MODEL=path) and print its report.
 demo: setup
+	$(VENV)/bin/depth-node sim --suite default --seeds 2 --out out/sim $(if $(MODEL),--model $(MODEL))
+
+replay-demo: setup
 	$(PY) -m evaluation.demo --out out/demo $(if $(MODEL),--model $(MODEL))
 
 bench: setup

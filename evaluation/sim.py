@@ -157,6 +157,7 @@ class SimResult:
     frames: int
     blind_ticks: int
     trace: Trace
+    radius: float = 0.25  # the footprint, for the plots
     bag: str | None = None
 
     def summary(self) -> dict[str, Any]:
@@ -250,7 +251,7 @@ def _loop(
             pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
             _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
         controller = nav.controller
-        controller.update_odometry(t, state.yaw)
+        controller.update_odometry(t, state.yaw, state.x, state.y)
         controller.set_goal_heading(math.atan2(scenario.goal[1] - state.y, scenario.goal[0] - state.x))
         nav.advance(t_ns, inclusive=True)
         command = nav.last_command
@@ -287,6 +288,7 @@ def _loop(
         frames=frames,
         blind_ticks=int(nav.counts["blind_ticks"]),
         trace=trace,
+        radius=limits.radius,
     )
 
 

@@ -344,8 +344,7 @@ class Controller:
             aim = math.copysign(max(abs(aim), half_fov), side)
         in_view = scan.angle_min <= desired <= scan.angle_max
         if gaps and not in_view:
-            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning);
-            # steering for the edge of the view instead can leave it facing a wall with the goal beside it.
+            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
         self._previous_aim_world = wrap_angle(aim + self.yaw)
 

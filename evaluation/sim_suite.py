@@ -1,0 +1,148 @@
+"""A suite of simulation runs: every scenario over a range of seeds, with the model and optionally the oracle.
+
+Writes OUT/report.json (``scenarios``, ``success_rate``, ``collision_rate``, per-scenario rates, and the same
+under ``oracle`` with ``compare_oracle``), OUT/report.html with its figures (:mod:`evaluation.sim_figures`),
+and one MCAP bag per run under OUT/bags/. Every file is written atomically; report.json last, so its presence
+means the suite completed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from depth_node.depth_params import DepthNodeParams
+from depth_node.estimator import DepthEstimator
+from evaluation.report import atomic_write, write_html
+from evaluation.scenarios import build_scenario
+from evaluation.sim import SimOptions, SimResult, run_scenario
+from evaluation.sim_figures import sim_figures
+from navigation.params import ObstacleAvoidanceParams
+
+BAG_MODES = ("all", "failed", "none")
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """What to run.
+
+    Attributes:
+        scenarios: Scenario names.
+        seeds: Seeds, each run with every scenario.
+        compare_oracle: Also run every scenario and seed with the renderer's exact depth.
+        bags: ``all`` (a bag per run), ``failed`` (only runs that did not succeed, re-run deterministically
+            to record them) or ``none``.
+    """
+
+    scenarios: tuple[str, ...]
+    seeds: tuple[int, ...]
+    compare_oracle: bool = False
+    bags: str = "all"
+
+
+def rates(results: Sequence[SimResult]) -> dict[str, Any]:
+    """``scenarios``, ``success_rate``, ``collision_rate`` and per-scenario rates of a list of runs."""
+    n = max(len(results), 1)
+    by_name: dict[str, list[SimResult]] = {}
+    for r in results:
+        by_name.setdefault(r.scenario.name, []).append(r)
+    return {
+        "scenarios": [r.summary() for r in results],
+        "success_rate": round(sum(r.success for r in results) / n, 4),
+        "collision_rate": round(sum(r.collision for r in results) / n, 4),
+        "by_scenario": {
+            name: {
+                "runs": len(rs),
+                "success_rate": round(sum(r.success for r in rs) / len(rs), 4),
+                "collision_rate": round(sum(r.collision for r in rs) / len(rs), 4),
+                "min_clearance_m": round(min(r.min_clearance_m for r in rs), 4),
+            }
+            for name, rs in by_name.items()
+        },
+    }
+
+
+def _run_all(
+    spec: SuiteSpec,
+    out: Path,
+    options: SimOptions,
+    estimator: DepthEstimator | None,
+    depth_params: DepthNodeParams | None,
+    nav_params: ObstacleAvoidanceParams | None,
+    log: Callable[[str], None],
+) -> list[SimResult]:
+    results = []
+    for name in spec.scenarios:
+        for seed in spec.seeds:
+            scenario = build_scenario(name, seed)
+            bag = out / "bags" / f"{name}_{seed}_{options.depth}"
+            result = run_scenario(
+                scenario, options, estimator, depth_params, nav_params, bag if spec.bags == "all" else None
+            )
+            if spec.bags == "failed" and not result.success:  # deterministic: the re-run is the same run
+                result = run_scenario(scenario, options, estimator, depth_params, nav_params, bag)
+            log(
+                f"{options.depth:6s} {name:16s} seed {seed:3d}: {result.outcome:9s} "
+                f"{'ok ' if result.success else 'FAIL'} clearance {result.min_clearance_m:.2f} m, "
+                f"{result.time_s:.1f} s, {result.path_length_m:.1f} m"
+            )
+            results.append(result)
+    return results
+
+
+def run_suite(
+    spec: SuiteSpec,
+    out: Path,
+    options: SimOptions,
+    estimator: DepthEstimator | None,
+    depth_params: DepthNodeParams | None = None,
+    nav_params: ObstacleAvoidanceParams | None = None,
+    log: Callable[[str], None] = print,
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the suite, write the report files into ``out``, return report.json's content.
+
+    Args:
+        spec: Scenarios, seeds, oracle comparison, bag mode.
+        out: Output directory (created).
+        options: Robot and sensors; ``options.depth`` is the main depth source.
+        estimator: The depth model (None with oracle depth).
+        depth_params: Depth node parameters.
+        nav_params: Controller parameters.
+        log: Receives one line per run.
+        info: Extra keys for report.json (model path, provider...).
+    """
+    if spec.bags not in BAG_MODES:
+        raise ValueError(f"bags must be one of {', '.join(BAG_MODES)}, got '{spec.bags}'")
+    out.mkdir(parents=True, exist_ok=True)
+    results = _run_all(spec, out, options, estimator, depth_params, nav_params, log)
+    oracle: list[SimResult] = []
+    if spec.compare_oracle and options.depth != "oracle":
+        oracle_options = SimOptions(**{**asdict(options), "depth": "oracle", "limits": options.limits})
+        oracle = _run_all(spec, out, oracle_options, None, depth_params, nav_params, log)
+    report: dict[str, Any] = {
+        "suite_scenarios": list(spec.scenarios),
+        "seeds": list(spec.seeds),
+        "depth": options.depth,
+        **rates(results),
+        "options": {k: v for k, v in asdict(options).items() if k != "limits"},
+        "robot": asdict(options.limits),
+        **(info or {}),
+    }
+    if oracle:
+        report["oracle"] = rates(oracle)
+    sections = sim_figures(out, results, oracle)
+    summary = {
+        "depth": options.depth,
+        "runs": len(results),
+        "success_rate": report["success_rate"],
+        "collision_rate": report["collision_rate"],
+        **({"oracle": {k: report["oracle"][k] for k in ("success_rate", "collision_rate")}} if oracle else {}),
+        "by_scenario": report["by_scenario"],
+    }
+    write_html(out / "report.html", "depth_node closed-loop simulation", summary, sections)
+    atomic_write(out / "report.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+    return report
