@@ -140,6 +140,17 @@ class Trace:
     clearance: list[float] = field(default_factory=list)
     blind: list[bool] = field(default_factory=list)
 
+    def record(self, t: float, state: RobotState, clearance: float, blind: bool) -> None:
+        """Append one control tick."""
+        self.t.append(t)
+        self.x.append(state.x)
+        self.y.append(state.y)
+        self.yaw.append(state.yaw)
+        self.v.append(state.v)
+        self.w.append(state.w)
+        self.clearance.append(clearance)
+        self.blind.append(blind)
+
 
 @dataclass
 class SimResult:
@@ -259,11 +270,7 @@ def _loop(
         recorder.write_state(t_ns, state)
         clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
         min_clearance = min(min_clearance, clearance)
-        for name, value in (("t", t), ("x", state.x), ("y", state.y), ("yaw", state.yaw), ("v", state.v)):
-            getattr(trace, name).append(value)
-        trace.w.append(state.w)
-        trace.clearance.append(clearance)
-        trace.blind.append(command.blind)
+        trace.record(t, state, clearance, command.blind)
         if clearance < 0.0:
             outcome = "collision"
             break

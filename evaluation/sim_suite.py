@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ def run_suite(
     results = _run_all(spec, out, options, estimator, depth_params, nav_params, log)
     oracle: list[SimResult] = []
     if spec.compare_oracle and options.depth != "oracle":
-        oracle_options = SimOptions(**{**asdict(options), "depth": "oracle", "limits": options.limits})
+        oracle_options = replace(options, depth="oracle")
         oracle = _run_all(spec, out, oracle_options, None, depth_params, nav_params, log)
     report: dict[str, Any] = {
         "suite_scenarios": list(spec.scenarios),

@@ -378,9 +378,9 @@ class Controller:
                 linear, reason = approach, f"approaching target at {target_distance:.2f} m"
             if target.known and target_distance <= p.target_standoff_m:
                 reason = f"at target standoff ({target_distance:.2f} m)"
-        # Turn towards the aim before driving off sideways; a desired heading outside the view (a goal
-        # behind) is turned to in place: the robot cannot see where it would be going.
-        linear *= max(0.0, math.cos(aim if in_view else desired))
+        # Turn towards the aim before driving off sideways (a goal outside the view is the aim itself, so it
+        # is turned to in place: the robot cannot see where it would be going).
+        linear *= max(0.0, math.cos(aim))
         if mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(
