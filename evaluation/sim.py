@@ -263,7 +263,7 @@ def _loop(
             _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
         controller = nav.controller
         controller.update_odometry(t, state.yaw, state.x, state.y)
-        controller.set_goal_heading(math.atan2(scenario.goal[1] - state.y, scenario.goal[0] - state.x))
+        controller.set_goal_point(*scenario.goal)
         nav.advance(t_ns, inclusive=True)
         command = nav.last_command
         assert command is not None

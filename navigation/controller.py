@@ -24,12 +24,15 @@ from simple_pid import PID
 from depth_node.camera import CameraModel
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges, gaps_from_ranges
 from navigation.fusion import fuse_detections
+from navigation.local_plan import LocalPlanner, ProgressWatch
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.types import Command, Detection2D, Gap, Obstacle, Scan
 
 # A followed target's own scan returns lie within this distance in front of its measured distance.
 _TARGET_DEPTH_TOLERANCE_M = 0.3
+# How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
+_VIEW_MARGIN_RAD = 0.15
 
 
 def wrap_angle(angle: float) -> float:
@@ -146,7 +149,14 @@ class Controller:
         self._odom_xy: tuple[float, float] | None = None
         self._dead_reckoned_xy = (0.0, 0.0)
         self._memory = ObstacleMemory(params.memory_s, params.memory_range_m)
+        self._planner = (
+            LocalPlanner(params.plan_window_m, params.plan_resolution_m, params.plan_memory_s, params.plan_range_m)
+            if params.plan_window_m > 0.0
+            else None
+        )
+        self._progress = ProgressWatch(params.plan_after_s)
         self._goal_heading = params.goal_heading_rad
+        self._goal_point: tuple[float, float] | None = None
         self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
         self._dead_reckoned_yaw = 0.0
         self._decision: Decision | None = None
@@ -201,8 +211,15 @@ class Controller:
             self._odom_xy = (float(x), float(y))
 
     def set_goal_heading(self, heading_rad: float) -> None:
-        """Replace ``goal_heading_rad`` (same frame): a goal that moves, such as the bearing to a goal point."""
+        """Replace ``goal_heading_rad`` (same frame) and forget any goal point: drive along this heading."""
         self._goal_heading = wrap_angle(float(heading_rad))
+        self._goal_point = None
+
+    def set_goal_point(self, x: float, y: float) -> None:
+        """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
+        self._goal_point = (float(x), float(y))
+        px, py, _ = self.pose
+        self._goal_heading = math.atan2(self._goal_point[1] - py, self._goal_point[0] - px)
 
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
@@ -318,16 +335,45 @@ class Controller:
             )
             ranges = np.where(mask, np.inf, ranges)
 
-        desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
         radius = p.clearance_radius_m
         pose = self.pose
+        if self._goal_point is not None:
+            self._goal_heading = math.atan2(self._goal_point[1] - pose[1], self._goal_point[0] - pose[0])
+        desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
+        planned = None
+        planning = False
+        if self._planner is not None:
+            self._planner.integrate(stamp, angles, scan.ranges.astype(np.float64), pose)
+            planning = target is None and self._progress.update(stamp, self._goal_progress(pose))
+            if planning:
+                planned = self._planner.heading(
+                    stamp,
+                    pose,
+                    self._goal_point,
+                    self._goal_heading,
+                    radius,
+                    p.plan_carrot_m,
+                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
+                )
+                desired = desired if planned is None else planned
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self._memory.outside_view(stamp, pose, half_fov)
+        near_b, near_d = bearings, distances  # remembered points that limit the speed
+        if self._planner is not None:
+            # The window remembers longer than the memory, and it keeps low things close in front that the
+            # camera no longer sees (the current scan clears what it sees through): those limit the speed,
+            # and while the plan steers, what it holds beside the robot blocks headings too.
+            near_b, near_d = self._planner.obstacles_near(stamp, pose, p.memory_range_m)
+            if planning:
+                outside = np.abs(near_b) > half_fov
+                bearings = np.concatenate([bearings, near_b[outside]])
+                distances = np.concatenate([distances, near_d[outside]])
+            near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
         self._memory.add(stamp, angles, scan.ranges.astype(np.float64), pose)
         gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
-        mode = "target" if target is not None else "goal"
+        mode = "target" if target is not None else ("plan" if planning else "goal")
         if gaps:
             self._blocked_side = 0.0
             aim, _ = choose_gap(
@@ -338,11 +384,15 @@ class Controller:
             aim = self._turn_in_place_heading(angles, ranges, desired, previous)
             # Turn decisively (at least to the edge of the view) toward that side: the way out is usually
             # outside the view, and creeping toward an almost-centred "most open" bin can stall for good.
-            # Keep turning the same way while blocked: alternating sides never brings a gap into view.
-            side = self._blocked_side or (aim if abs(aim) > 1e-3 else (previous or desired or 1.0))
+            # Keep turning the same way while blocked: alternating sides never brings a gap into view. A plan
+            # knows the way round, so its side is the one to start with.
+            first = planned if planned is not None else (aim if abs(aim) > 1e-3 else (previous or desired or 1.0))
+            side = self._blocked_side or first
             self._blocked_side = math.copysign(1.0, side)
             aim = math.copysign(max(abs(aim), half_fov), side)
-        in_view = scan.angle_min <= desired <= scan.angle_max
+        # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
+        # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
+        in_view = scan.angle_min - _VIEW_MARGIN_RAD <= desired <= scan.angle_max + _VIEW_MARGIN_RAD
         if gaps and not in_view:
             # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
@@ -358,6 +408,9 @@ class Controller:
         angular = 0.0 if output is None else float(output)
 
         clearance = corridor_clearance(angles, ranges, radius, scan.angle_increment)
+        # Remembered points beside the robot count too: the first forward metre is often out of view.
+        ahead = (near_d * np.cos(near_b) > 0.0) & (np.abs(near_d * np.sin(near_b)) < radius)
+        clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
         linear = speed_ramp(clearance, p.stop_distance_m, p.slow_distance_m, p.max_linear_speed)
         reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
         for obstacle in self._obstacles:
@@ -378,9 +431,9 @@ class Controller:
                 linear, reason = approach, f"approaching target at {target_distance:.2f} m"
             if target.known and target_distance <= p.target_standoff_m:
                 reason = f"at target standoff ({target_distance:.2f} m)"
-        # Turn towards the aim before driving off sideways (a goal outside the view is the aim itself, so it
-        # is turned to in place: the robot cannot see where it would be going).
-        linear *= max(0.0, math.cos(aim))
+        # Turn towards the aim before driving off sideways; an aim outside the view (the goal or the planned
+        # way behind the robot) is turned to in place: the robot cannot see where it would be going.
+        linear *= max(0.0, math.cos(aim)) if abs(aim) <= half_fov else 0.0
         if mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(
@@ -419,6 +472,13 @@ class Controller:
             if gaps:
                 return tuple(gaps)
         return ()
+
+    def _goal_progress(self, pose: tuple[float, float, float]) -> float:
+        """How near the goal the robot is (larger is nearer): minus the distance to a goal point, else the
+        distance travelled along the goal heading."""
+        if self._goal_point is not None:
+            return -math.hypot(self._goal_point[0] - pose[0], self._goal_point[1] - pose[1])
+        return pose[0] * math.cos(self._goal_heading) + pose[1] * math.sin(self._goal_heading)
 
     @staticmethod
     def _turn_in_place_heading(

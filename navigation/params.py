@@ -85,6 +85,28 @@ class ObstacleAvoidanceParams:
     memory_range_m: float = param(
         1.0, "Remembered obstacles farther than this from the robot are forgotten, m.", min_value=0.0
     )
+    plan_window_m: float = param(
+        6.0,
+        "Side of the rolling obstacle window around the robot whose shortest way toward the goal gives the "
+        "desired heading (0 = steer for the goal heading directly), m.",
+        min_value=0.0,
+    )
+    plan_after_s: float = param(
+        5.0,
+        "Seconds without 0.3 m of progress toward the goal before the window's plan takes over from the plain "
+        "goal heading, until the robot is 0.5 m past that point (0 = the plan always steers), s.",
+        min_value=0.0,
+    )
+    plan_resolution_m: float = param(0.1, "Cell size of the rolling obstacle window, m.", min_value=0.02)
+    plan_memory_s: float = param(
+        20.0, "How long an obstacle cell no later ray has passed through stays in the window, s.", min_value=0.0
+    )
+    plan_range_m: float = param(
+        3.0,
+        "Scan returns up to this range mark (and rays clear) the window; farther depth is too coarse, m.",
+        min_value=0.1,
+    )
+    plan_carrot_m: float = param(1.0, "The desired heading points this far along the planned way, m.", min_value=0.1)
     # --- PID heading controller (simple-pid) -----------------------------------------------------
     kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
     ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)

@@ -141,7 +141,8 @@ class Command:
         angular_z: Turn rate, rad/s, positive left (REP-103; Twist.angular.z).
         blind: True when the command is a stop because depth is missing, stale or failed.
         reason: One line for logs and diagnostics ("ok", "depth stale: ...", ...).
-        mode: "blind", "goal", "target" or "blocked" (no free gap: turning in place).
+        mode: "blind", "goal", "target", "plan" (the rolling window's plan steers: no progress toward the
+            goal for ``plan_after_s``) or "blocked" (no free gap: turning in place).
         desired_heading_rad: Heading wanted before obstacles (goal or target), robot frame.
         chosen_heading_rad: Heading steered for after the gap choice, robot frame.
         clearance_m: Free distance in the forward corridor, m (+inf when clear).

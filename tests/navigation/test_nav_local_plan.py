@@ -1,0 +1,157 @@
+"""The rolling obstacle window, its wavefront and the heading it plans; the progress watch that engages it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evaluation.scenarios import build_scenario
+from evaluation.sim import SimOptions, run_scenario
+from navigation.local_plan import LocalPlanner, ProgressWatch, inflate, wavefront
+from navigation.params import ObstacleAvoidanceParams
+
+TURN_COST = 0.5  # m/rad: 0.5 m/s top speed over 1 rad/s top turn rate, the defaults
+
+
+def _planner(window: float = 6.0, memory: float = 20.0) -> LocalPlanner:
+    return LocalPlanner(window_m=window, resolution_m=0.1, memory_s=memory, max_range_m=3.0)
+
+
+def _ring_scan(ranges_by_angle: dict[float, float], bins: int = 720) -> tuple[np.ndarray, np.ndarray]:
+    """A full-circle scan, +inf (free to the range limit) except where a function of the bearing says otherwise."""
+    angles = np.linspace(-math.pi, math.pi, bins, endpoint=False)
+    ranges = np.full(bins, np.inf)
+    for (low, high), r in ranges_by_angle.items():  # type: ignore[misc]
+        ranges[(angles >= low) & (angles <= high)] = r
+    return angles, ranges
+
+
+def test_wavefront_on_an_empty_grid_is_the_octile_distance() -> None:
+    blocked = np.zeros((12, 12), dtype=bool)
+    seed = np.full((12, 12), np.inf)
+    seed[2, 3] = 0.0
+    cost = wavefront(blocked, seed)
+    i, j = np.indices(cost.shape)
+    di, dj = np.abs(i - 2), np.abs(j - 3)
+    octile = np.maximum(di, dj) + (math.sqrt(2.0) - 1.0) * np.minimum(di, dj)
+    np.testing.assert_allclose(cost, octile, atol=1e-9)
+
+
+def test_wavefront_goes_round_a_wall_and_never_through_it() -> None:
+    blocked = np.zeros((11, 11), dtype=bool)
+    blocked[5, 0:10] = True  # a wall across, open only at j = 10
+    seed = np.full((11, 11), np.inf)
+    seed[0, 0] = 0.0
+    cost = wavefront(blocked, seed)
+    assert np.all(np.isinf(cost[blocked]))
+    # From (0, 0) to (10, 0): through the opening at (5, 10), not the 10 cells straight down.
+    assert cost[10, 0] == pytest.approx(2 * (5 + 5 * math.sqrt(2.0)), abs=1e-9)
+    enclosed = np.ones((5, 5), dtype=bool)
+    enclosed[2, 2] = False
+    lone = np.full((5, 5), np.inf)
+    lone[0, 0] = 0.0  # a seed inside a blocked cell reaches nothing
+    assert np.all(np.isinf(wavefront(enclosed, lone)))
+
+
+def test_inflate_is_a_disc() -> None:
+    occupied = np.zeros((11, 11), dtype=bool)
+    occupied[5, 5] = True
+    grown = inflate(occupied, 2.5)
+    i, j = np.indices(grown.shape)
+    np.testing.assert_array_equal(grown, (i - 5) ** 2 + (j - 5) ** 2 <= 6.25)
+
+
+def test_integrate_marks_returns_and_clears_what_the_rays_pass() -> None:
+    planner = _planner()
+    pose = (0.0, 0.0, 0.0)
+    angles, ranges = np.array([0.0, math.pi / 2]), np.array([2.0, np.inf])
+    planner.integrate(1.0, angles, ranges, pose)
+    occ = planner.occupied(1.0)
+    ox, oy = planner.origin
+    hit = (int((2.0 - ox) / 0.1), int((0.0 - oy) / 0.1))
+    assert occ[hit] and occ.sum() == 1  # one return; the +inf ray marks nothing
+    # The obstacle moved away: a later ray through that cell clears it.
+    planner.integrate(2.0, np.array([0.0]), np.array([2.6]), pose)
+    occ = planner.occupied(2.0)
+    assert not occ[hit] and occ.sum() == 1
+    # Not measured (NaN) and too close (-inf) change nothing; old hits are forgotten after memory_s.
+    planner.integrate(3.0, np.array([0.0, 0.1]), np.array([np.nan, -np.inf]), pose)
+    assert planner.occupied(3.0).sum() == 1
+    assert planner.occupied(2.0 + 20.0 + 0.01).sum() == 0
+
+
+def test_the_window_rolls_with_the_robot_and_keeps_its_hits() -> None:
+    planner = _planner(window=4.0)
+    planner.integrate(0.0, np.array([0.0]), np.array([1.0]), (0.0, 0.0, 0.0))
+    before = planner.origin
+    planner.integrate(0.1, np.array([math.pi / 2]), np.array([np.inf]), (1.5, 0.0, 0.0))  # looks aside
+    assert planner.origin[0] > before[0]  # recentred
+    bearings, distances = planner.obstacles_near(0.1, (1.5, 0.0, 0.0), 1.0)
+    assert bearings.size == 1
+    assert distances[0] == pytest.approx(0.5, abs=0.08)
+    assert abs(bearings[0]) == pytest.approx(math.pi, abs=0.2)  # behind the robot now
+
+
+def test_free_space_plans_straight_to_the_goal() -> None:
+    planner = _planner()
+    angles, ranges = _ring_scan({})
+    planner.integrate(0.0, angles, ranges, (0.0, 0.0, 0.3))
+    heading = planner.heading(0.0, (0.0, 0.0, 0.3), (4.0, 0.0), 0.0, 0.35, 1.0, 0.0)
+    assert heading == pytest.approx(-0.3, abs=0.06)
+    along = planner.heading(0.0, (0.0, 0.0, 0.3), None, 0.0, 0.35, 1.0, 0.0)
+    assert along == pytest.approx(-0.3, abs=0.06)
+    # The turn cost trades a little path for less turning: toward the goal, but not all the way at once.
+    lagging = planner.heading(0.0, (0.0, 0.0, 0.3), (4.0, 0.0), 0.0, 0.35, 1.0, TURN_COST)
+    assert lagging is not None and -0.3 < lagging < 0.0
+
+
+def test_a_pocket_facing_the_goal_is_left_sideways() -> None:
+    """A cup of obstacles 1 m ahead spanning +-70 degrees: the goal behind it is reached round its rim."""
+    planner = _planner()
+    angles, ranges = _ring_scan({(-1.22, 1.22): 1.0})
+    planner.integrate(0.0, angles, ranges, (0.0, 0.0, 0.0))
+    heading = planner.heading(0.0, (0.0, 0.0, 0.0), (4.0, 0.0), 0.0, 0.35, 1.0, TURN_COST)
+    assert heading is not None
+    assert abs(heading) > 1.0  # out past the rim, not into the cup
+    # A whole ring of obstacles: no way out, no plan.
+    enclosed = _planner()
+    angles, ranges = _ring_scan({(-math.pi, math.pi): 0.6})
+    enclosed.integrate(0.0, angles, ranges, (0.0, 0.0, 0.0))
+    assert enclosed.heading(0.0, (0.0, 0.0, 0.0), (4.0, 0.0), 0.0, 0.35, 1.0, TURN_COST) is None
+
+
+def test_the_turn_cost_keeps_the_side_the_robot_faces() -> None:
+    """A wall straight across the goal line: both ends are equally far, the one the robot faces wins."""
+    for yaw in (0.4, -0.4):
+        planner = _planner()
+        angles, ranges = _ring_scan({(-0.6, 0.6): 1.2})
+        pose = (0.0, 0.0, yaw)
+        planner.integrate(0.0, angles - yaw, ranges, pose)  # the same wall in the odometry frame
+        heading = planner.heading(0.0, pose, (4.0, 0.0), 0.0, 0.35, 1.0, TURN_COST)
+        assert heading is not None
+        assert math.copysign(1.0, heading + yaw) == math.copysign(1.0, yaw)
+
+
+def test_progress_watch_engages_when_stuck_and_releases_past_the_point() -> None:
+    watch = ProgressWatch(after_s=5.0)
+    assert not watch.update(0.0, 0.0)
+    assert not watch.update(3.0, 0.5)  # progress
+    assert not watch.update(8.0, 0.6)  # only 0.1 m more, but within 5 s of the last real progress
+    assert watch.update(8.1, 0.6)  # 5.1 s since 0.5 m
+    assert watch.update(12.0, 0.2)  # backing out of the pocket
+    assert watch.update(15.0, 0.9)  # 0.4 m past where it got stuck: still planning
+    assert not watch.update(16.0, 1.1)  # 0.6 m past: handed back
+    assert ProgressWatch(after_s=0.0).update(0.0, 0.0)  # 0: always engaged
+
+
+def test_a_pocket_in_the_cluttered_room_is_escaped() -> None:
+    """Oracle depth, cluttered_room seed 3: the gap follower alone stalls in a pocket until the timeout."""
+    scenario = build_scenario("cluttered_room", 3)
+    plain = run_scenario(
+        scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(plan_window_m=0)
+    )
+    planned = run_scenario(scenario, SimOptions(depth="oracle"), None)
+    assert plain.outcome == "timeout"
+    assert planned.success and not planned.collision
