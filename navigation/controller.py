@@ -217,9 +217,7 @@ class Controller:
 
     def set_goal_point(self, x: float, y: float) -> None:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
-        self._goal_point = (float(x), float(y))
-        px, py, _ = self.pose
-        self._goal_heading = math.atan2(self._goal_point[1] - py, self._goal_point[0] - px)
+        self._goal_point = (float(x), float(y))  # the heading to it is taken at each decision
 
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
@@ -340,10 +338,11 @@ class Controller:
         if self._goal_point is not None:
             self._goal_heading = math.atan2(self._goal_point[1] - pose[1], self._goal_point[0] - pose[0])
         desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
+        scan_ranges = scan.ranges.astype(np.float64)
         planned = None
         planning = False
         if self._planner is not None:
-            self._planner.integrate(stamp, angles, scan.ranges.astype(np.float64), pose)
+            self._planner.integrate(stamp, angles, scan_ranges, pose)
             planning = target is None and self._progress.update(stamp, self._goal_progress(pose))
             if planning:
                 planned = self._planner.heading(
@@ -370,7 +369,7 @@ class Controller:
                 distances = np.concatenate([distances, near_d[outside]])
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
-        self._memory.add(stamp, angles, scan.ranges.astype(np.float64), pose)
+        self._memory.add(stamp, angles, scan_ranges, pose)
         gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
         mode = "target" if target is not None else ("plan" if planning else "goal")

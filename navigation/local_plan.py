@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from navigation.memory import base_polar
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -156,12 +158,11 @@ class LocalPlanner:
         if self._origin is None:
             return np.empty(0), np.empty(0)
         ix, iy = np.nonzero(self.occupied(stamp_s))
-        dx = self._origin[0] + (ix + 0.5) * self.resolution - pose[0]
-        dy = self._origin[1] + (iy + 0.5) * self.resolution - pose[1]
-        dist = np.hypot(dx, dy)
+        x = self._origin[0] + (ix + 0.5).astype(np.float64) * self.resolution
+        y = self._origin[1] + (iy + 0.5).astype(np.float64) * self.resolution
+        bearing, dist = base_polar(x, y, pose)
         near = dist <= range_m
-        bearing = (np.arctan2(dy[near], dx[near]) - pose[2] + math.pi) % (2.0 * math.pi) - math.pi
-        return bearing, dist[near]
+        return bearing[near], dist[near]
 
     def _recentre(self, x: float, y: float) -> None:
         """Keep the robot within the middle half of the window, shifting by whole cells (hits move along)."""

@@ -46,12 +46,16 @@ class ObstacleMemory:
         if not frames:
             return np.empty(0), np.empty(0)
         pts = np.concatenate(frames)
-        dx, dy = pts[:, 0] - pose[0], pts[:, 1] - pose[1]
-        dist = np.hypot(dx, dy)
-        bearing = np.arctan2(dy, dx) - pose[2]
-        bearing = (bearing + math.pi) % (2.0 * math.pi) - math.pi
+        bearing, dist = base_polar(pts[:, 0], pts[:, 1], pose)
         keep = (dist <= self.range_m) & (np.abs(bearing) > half_fov)
         return bearing[keep], dist[keep]
+
+
+def base_polar(x: FloatArray, y: FloatArray, pose: tuple[float, float, float]) -> tuple[FloatArray, FloatArray]:
+    """(bearings in [-pi, pi), distances) in the base frame at ``pose`` (x, y, yaw) of odometry-frame points."""
+    dx, dy = x - pose[0], y - pose[1]
+    bearing = (np.arctan2(dy, dx) - pose[2] + math.pi) % (2.0 * math.pi) - math.pi
+    return bearing, np.hypot(dx, dy)
 
 
 def headings_blocked_by(
