@@ -11,6 +11,7 @@ from typing import Any
 
 from depth_node.estimator import DEFAULT_PROVIDERS
 from depth_node.params import param
+from depth_node.scale import FloorScaler
 
 NODE_NAME = "depth_node"
 
@@ -78,4 +79,28 @@ class DepthNodeParams:
     publish_colored: bool = param(False, "Publish depth/colored, a bgr8 inferno_r rendering of the depth")
     colored_min_m: float = param(0.2, "Depth shown brightest in depth/colored", min_value=0.0)
     colored_max_m: float = param(10.0, "Depth shown darkest in depth/colored", min_value=0.01)
+    floor_scale: bool = param(
+        False, "Rescale each frame so that its floor lies camera_height_m below the camera (depth_node/scale.py)"
+    )
+    camera_height_m: float = param(
+        0.30, "Height of the camera's optical centre above the floor, m (used by floor_scale)", min_value=0.01
+    )
+    camera_pitch_rad: float = param(
+        0.10, "Pitch of the camera, positive looks down, rad (used by floor_scale)", min_value=-1.2, max_value=1.2
+    )
+    floor_scale_max: float = param(
+        1.5, "Largest floor-scale factor either way (a metric model needs little)", min_value=1.01, max_value=1000.0
+    )
+    floor_min_support: float = param(
+        0.03,
+        "Least fraction of the image that must agree on the floor; below it the model's own scale is kept",
+        min_value=0.0,
+        max_value=1.0,
+    )
     model: ModelOverrides = field(default_factory=ModelOverrides)
+
+    def floor_scaler(self) -> FloorScaler | None:
+        """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""
+        if not self.floor_scale:
+            return None
+        return FloorScaler(self.camera_height_m, self.camera_pitch_rad, self.floor_scale_max, self.floor_min_support)

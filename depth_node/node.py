@@ -120,6 +120,8 @@ class DepthNode(Node):
         if out.colored_msg is not None and self.pub_colored is not None:
             self.pub_colored.publish(out.colored_msg)
         self._count("processed", out.times_ms["total"])
+        if out.floor is not None and not out.floor.found:
+            self._count("floor_not_found")  # published at the model's own scale
 
     def _count(self, reason: str, total_ms: float | None = None) -> None:
         with self._lock:

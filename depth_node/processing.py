@@ -23,6 +23,7 @@ from depth_node.errors import DepthNodeError, ModelError
 from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image
 from depth_node.pointcloud import PointCloudBuilder
+from depth_node.scale import FloorFit
 
 STAGES = ("decode", "inference", "points", "total")
 
@@ -44,7 +45,8 @@ class FrameOutputs:
         info_msg: CameraInfo of the depth image (same stamp and resolution).
         cloud_msg: Organised PointCloud2, or None.
         colored_msg: bgr8 inferno_r Image, or None.
-        times_ms: Milliseconds per stage (see :data:`STAGES`).
+        times_ms: Milliseconds per stage (see :data:`STAGES`; the floor fit counts as inference).
+        floor: The frame's floor-scale fit (already applied to ``depth``), or None when ``floor_scale`` is off.
     """
 
     depth: npt.NDArray[np.float32]
@@ -54,6 +56,7 @@ class FrameOutputs:
     cloud_msg: Any
     colored_msg: Any
     times_ms: dict[str, float]
+    floor: FloorFit | None = None
 
 
 class DepthFrameProcessor:
@@ -65,6 +68,7 @@ class DepthFrameProcessor:
         self.params = params
         max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
         self.cloud_builder = PointCloudBuilder(params.decimation, max_range)
+        self.floor_scaler = params.floor_scaler()
 
     def process(
         self,
@@ -100,6 +104,9 @@ class DepthFrameProcessor:
             raise
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
+        floor = None
+        if self.floor_scaler is not None:
+            depth, floor = self.floor_scaler.apply(depth, camera)
         t2 = time.perf_counter()
         header = image_msg.header
         m = self.messages
@@ -119,4 +126,4 @@ class DepthFrameProcessor:
             "points": (t3 - t2) * 1e3,
             "total": (t3 - t0) * 1e3,
         }
-        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times)
+        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor)

@@ -60,6 +60,8 @@ class SimOptions:
         det_noise_px: Standard deviation of the noise added to each box edge, pixels.
         det_miss_rate: Probability that a visible object gets no detection in a frame.
         det_score: Score of every detection.
+        floor_scale: Let the depth node rescale each frame to the known camera height (see
+            :mod:`depth_node.scale`); a robot knows its camera mount, so this is on unless measuring without it.
         limits: The robot base.
     """
 
@@ -73,6 +75,7 @@ class SimOptions:
     det_noise_px: float = 0.0
     det_miss_rate: float = 0.0
     det_score: float = 0.9
+    floor_scale: bool = True
     limits: RobotLimits = field(default_factory=RobotLimits)
 
     def __post_init__(self) -> None:
@@ -191,6 +194,19 @@ class SimResult:
         }
 
 
+def sim_depth_params(base: DepthNodeParams, options: SimOptions) -> DepthNodeParams:
+    """The depth node's parameters with the simulated camera mount and the floor-scale choice of ``options``.
+
+    Oracle depth is exact, so it is never rescaled: it stays bit-identical to the ground truth.
+    """
+    return replace(
+        base,
+        floor_scale=options.floor_scale and options.depth == "model",
+        camera_height_m=options.camera_height_m,
+        camera_pitch_rad=options.camera_pitch_rad,
+    )
+
+
 def sim_nav_params(base: ObstacleAvoidanceParams, options: SimOptions) -> ObstacleAvoidanceParams:
     """The controller's parameters with the simulated robot's mount and size (those are facts, not choices)."""
     return replace(
@@ -215,7 +231,8 @@ def run_scenario(
         scenario: What to drive through.
         options: Robot and sensors.
         estimator: The depth model (ignored, may be None, with ``options.depth == "oracle"``).
-        depth_params: The depth node's parameters (cloud decimation...), default values when None.
+        depth_params: The depth node's parameters (cloud decimation...), default values when None; the camera
+            mount and ``floor_scale`` come from ``options``.
         nav_params: The controller's parameters; the camera mount and the robot radius are set from ``options``.
         bag: Write the run as an MCAP bag directory here (atomically), or None for no bag.
     """
@@ -224,7 +241,7 @@ def run_scenario(
     elif estimator is None:
         raise ValueError("run_scenario needs a depth estimator unless options.depth is 'oracle'")
     messages = MessageSet.from_rosbags(typestore_with_vision())
-    processor = DepthFrameProcessor(messages, estimator, depth_params or DepthNodeParams())
+    processor = DepthFrameProcessor(messages, estimator, sim_depth_params(depth_params or DepthNodeParams(), options))
     params = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options)
     if bag is None:
         return _loop(scenario, options, processor, params, messages, NullWriter())

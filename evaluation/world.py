@@ -52,6 +52,7 @@ __all__ = [
     "render",
     "render_sample",
     "sample_pose",
+    "sample_view",
 ]
 
 # The training camera: a typical robot webcam, 4:3, fx = 0.8 * width (about 64 degrees horizontal FOV).
@@ -139,17 +140,21 @@ def sample_pose(scene: Scene, rng: np.random.Generator, pose_range: PoseRange | 
     return Pose(0.0, 0.0, z, jitter, pitch)
 
 
-def render_sample(seed: int, camera: CameraModel, pose_range: PoseRange | None = None) -> Frame:
-    """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed``.
+def sample_view(seed: int, pose_range: PoseRange | None = None) -> tuple[Scene, Pose]:
+    """The scene and camera pose of sample ``seed`` (what :func:`render_sample` renders).
 
     Held-out splits use seeds disjoint from the training seeds; the kind cycles so every split has all kinds.
     """
     if seed < 0:
         raise ValueError(f"sample seed must be >= 0, got {seed}")
-    kind = SCENE_KINDS[seed % len(SCENE_KINDS)]
-    scene = generate_scene(kind, seed)
-    rng = np.random.default_rng([seed, 9001])
-    return render(scene, camera, sample_pose(scene, rng, pose_range))
+    scene = generate_scene(SCENE_KINDS[seed % len(SCENE_KINDS)], seed)
+    return scene, sample_pose(scene, np.random.default_rng([seed, 9001]), pose_range)
+
+
+def render_sample(seed: int, camera: CameraModel, pose_range: PoseRange | None = None) -> Frame:
+    """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed``."""
+    scene, pose = sample_view(seed, pose_range)
+    return render(scene, camera, pose)
 
 
 def bench_world(width: int, height: int, frames: int = 20) -> float:

@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="scale each prediction by median(gt) / median(pred) first (for relative-depth models)",
     )
+    parser.add_argument(
+        "--floor-scale",
+        action="store_true",
+        help="rescale each prediction so its floor lies at the frame's true camera height, as the depth node's "
+        "floor_scale does with the robot's mount (depth_node/scale.py)",
+    )
 
 
 def default_model() -> Path:
@@ -51,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that `depth-node --help` does not load ONNX Runtime and the renderer.
     import numpy as np
 
+    from depth_node.depth_params import DepthNodeParams
     from depth_node.errors import ParameterError
     from depth_node.estimator import load_estimator
     from depth_node.metrics import compute_metrics, median_scaled
-    from evaluation.world import camera_for, render_sample
+    from evaluation.world import camera_for, render, sample_view
 
     if args.count < 1:
         raise ParameterError(f"--count must be >= 1, got {args.count}")
@@ -65,10 +72,17 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"model file {model} does not exist")
     camera = camera_for(args.width, args.height, args.fx_over_width)
     est = load_estimator(model, providers=("cpu",))
-    preds, gts = [], []
+    preds, gts, floor_found = [], [], 0
     for seed in range(args.seed, args.seed + args.count):
-        frame = render_sample(seed, camera)
+        scene, pose = sample_view(seed)
+        frame = render(scene, camera, pose)
         pred = np.asarray(est.predict(frame.rgb, camera), dtype=np.float32)
+        if args.floor_scale:
+            mount = DepthNodeParams(floor_scale=True, camera_height_m=pose.z, camera_pitch_rad=pose.pitch)
+            scaler = mount.floor_scaler()
+            assert scaler is not None
+            pred, fit = scaler.apply(pred, camera)
+            floor_found += fit.found
         preds.append(median_scaled(pred, frame.depth).astype(np.float32) if args.median_scale else pred)
         gts.append(frame.depth)
     metrics = compute_metrics(
@@ -83,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         "width": args.width,
         "height": args.height,
         "median_scaled": bool(args.median_scale),
+        "floor_scaled": bool(args.floor_scale),
     }
+    if args.floor_scale:
+        report["floor_found_fraction"] = floor_found / args.count
     print(json.dumps(report))
     return 0

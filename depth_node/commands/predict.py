@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = load_params(args)
     estimator = build_estimator(params)
+    floor_scaler = params.floor_scaler()
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.images:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
             fx = (w / 2) / math.tan(math.radians(60.0) / 2)  # unused by non-metric or focal-free models
         camera = CameraModel(w, h, fx, fx, (w - 1) / 2, (h - 1) / 2)
         depth = estimator.predict(rgb, camera)
+        if floor_scaler is not None:
+            depth, fit = floor_scaler.apply(depth, camera)
+            print(f"{path}: floor scale {fit.scale:.3f} ({'applied' if fit.found else 'no floor found, not applied'})")
         mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0).astype(np.uint16)
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
         _atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))

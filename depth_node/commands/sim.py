@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=160, help="camera width (default 160)")
     parser.add_argument("--height", type=int, default=120, help="camera height (default 120)")
     parser.add_argument("--det-noise-px", type=float, default=0.0, help="detector box edge noise, pixels (default 0)")
+    parser.add_argument(
+        "--no-floor-scale",
+        action="store_true",
+        help="keep the model's own scale (default: rescale each frame to the known camera height)",
+    )
     parser.add_argument("--det-miss-rate", type=float, default=0.0, help="detector miss probability (default 0)")
     add_model_arguments(parser)
 
@@ -60,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             height=args.height,
             det_noise_px=args.det_noise_px,
             det_miss_rate=args.det_miss_rate,
+            floor_scale=not args.no_floor_scale,
         )
     except ValueError as exc:
         raise ParameterError(str(exc)) from exc
