@@ -114,8 +114,8 @@ class FloorScaler:
             return FloorFit(1.0, False, 0.0)
         edges = np.arange(-self.log_max, self.log_max + _BIN, _BIN)
         counts, _ = np.histogram(log_factor, bins=edges)
-        smoothed = np.convolve(counts, np.ones(3), mode="same")
-        mode = 0.5 * (edges[np.argmax(smoothed)] + edges[np.argmax(smoothed) + 1])
+        peak = int(np.argmax(np.convolve(counts, np.ones(3), mode="same")))
+        mode = 0.5 * (edges[peak] + edges[peak + 1])
         floor = log_factor[np.abs(log_factor - mode) <= self.log_tol]
         support = floor.size / max(sampled, 1)
         if support < self.min_support:
@@ -124,7 +124,7 @@ class FloorScaler:
 
     def apply(self, depth: npt.NDArray[np.float32], camera: CameraModel) -> tuple[npt.NDArray[np.float32], FloorFit]:
         """``depth`` times the fitted factor (a new array when it changes), and the fit."""
-        found = self.fit(depth, camera)
-        if not found.found:
-            return depth, found
-        return depth * np.float32(found.scale), found
+        fit = self.fit(depth, camera)
+        if not fit.found:
+            return depth, fit
+        return depth * np.float32(fit.scale), fit
