@@ -78,8 +78,9 @@ class FloorScaler:
         self.min_support = float(min_support)
         self.log_tol = math.log1p(tolerance)
         self.max_samples = int(max_samples)
+        self._edges = np.arange(-self.log_max, self.log_max + _BIN, _BIN)  # the log-factor histogram's bins
         self._key: CameraModel | None = None
-        self._step = 1
+        self._sampled = 0  # pixels on the decimated grid, looking down or not (what the support is a fraction of)
         self._rows: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._cols: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._log_h_over_drop: npt.NDArray[np.float32] = np.empty(0, np.float32)
@@ -94,7 +95,7 @@ class FloorScaler:
         rows, cols = np.nonzero(drop > _MIN_DROP)
         self._rows, self._cols = rows * step, cols * step
         self._log_h_over_drop = np.log(self.height / drop[rows, cols]).astype(np.float32)
-        self._step, self._key = step, camera
+        self._sampled, self._key = rays.shape[0] * rays.shape[1], camera
 
     def fit(self, depth: npt.NDArray[np.floating], camera: CameraModel) -> FloorFit:
         """The factor that puts this frame's floor at the camera height (``depth`` is not changed).
@@ -105,19 +106,18 @@ class FloorScaler:
         """
         height, width = depth.shape
         self._geometry(camera.rescaled(width, height))
-        sampled = math.ceil(height / self._step) * math.ceil(width / self._step)
-        d = depth[self._rows, self._cols].astype(np.float32)
+        d = np.asarray(depth[self._rows, self._cols], dtype=np.float32)
         ok = d > 0.0  # NaN compares False
         log_factor = self._log_h_over_drop[ok] - np.log(d[ok])
         log_factor = log_factor[np.abs(log_factor) <= self.log_max]
         if log_factor.size == 0:
             return FloorFit(1.0, False, 0.0)
-        edges = np.arange(-self.log_max, self.log_max + _BIN, _BIN)
+        edges = self._edges
         counts, _ = np.histogram(log_factor, bins=edges)
         peak = int(np.argmax(np.convolve(counts, np.ones(3), mode="same")))
         mode = 0.5 * (edges[peak] + edges[peak + 1])
         floor = log_factor[np.abs(log_factor - mode) <= self.log_tol]
-        support = floor.size / max(sampled, 1)
+        support = floor.size / max(self._sampled, 1)
         if support < self.min_support:
             return FloorFit(1.0, False, support)
         return FloorFit(float(np.exp(np.median(floor))), True, support)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -45,7 +46,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from depth_node.msgs import MessageSet, decode_image
     from depth_node.pointcloud import PointCloudBuilder, backproject_numpy
     from depth_node.processing import DepthFrameProcessor
-    from depth_node.scale import FloorScaler
 
     params = load_params(args)
     estimator = build_estimator(params)
@@ -86,7 +86,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     r["cloud_xyzrgb_ms"] = timed(lambda _: builder.build(depth_dense, camera, rgb))
     r["cloud_msg_ms"] = timed(lambda _: messages.point_cloud(builder.build(depth_dense, camera), header))
     # The floor-scale fit (floor_scale: true) is part of inference; its price next to the forward pass.
-    floor = FloorScaler(params.camera_height_m, params.camera_pitch_rad)
+    floor = replace(params, floor_scale=True).floor_scaler()
+    assert floor is not None
     r["floor_scale_ms"] = timed(lambda _: floor.apply(depth, camera))
     r["frame_total_ms"] = timed(lambda _: processor.process(raw_msg, info_msg))
     r["around_model_ms"] = r["frame_total_ms"] - r["forward_ms"]
