@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, _overrides(args.set))
     result = train(config, resume=args.resume)
-    print(json.dumps(result))
+    if result["rank"] == 0:  # one summary line, not one per process interleaved on a shared stdout
+        print(json.dumps(result))
     return 0

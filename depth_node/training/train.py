@@ -100,7 +100,9 @@ def validate(model: nn.Module, loader: DataLoader, device: torch.device, config:
 
 
 def train(config: TrainConfig, resume: str | Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run a whole training; returns the last validation metrics (rank 0) and the checkpoint paths.
+    """Run a whole training; returns the last validation metrics (rank 0), the checkpoint paths and the rank.
+
+    Every torchrun process gets a result; only rank 0's carries metrics, and ``rank`` lets the caller report once.
 
     Args:
         config: The validated config.
@@ -198,7 +200,7 @@ def train(config: TrainConfig, resume: str | Path | None = None, log: Callable[[
                 if info.main:
                     log(f"stopping after epoch {epoch}: max_minutes {o.max_minutes} reached")
                 break
-        return {"metrics": metrics, "last": str(out / "last.pt"), "best": str(out / "best.pt")}
+        return {"metrics": metrics, "last": str(out / "last.pt"), "best": str(out / "best.pt"), "rank": info.rank}
     finally:
         if info.world > 1 and dist.is_initialized():
             dist.destroy_process_group()

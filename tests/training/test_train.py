@@ -126,7 +126,9 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    last = json.loads(proc.stdout.strip().splitlines()[-1])
+    summaries = [line for line in proc.stdout.splitlines() if line.startswith('{"metrics"')]
+    assert len(summaries) == 1, proc.stdout  # rank 1 must not print a second, interleaved summary
+    last = json.loads(summaries[0])
     assert Path(last["last"]).exists()
     assert load_checkpoint(last["last"])["epoch"] == 0
     assert "epoch 0: 100%" in proc.stderr  # 8 samples / 2 processes / batch 2 = 2 steps each
