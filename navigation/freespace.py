@@ -113,8 +113,10 @@ def build_scan_geometry(
     index = np.floor((bearing + half) / increment).astype(np.intp)
     inside = ahead & (index >= 0) & (index < bins)
     pixels = np.flatnonzero(inside)
-    order = pixels[np.argsort(index[pixels], kind="stable")]
-    sorted_bins = index[order]
+    grid = bearing.reshape(rays.shape[:2])
+    pixels, pixel_bins = _cover_every_row(grid, ahead, pixels, index[pixels], bins, half, increment)
+    by_bin = np.argsort(pixel_bins, kind="stable")
+    order, sorted_bins = pixels[by_bin], pixel_bins[by_bin]
     nonempty, starts = np.unique(sorted_bins, return_index=True)
     return ScanGeometry(
         angle_low=-half,
@@ -127,6 +129,51 @@ def build_scan_geometry(
         range_per_depth=np.hypot(forward, rx)[order].astype(np.float32),
         drop_per_depth=(ry * c + s)[order].astype(np.float32),
     )
+
+
+def _cover_every_row(
+    bearing: FloatArray,
+    ahead: npt.NDArray[np.bool_],
+    pixels: npt.NDArray[np.intp],
+    pixel_bins: npt.NDArray[np.intp],
+    bins: int,
+    half: float,
+    increment: float,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Add to each bin, in every image row where it owns no pixel, that row's pixel nearest the bin's centre.
+
+    With fewer pixel columns than bins (a small depth image, or decimation) a bin can fall between two
+    columns in some rows or in all of them. Owning no pixel, it would read "not measured", which the
+    controller takes for an obstacle at the lookahead in the middle of an open view; owning only a few
+    rows' pixels (a pitched camera's columns lean), it can see only the floor and read free in front of a
+    box. The nearest column's pixel is what the camera saw in that direction. A wide image owns every
+    (bin, row) pair already and is left exactly as it was.
+
+    Args:
+        bearing: Bearing of every (decimated) pixel, rows x columns.
+        ahead: Which pixels look ahead (flat, same order).
+        pixels: Flat indices of the pixels inside a bin; pixel_bins: their bins.
+        bins: Number of bins; half: half the scan's width; increment: bin width (rad).
+    """
+    n_rows, n_cols = bearing.shape
+    rows_ahead: npt.NDArray[np.bool_] = np.any(ahead.reshape(n_rows, n_cols), axis=1)
+    owned = np.zeros((bins, n_rows), dtype=bool)
+    owned[pixel_bins, pixels // n_cols] = True
+    missing = ~owned & rows_ahead[None, :]
+    if not missing.any():
+        return pixels, pixel_bins
+    off_grid = np.where(ahead.reshape(n_rows, n_cols), bearing, np.nan)
+    spacing = np.nanmax(np.abs(np.diff(off_grid, axis=1)), axis=1, initial=0.0)  # per row
+    extra_pixels, extra_bins = [pixels], [pixel_bins]
+    for b in np.flatnonzero(missing.any(axis=1)):
+        rows = np.flatnonzero(missing[b])
+        off = np.abs(off_grid[rows] - (-half + (b + 0.5) * increment))
+        off[np.isnan(off)] = np.inf
+        cols = np.argmin(off, axis=1)
+        near = off[np.arange(rows.size), cols] <= 0.5 * increment + spacing[rows]  # not past the image edge
+        extra_pixels.append((rows[near] * n_cols + cols[near]).astype(np.intp))
+        extra_bins.append(np.full(int(near.sum()), b, dtype=np.intp))
+    return np.concatenate(extra_pixels), np.concatenate(extra_bins)
 
 
 class VirtualScanner:

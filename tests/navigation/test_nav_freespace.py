@@ -133,6 +133,30 @@ def test_pixel_step_gives_nearly_the_same_scan() -> None:
     assert np.count_nonzero(~close) <= 2  # bins at an object's edge may differ
 
 
+@pytest.mark.parametrize(("width", "height", "step"), [(64, 48, 1), (160, 120, 2), (80, 60, 1)])
+def test_fewer_pixel_columns_than_bins_leave_no_bin_unmeasured(width: int, height: int, step: int) -> None:
+    """A bin between two pixel columns takes the nearer column, instead of reading "not measured" (NaN),
+    which the controller would take for an obstacle at the lookahead in the middle of an open view."""
+    cam = camera(width, height)
+    d = 2.0
+    scan = VirtualScanner(dataclasses.replace(PARAMS, scan_pixel_step=step)).scan(
+        render_depth(cam, [Box(d, d + 0.2, -10.0, 10.0, 0.0, 2.0)]), cam
+    )
+    assert not np.any(np.isnan(scan.ranges))
+    # Each bin reads the wall at (about) its own bearing: one column is at most a pixel's angle away.
+    pixel = math.atan(step / cam.fx)
+    assert np.all(scan.ranges >= d / np.cos(np.maximum(np.abs(scan.angles) - pixel - scan.angle_increment, 0)) * 0.99)
+    assert np.all(scan.ranges <= d / np.cos(np.abs(scan.angles) + pixel + scan.angle_increment) * 1.01)
+    # The open floor reads free everywhere, not unknown.
+    assert np.all(np.isposinf(VirtualScanner(PARAMS).scan(render_depth(cam), cam).ranges))
+
+
+def test_a_wide_image_puts_each_pixel_in_one_bin() -> None:
+    geometry = VirtualScanner(PARAMS).geometry(CAM)
+    assert geometry.nonempty.size == PARAMS.scan_bins
+    assert np.unique(geometry.order).size == geometry.order.size  # no pixel borrowed by a second bin
+
+
 def _synthetic(ranges: list[float], fov: float = 1.2) -> Scan:
     n = len(ranges)
     inc = fov / n
