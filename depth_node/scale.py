@@ -19,6 +19,7 @@ agree (the camera faces a wall close up) keeps the model's own scale, and says s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,3 +129,24 @@ class FloorScaler:
         if not fit.found:
             return depth, fit
         return depth * np.float32(fit.scale), fit
+
+
+def summarise_fits(fits: Sequence[FloorFit]) -> dict[str, float | int | None]:
+    """What a run's floor fits say, for a report: how often a floor was found and how far the scale moved.
+
+    The factors are over the frames with a floor (the others were left at 1.0). A median far from 1 says the
+    model's scale is off for this camera or scene; a wide 5-95 % spread says it drifts from frame to frame,
+    which is what the fit is for. All None when no frame was fitted.
+    """
+    found = np.array([f.scale for f in fits if f.found], dtype=np.float64)
+
+    def pct(q: float) -> float | None:
+        return round(float(np.percentile(found, q)), 4) if found.size else None
+
+    return {
+        "frames": len(fits),
+        "found_fraction": round(found.size / len(fits), 4) if fits else None,
+        "scale_p05": pct(5),
+        "scale_p50": pct(50),
+        "scale_p95": pct(95),
+    }

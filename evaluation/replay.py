@@ -33,6 +33,7 @@ from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
+from depth_node.scale import FloorFit, summarise_fits
 from evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
@@ -93,6 +94,7 @@ class ReplayStats:
     frames_processed: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    floor_fits: list[FloorFit] = field(default_factory=list)  # empty unless the depth node's floor_scale is on
 
     def skip(self, reason: str) -> None:
         """Count one skipped frame under ``reason``."""
@@ -106,6 +108,7 @@ class ReplayStats:
             "frames_skipped": sum(self.skip_reasons.values()),
             "skip_reasons": dict(sorted(self.skip_reasons.items())),
             "latency_ms": {stage: latency_summary(v) for stage, v in self.latencies.items()},
+            "floor_scale": summarise_fits(self.floor_fits) if self.floor_fits else None,
             **extra,
         }
 
@@ -186,8 +189,10 @@ class _FrameSource:
     def __init__(self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams) -> None:
         self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params)
 
-    def process(self, image: Any, info: Any) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]]]:
-        """(depth m, camera, stage milliseconds, depth-node output messages by OUTPUT_TOPICS key).
+    def process(
+        self, image: Any, info: Any
+    ) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]], FloorFit | None]:
+        """(depth m, camera, stage milliseconds, depth-node output messages by OUTPUT_TOPICS key, floor fit).
 
         Raises:
             DepthNodeError: the frame cannot be used (its ``reason`` is counted).
@@ -196,10 +201,11 @@ class _FrameSource:
             t0 = time.perf_counter()
             depth = depth_from_msg(image)
             camera = camera_from_info(info, image_size=(depth.shape[1], depth.shape[0]))
-            return depth, camera, {"decode": (time.perf_counter() - t0) * 1e3}, []
+            return depth, camera, {"decode": (time.perf_counter() - t0) * 1e3}, [], None
         result = self.processor.process(image, info)
         outputs = [("depth", result.depth_msg), ("info", result.info_msg), ("cloud", result.cloud_msg)]
-        return result.depth, result.camera, result.times_ms, [(k, m) for k, m in outputs if m is not None]
+        kept = [(k, m) for k, m in outputs if m is not None]
+        return result.depth, result.camera, result.times_ms, kept, result.floor
 
 
 def run_replay(
@@ -354,12 +360,14 @@ def _process_frame(
         nav.on_failed(stamp, "no camera_info")
         return
     try:
-        depth, camera, times_ms, outputs = source.process(image, info)
+        depth, camera, times_ms, outputs, floor = source.process(image, info)
     except DepthNodeError as exc:
         stats.skip(exc.reason)
         nav.on_failed(stamp, f"{exc.reason}: {exc}")
         return
     stats.frames_processed += 1
+    if floor is not None:
+        stats.floor_fits.append(floor)
     for stage, ms in times_ms.items():
         stats.latencies[stage].append(ms)
     nav.on_depth(depth, camera, image.header)

@@ -53,6 +53,7 @@ def test_replay_processes_good_frames_and_counts_bad_ones(
     assert report["image_topic"] == "/cam/image_raw" and report["camera_info_topic"] == "/cam/camera_info"
     assert set(report["latency_ms"]) == LATENCY_KEYS
     assert all(set(v) == {"p50", "p95", "max"} and v["p50"] > 0 for v in report["latency_ms"].values())
+    assert report["floor_scale"] is None  # the node's floor_scale is off by default
     summary = json.loads(capsys.readouterr().out.splitlines()[0])
     assert summary["frames_processed"] == 3
 
@@ -182,3 +183,16 @@ def test_params_yaml_feeds_replay(tmp_path: Path, messages: MessageSet, metric_m
     bad = tmp_path / "bad.yaml"
     bad.write_text("depth_node:\n  ros__parameters:\n    decimation: 0\n")
     assert main(["replay", str(bag), "--out", str(tmp_path / "o3"), "--params", str(bad)]) == 2
+
+
+def test_the_report_summarises_the_floor_fits(tmp_path: Path, messages: MessageSet, metric_model: Path) -> None:
+    # The test model sees a flat 1.8 m everywhere: no floor agrees with a 0.3 m camera, so every frame is
+    # counted and none is rescaled.
+    bag = write_camera_bag(tmp_path / "in", [Frame(), Frame("truncated"), Frame()], messages)
+    params = tmp_path / "p.yaml"
+    params.write_text(f"depth_node:\n  ros__parameters:\n    model_path: {metric_model}\n    floor_scale: true\n")
+    assert main(["replay", str(bag), "--out", str(tmp_path / "o"), "--params", str(params)]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    floor = report["floor_scale"]
+    assert floor["frames"] == report["frames_processed"] == 2
+    assert floor["found_fraction"] == 0.0 and floor["scale_p50"] is None

@@ -15,7 +15,7 @@ from depth_node.depth_params import DepthNodeParams
 from depth_node.errors import ParameterError
 from depth_node.msgs import MessageSet
 from depth_node.processing import DepthFrameProcessor
-from depth_node.scale import FloorScaler
+from depth_node.scale import FloorFit, FloorScaler, summarise_fits
 from evaluation.sim import OracleDepth
 from evaluation.world import Box, Pose, camera_for, render
 from navigation.msgs import depth_from_msg
@@ -139,3 +139,14 @@ def test_the_shipped_model_is_nearer_the_truth_with_the_floor_scale(capsys: pyte
     assert not plain["floor_scaled"] and floor["floor_scaled"] and floor["floor_found_fraction"] == 1.0
     assert floor["n_pixels"] == plain["n_pixels"]
     assert floor["abs_rel"] < plain["abs_rel"] - 0.005
+
+
+def test_a_run_of_fits_is_summarised_over_the_frames_with_a_floor() -> None:
+    fits = [FloorFit(1.1, True, 0.4), FloorFit(1.0, False, 0.01), FloorFit(0.9, True, 0.5), FloorFit(1.0, True, 0.3)]
+    summary = summarise_fits(fits)
+    assert summary["frames"] == 4 and summary["found_fraction"] == 0.75
+    assert summary["scale_p50"] == 1.0
+    assert summary["scale_p05"] == pytest.approx(0.91) and summary["scale_p95"] == pytest.approx(1.09)
+    assert summarise_fits([]) == dict.fromkeys(("frames", "found_fraction", "scale_p05", "scale_p50", "scale_p95")) | {
+        "frames": 0
+    }
