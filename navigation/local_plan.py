@@ -7,6 +7,15 @@ around the robot, in the odometry frame, that remembers where the virtual scan h
 when a later ray passes through, or after ``plan_memory_s``). It is not a map: nothing outside the window is
 kept, and nothing is localised.
 
+A ray clears the cells it passes, but not a hit that lies outside the fan of the scan's beams: a cell is a
+tenth of a metre, and the outermost beam passes millimetres from a box corner just beyond the view and
+through its cell. Erased that way, the corner was later swept by the robot's side as it turned toward it,
+never having been in view again (the simulator's collisions with exact depth). Inside the fan a grazed real
+obstacle is marked again by its own beam in the same scan; a phantom of a noisy depth frame is not, and goes.
+Inside the fan any ray through the cell clears it, as before. Clearing only when a beam sees through the exact
+point that was hit (as Nav2's spatio-temporal voxel layer does) kept noisy depth's phantoms too long: it cost
+the model-depth runs a third of their cluttered-room successes.
+
 Each depth frame the window's free cells get a navigation function toward the goal: a wavefront (8-connected
 shortest paths) seeded on the window's border with the straight-line cost from there to the goal, so every
 exit is ranked by where it leads, and on the goal cell itself when it is inside. The robot then follows the
@@ -137,6 +146,7 @@ class LocalPlanner:
         self.memory_s = float(memory_s)
         self.max_range = float(max_range_m)
         self._hit = np.full((self.cells, self.cells), -np.inf)  # stamp of the last hit, [ix, iy]
+        self._point = np.zeros((2, self.cells, self.cells))  # odometry (x, y) of that hit
         self._origin: tuple[float, float] | None = None  # odometry coordinates of cell (0, 0)'s corner
 
     # --- the window ------------------------------------------------------------------------------
@@ -179,6 +189,7 @@ class LocalPlanner:
         if shift == [0, 0]:
             return
         self._hit = _shifted(self._hit, shift[0], shift[1], -np.inf)
+        self._point = np.stack([_shifted(p, shift[0], shift[1], 0.0) for p in self._point])
         self._origin = (ox + shift[0] * self.resolution, oy + shift[1] * self.resolution)
 
     def _cells_of(self, x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], BoolArray]:
@@ -191,29 +202,38 @@ class LocalPlanner:
     def integrate(
         self, stamp_s: float, angles: FloatArray, ranges: FloatArray, pose: tuple[float, float, float]
     ) -> None:
-        """Add a virtual scan (base-frame bearings and ranges) taken at ``pose`` (x, y, yaw).
+        """Add a virtual scan (base-frame bearings, ascending, and ranges) taken at ``pose`` (x, y, yaw).
 
-        Every ray clears the cells it passes (up to one cell short of its return, or ``max_range_m``), then
-        the returns within ``max_range_m`` mark their cells. Not-measured bins (NaN) change nothing; a
-        too-close return (-inf) marks the cell under the ray's origin side.
+        Every ray clears the cells it passes (up to one cell short of its return, or ``max_range_m``), except
+        a cell whose remembered hit lies outside the scan's fan; then the returns within ``max_range_m`` mark
+        their cells. Not-measured bins (NaN) and too-close ones (-inf) change nothing.
         """
         x0, y0, yaw = pose
         self._recentre(x0, y0)
         r = np.asarray(ranges, dtype=np.float64)
-        a = np.asarray(angles, dtype=np.float64) + yaw
-        measured = np.isfinite(r) | np.isposinf(r)  # NaN: not measured; -inf: too close to place
-        r, a = r[measured], a[measured]
-        clear_to = np.minimum(r - self.resolution, self.max_range)
-        step = 0.5 * self.resolution
-        t = np.arange(0.0, self.max_range, step)
+        a = np.asarray(angles, dtype=np.float64)
+        measured = np.isfinite(r) | np.isposinf(r)
+        clear_to = np.minimum(r[measured] - self.resolution, self.max_range)
+        t = np.arange(0.0, self.max_range, 0.5 * self.resolution)
         along = t[None, :] < clear_to[:, None]
-        xs = x0 + t[None, :] * np.cos(a)[:, None]
-        ys = y0 + t[None, :] * np.sin(a)[:, None]
+        heading = a[measured] + yaw
+        xs = x0 + t[None, :] * np.cos(heading)[:, None]
+        ys = y0 + t[None, :] * np.sin(heading)[:, None]
         ix, iy, inside = self._cells_of(xs[along], ys[along])
-        self._hit[ix[inside], iy[inside]] = -np.inf
-        hit = r <= self.max_range
-        ix, iy, inside = self._cells_of(x0 + r[hit] * np.cos(a[hit]), y0 + r[hit] * np.sin(a[hit]))
+        ix, iy = ix[inside], iy[inside]
+        if a.size:
+            # A ray grazing a cell is no evidence about a hit in it that no beam covered: the outermost beam
+            # passes millimetres from a box corner just outside the view and would erase it.
+            bearing, _ = base_polar(self._point[0, ix, iy], self._point[1, ix, iy], pose)
+            keep = np.isfinite(self._hit[ix, iy]) & ((bearing < a[0]) | (bearing > a[-1]))
+            ix, iy = ix[~keep], iy[~keep]
+        self._hit[ix, iy] = -np.inf
+        hit = np.isfinite(r) & (r <= self.max_range)
+        xs, ys = x0 + r[hit] * np.cos(a[hit] + yaw), y0 + r[hit] * np.sin(a[hit] + yaw)
+        ix, iy, inside = self._cells_of(xs, ys)
         self._hit[ix[inside], iy[inside]] = float(stamp_s)
+        self._point[0, ix[inside], iy[inside]] = xs[inside]
+        self._point[1, ix[inside], iy[inside]] = ys[inside]
 
     # --- planning --------------------------------------------------------------------------------
 

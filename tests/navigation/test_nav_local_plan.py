@@ -82,6 +82,29 @@ def test_integrate_marks_returns_and_clears_what_the_rays_pass() -> None:
     assert planner.occupied(2.0 + 20.0 + 0.01).sum() == 0
 
 
+def _cell(planner: LocalPlanner, x: float, y: float) -> tuple[int, int]:
+    ox, oy = planner.origin
+    return int((x - ox) / planner.resolution), int((y - oy) / planner.resolution)
+
+
+def test_a_ray_grazing_a_remembered_corner_outside_the_view_does_not_erase_it() -> None:
+    """The outermost beam passes millimetres from a corner just beyond the view, through its cell."""
+    planner = _planner()
+    corner = (1.02, -0.63)  # about 31.7 degrees to the right, 1.2 m away
+    bearing = math.atan2(corner[1], corner[0])
+    planner.integrate(0.0, np.array([bearing, bearing + 0.01]), np.array([math.hypot(*corner), np.inf]), (0, 0, 0))
+    assert planner.occupied(0.0)[_cell(planner, *corner)]
+    # The robot has turned left by 0.4 degrees: the fan now ends 0.03 degrees short of the corner.
+    yaw = 0.007
+    fan = np.linspace(bearing - yaw + 0.0005, 0.5, 60)
+    planner.integrate(0.1, fan, np.full(fan.size, np.inf), (0.0, 0.0, yaw))
+    assert planner.occupied(0.1)[_cell(planner, *corner)]
+    # Turned back, the corner is inside the fan, and a ray through its cell that returns far beyond clears it.
+    fan = np.linspace(bearing - 0.1, 0.5, 60)
+    planner.integrate(0.2, fan, np.full(fan.size, np.inf), (0.0, 0.0, 0.0))
+    assert not planner.occupied(0.2)[_cell(planner, *corner)]
+
+
 def test_the_window_rolls_with_the_robot_and_keeps_its_hits() -> None:
     planner = _planner(window=4.0)
     planner.integrate(0.0, np.array([0.0]), np.array([1.0]), (0.0, 0.0, 0.0))
