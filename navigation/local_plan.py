@@ -221,13 +221,15 @@ class LocalPlanner:
         ys = y0 + t[None, :] * np.sin(heading)[:, None]
         ix, iy, inside = self._cells_of(xs[along], ys[along])
         ix, iy = ix[inside], iy[inside]
+        held = np.isfinite(self._hit[ix, iy])
+        hx, hy = ix[held], iy[held]  # the cells with a hit to clear (most cells a ray passes are empty)
         if a.size:
             # A ray grazing a cell is no evidence about a hit in it that no beam covered: the outermost beam
             # passes millimetres from a box corner just outside the view and would erase it.
-            bearing, _ = base_polar(self._point[0, ix, iy], self._point[1, ix, iy], pose)
-            keep = np.isfinite(self._hit[ix, iy]) & ((bearing < a[0]) | (bearing > a[-1]))
-            ix, iy = ix[~keep], iy[~keep]
-        self._hit[ix, iy] = -np.inf
+            bearing, _ = base_polar(self._point[0, hx, hy], self._point[1, hx, hy], pose)
+            seen = (bearing >= a[0]) & (bearing <= a[-1])
+            hx, hy = hx[seen], hy[seen]
+        self._hit[hx, hy] = -np.inf
         hit = np.isfinite(r) & (r <= self.max_range)
         xs, ys = x0 + r[hit] * np.cos(a[hit] + yaw), y0 + r[hit] * np.sin(a[hit] + yaw)
         ix, iy, inside = self._cells_of(xs, ys)
