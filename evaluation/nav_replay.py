@@ -5,7 +5,9 @@ frames, Detection2DArray messages) and runs the control loop at ``control_rate_h
 from the first to the last message: before each message, every tick due earlier fires. So a gap in the
 depth makes the watchdog stop the robot in replay exactly as it does live. ``/cmd_vel`` is written at
 every tick, ``/scan`` and ``/obstacles`` at the first tick after each new depth frame (when the
-controller decides on it), all logged at the time of that tick.
+controller decides on it), all logged at the time of that tick. ``/scan`` is in the level scan frame
+(``scan_frame``, see :mod:`navigation.frames`), ``/obstacles`` in the camera optical frame (3-D poses mean
+the same in any frame).
 
 /obstacles needs the vision_msgs definitions in the output typestore; without them (a bag with no
 detections and no ``--msg-dir``) it is not written, and the report says so instead of failing the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +75,27 @@ class NavReplay:
     """The controller plus its outputs, stepped on the bag clock (see the module docstring)."""
 
     def __init__(
-        self, messages: MessageSet, params: ObstacleAvoidanceParams, writer: Any, write_obstacles: bool
+        self,
+        messages: MessageSet,
+        params: ObstacleAvoidanceParams,
+        writer: Any,
+        write_obstacles: bool,
+        tf_static: Callable[[int, Any], None] | None = None,
     ) -> None:
+        """Open the output connections.
+
+        Args:
+            messages: Message classes of the output bag.
+            params: The node's parameters.
+            writer: A rosbags writer (or :class:`evaluation.sim_bag.NullWriter`).
+            write_obstacles: Write /obstacles (needs vision_msgs in the typestore).
+            tf_static: Writes a ``tf2_msgs/TFMessage`` on /tf_static at a time; with ``publish_scan_tf`` the
+                optical frame -> scan frame transform goes there before the first scan of each camera frame
+                id, as the live node publishes it. None: not written.
+        """
         self.messages = messages
+        self._tf_static = tf_static if params.publish_scan_tf else None
+        self._announced: set[str] = set()
         self.params = params
         self.controller = Controller(params)
         self.writer = writer
@@ -151,7 +172,9 @@ class NavReplay:
             depth_header = self._new_depth_header
             scan = self.controller.scan
             if scan is not None:
-                self._write("scan", t_ns, nav_msgs.scan_to_msg(m, scan, depth_header))
+                self._announce_scan_frame(t_ns, depth_header)
+                scan_header = nav_msgs.scan_header(m, depth_header, self.params.scan_frame)
+                self._write("scan", t_ns, nav_msgs.scan_to_msg(m, scan, scan_header))
             if "obstacles" in self._conns:
                 obstacles = nav_msgs.obstacles_to_msg(m, self.controller.obstacles, depth_header)
                 self._write("obstacles", t_ns, obstacles)
@@ -160,6 +183,15 @@ class NavReplay:
         if self._new_depth_header is not None or command.blind:
             self._new_depth_header = None
             self._pending_ms = None
+
+    def _announce_scan_frame(self, t_ns: int, depth_header: Any) -> None:
+        camera_frame = str(depth_header.frame_id)
+        if self._tf_static is None or camera_frame in self._announced:
+            return
+        self._announced.add(camera_frame)
+        p = self.params
+        self._tf_static(t_ns, nav_msgs.scan_tf_msg(self.messages, depth_header, p.scan_frame, p.camera_pitch_rad))
+        self.counts["tf_static_written"] += 1
 
     def report(self) -> dict[str, Any]:
         """The ``cmd_vel`` summary of report.json."""

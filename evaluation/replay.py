@@ -18,7 +18,7 @@ import functools
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from evaluation.bagio import (
 )
 from evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
 from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
+from navigation import msgs as nav_msgs
 from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
 from navigation.params import ObstacleAvoidanceParams
 
@@ -260,7 +261,13 @@ def run_replay(
             outs = {}
             if source.processor is not None:
                 outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
-            nav = NavReplay(messages, nav_params, writer, write_obstacles=vision_source is not None)
+            nav = NavReplay(
+                messages,
+                nav_params,
+                writer,
+                write_obstacles=vision_source is not None,
+                tf_static=_tf_static_writer(writer, copies, reader, out_store),
+            )
             infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
@@ -377,3 +384,16 @@ def _process_frame(
         # Sensor depth has no colour image to show; a colour one is decoded again only if kept whole.
         colour = None if source.processor is None else functools.partial(_colour_of, image)
         evaluator.add(frame.index, stamp, depth, camera, colour)
+
+
+def _tf_static_writer(writer: Any, copies: dict[int, Any], reader: Any, store: Any) -> Callable[[int, Any], None]:
+    """Writes a TFMessage on /tf_static: into the input bag's copied /tf_static when there is one (one topic,
+    one connection), else into a new connection."""
+    conn = next((copies[c.id] for c in reader.connections if c.topic == "/tf_static" and c.id in copies), None)
+    if conn is None:
+        conn = writer.add_connection("/tf_static", nav_msgs.TF_MESSAGE, typestore=store)
+
+    def write(t_ns: int, msg: Any) -> None:
+        writer.write(conn, t_ns, store.serialize_cdr(msg, nav_msgs.TF_MESSAGE))
+
+    return write

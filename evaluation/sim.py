@@ -261,8 +261,10 @@ def _loop(
 ) -> SimResult:
     camera = camera_for(options.width, options.height, options.fx_over_width)
     limits = options.limits
-    nav = NavReplay(messages, params, writer, write_obstacles=True)
     recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad)
+    nav = NavReplay(
+        messages, params, writer, write_obstacles=True, tf_static=lambda t, msg: recorder.write("tf_static", t, msg)
+    )
     rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
     dt = 1.0 / params.control_rate_hz
     period_ns = round(dt * 1e9)

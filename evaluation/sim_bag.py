@@ -12,14 +12,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from depth_node.msgs import MessageSet
 from evaluation.replay import OUTPUT_TOPICS
 from evaluation.robot import RobotState
 from evaluation.world import Pose
 from navigation import msgs as nav_msgs
+from navigation.frames import quaternion_from_matrix
 
 ODOM_FRAME = "odom"
 BASE_FRAME = "base_link"
@@ -49,26 +47,6 @@ class NullWriter:
         del connection, timestamp, data
 
 
-def quaternion_from_matrix(rot: npt.NDArray[np.float64]) -> tuple[float, float, float, float]:
-    """(x, y, z, w) of a proper rotation matrix (Shepperd's method: stable for every rotation)."""
-    m = np.asarray(rot, dtype=np.float64)
-    trace = float(np.trace(m))
-    if trace > 0.0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s)
-    else:
-        i = int(np.argmax(np.diag(m)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
-        v = [0.0, 0.0, 0.0]
-        v[i] = 0.25 * s
-        v[j] = (m[j, i] + m[i, j]) / s
-        v[k] = (m[k, i] + m[i, k]) / s
-        q = (v[0], v[1], v[2], (m[k, j] - m[j, k]) / s)
-    norm = math.sqrt(sum(c * c for c in q))
-    return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
-
-
 class SimRecorder:
     """Connections and message builders of one simulation run (the depth and navigation outputs are written by
     the same code replay uses; this adds the camera, ground truth, detections, odometry and transforms)."""
@@ -92,18 +70,7 @@ class SimRecorder:
             self.writer.write(self._conns[key], t_ns, self.messages.typestore.serialize_cdr(msg, self._types[key]))
 
     def _transform(self, t_ns: int, parent: str, child: str, xyz: tuple[float, float, float], quat: Any) -> Any:
-        m = self.messages
-        make = nav_msgs.make
-        translation = make(m, "geometry_msgs/msg/Vector3", x=xyz[0], y=xyz[1], z=xyz[2])
-        rotation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
-        transform = make(m, "geometry_msgs/msg/Transform", translation=translation, rotation=rotation)
-        return make(
-            m,
-            "geometry_msgs/msg/TransformStamped",
-            header=m.header(t_ns, parent),
-            child_frame_id=child,
-            transform=transform,
-        )
+        return nav_msgs.transform_msg(self.messages, self.messages.header(t_ns, parent), child, xyz, quat)
 
     def write_static(self, t_ns: int) -> None:
         """/tf_static: the camera mount, base_link -> optical frame (height and pitch, camera over the centre)."""
@@ -111,7 +78,7 @@ class SimRecorder:
         tf = self._transform(
             t_ns, BASE_FRAME, CAMERA_FRAME, (0.0, 0.0, self.camera_height_m), quaternion_from_matrix(rot)
         )
-        self.write("tf_static", t_ns, nav_msgs.make(self.messages, "tf2_msgs/msg/TFMessage", transforms=[tf]))
+        self.write("tf_static", t_ns, nav_msgs.tf_message(self.messages, [tf]))
 
     def write_state(self, t_ns: int, state: RobotState) -> None:
         """/odom and /tf (odom -> base_link) of the robot's true state: the simulator's odometry is perfect."""
@@ -121,7 +88,7 @@ class SimRecorder:
         make = nav_msgs.make
         quat = (0.0, 0.0, math.sin(state.yaw / 2), math.cos(state.yaw / 2))
         tf = self._transform(t_ns, ODOM_FRAME, BASE_FRAME, (state.x, state.y, 0.0), quat)
-        self.write("tf", t_ns, make(m, "tf2_msgs/msg/TFMessage", transforms=[tf]))
+        self.write("tf", t_ns, nav_msgs.tf_message(m, [tf]))
         position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
         orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
         pose = make(m, "geometry_msgs/msg/Pose", position=position, orientation=orientation)

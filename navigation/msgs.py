@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.errors import ImageDecodeError, UnsupportedEncodingError
-from depth_node.msgs import MessageSet, decode_image
+from depth_node.msgs import MessageSet, decode_image, stamp_ns
+from navigation.frames import optical_to_scan, scan_tf_rotation
 from navigation.types import Command, Detection2D, Obstacle, Scan
 
 VISION_PACKAGE = "vision_msgs"
@@ -31,6 +32,7 @@ TWIST = "geometry_msgs/msg/Twist"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 LASER_SCAN = "sensor_msgs/msg/LaserScan"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 
 # Marker constants (visualization_msgs/Marker); literal so that no message class is needed to read them.
 _ARROW, _CUBE, _CYLINDER = 0, 1, 3
@@ -299,17 +301,20 @@ def markers_to_msg(
     header: Any,
     person_classes: Sequence[str] = (),
     arrow_length_m: float = 1.0,
+    pitch_rad: float = 0.0,
 ) -> Any:
     """A ``visualization_msgs/MarkerArray``: the obstacles and an arrow along the chosen heading.
 
-    Everything is in the camera optical frame (the only frame the node knows): obstacles as cubes,
-    people as upright cylinders, and the heading arrow from the camera, drawn level (the camera pitch
-    is ignored: this is a picture, not a measurement). A DELETEALL first removes last tick's markers,
-    so an obstacle that disappeared does not linger in RViz. The arrow is red when blind.
+    Everything is in the scan frame of ``header`` (level, z up, x along the camera's heading; see
+    :mod:`navigation.frames`), so upright things are drawn upright whatever the camera pitch: obstacles as
+    cubes (their optical-frame centres rotated by ``pitch_rad``), people as upright cylinders, and the
+    heading arrow level from the camera. A DELETEALL first removes last tick's markers, so an obstacle that
+    disappeared does not linger in RViz. The arrow is red when blind.
     """
     out = [make(messages, "visualization_msgs/msg/Marker", header=header, ns="obstacles", action=_DELETEALL)]
-    upright = (math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5))  # cylinder axis (+z) onto optical -y (up)
-    for i, ob in enumerate(o for o in obstacles if o.known and all(math.isfinite(v) for v in o.center)):
+    known = [o for o in obstacles if o.known and all(math.isfinite(v) for v in o.center)]
+    centers = optical_to_scan([o.center for o in known], pitch_rad) if known else np.zeros((0, 3))
+    for i, (ob, center) in enumerate(zip(known, centers, strict=True)):
         person = ob.class_id in person_classes
         w, h, d = (v if math.isfinite(v) and v > 0 else 0.1 for v in ob.size)
         out.append(
@@ -321,8 +326,8 @@ def markers_to_msg(
                 id=i,
                 type=_CYLINDER if person else _CUBE,
                 action=_ADD,
-                pose=_pose(messages, ob.center, upright if person else (0.0, 0.0, 0.0, 1.0)),
-                scale=_vector3(messages, w, d, h) if person else _vector3(messages, w, h, d),
+                pose=_pose(messages, center),
+                scale=_vector3(messages, d, w, h),  # x along the view (depth), y across (width), z up (height)
                 color=_color(messages, 1.0, 0.2, 0.2) if person else _color(messages, 1.0, 0.6, 0.1),
                 text=ob.class_id,
             )
@@ -331,9 +336,9 @@ def markers_to_msg(
     tip = make(
         messages,
         "geometry_msgs/msg/Point",
-        x=-arrow_length_m * math.sin(heading),  # positive heading (left) is optical -x
-        y=0.0,
-        z=arrow_length_m * math.cos(heading),
+        x=arrow_length_m * math.cos(heading),
+        y=arrow_length_m * math.sin(heading),  # positive heading is left: +y
+        z=0.0,
     )
     origin = make(messages, "geometry_msgs/msg/Point", x=0.0, y=0.0, z=0.0)
     out.append(
@@ -353,3 +358,38 @@ def markers_to_msg(
         )
     )
     return make(messages, MARKER_ARRAY, markers=out)
+
+
+# --- transforms -------------------------------------------------------------------------------------
+
+
+def transform_msg(messages: MessageSet, header: Any, child: str, xyz: Sequence[float], quat: Sequence[float]) -> Any:
+    """A ``geometry_msgs/TransformStamped``: the pose of ``child`` in ``header.frame_id``."""
+    translation = _vector3(messages, *xyz)
+    rotation = make(
+        messages,
+        "geometry_msgs/msg/Quaternion",
+        x=float(quat[0]),
+        y=float(quat[1]),
+        z=float(quat[2]),
+        w=float(quat[3]),
+    )
+    transform = make(messages, "geometry_msgs/msg/Transform", translation=translation, rotation=rotation)
+    stamped = "geometry_msgs/msg/TransformStamped"
+    return make(messages, stamped, header=header, child_frame_id=child, transform=transform)
+
+
+def tf_message(messages: MessageSet, transforms: Sequence[Any]) -> Any:
+    """A ``tf2_msgs/TFMessage`` (what /tf and /tf_static carry)."""
+    return make(messages, TF_MESSAGE, transforms=list(transforms))
+
+
+def scan_header(messages: MessageSet, depth_header: Any, scan_frame: str) -> Any:
+    """The header of the scan and markers of a depth frame: its stamp, in the scan frame."""
+    return messages.header(stamp_ns(depth_header), scan_frame)
+
+
+def scan_tf_msg(messages: MessageSet, depth_header: Any, scan_frame: str, pitch_rad: float) -> Any:
+    """The ``/tf_static`` message: the camera's optical frame (``depth_header.frame_id``) -> ``scan_frame``."""
+    transform = transform_msg(messages, depth_header, scan_frame, (0.0, 0.0, 0.0), scan_tf_rotation(pitch_rad))
+    return tf_message(messages, [transform])

@@ -149,6 +149,16 @@ class ObstacleAvoidanceParams:
     scan_pixel_step: int = param(
         1, "Use every n-th depth pixel in both directions for the scan (speed vs thin obstacles).", min_value=1
     )
+    scan_frame: str = param(
+        "camera_scan",
+        "frame_id of scan and markers: level, z up, x along the camera's heading, origin at the camera's optical "
+        "centre (a LaserScan turns about z, so the optical frame would draw it as a vertical fan).",
+    )
+    publish_scan_tf: bool = param(
+        True,
+        "Publish the static transform camera optical frame (the depth image's frame_id) -> scan_frame on "
+        "/tf_static (a rotation by camera_pitch_rad); off when the robot's own TF provides scan_frame.",
+    )
     min_valid_depth_fraction: float = param(
         0.05,
         "A depth frame with a smaller fraction of valid pixels counts as failed (the robot is blind).",
@@ -176,6 +186,8 @@ class ObstacleAvoidanceParams:
                 raise ParameterError(
                     f"parameter '{low}' ({getattr(self, low)}) must not exceed '{high}' ({getattr(self, high)})"
                 )
+        if not self.scan_frame.strip():
+            raise ParameterError("parameter 'scan_frame' must name a frame, got an empty string")
         if (self.detector_width == 0) != (self.detector_height == 0):
             raise ParameterError(
                 "parameters 'detector_width' and 'detector_height' must both be 0 (image pixels) or both be set, "

@@ -83,7 +83,10 @@ def test_sensor_depth_watchdog_gap_gives_zero_commands(tmp_path: Path) -> None:
     assert [t for t, _ in cmds] == [T0 + k * TICK for k in range(n_ticks)]  # on the bag clock
     assert len(topics["/scan"]) == 16
     scan_t, scan = topics["/scan"][0]
-    assert scan.header.frame_id == "cam_depth_optical" and (scan_t - T0) % TICK == 0
+    assert scan.header.frame_id == "camera_scan" and (scan_t - T0) % TICK == 0
+    # The level scan frame hangs under the depth image's optical frame, announced once on /tf_static.
+    (static,) = [msg.transforms for _, msg in topics["/tf_static"]]
+    assert [(tf.header.frame_id, tf.child_frame_id) for tf in static] == [("cam_depth_optical", "camera_scan")]
     assert np.isfinite(scan.ranges).any()
 
     def command(t: int) -> tuple[float, float]:

@@ -19,8 +19,8 @@ from evaluation.bagio import open_bag
 from evaluation.robot import RobotLimits
 from evaluation.scenarios import REACH, SCENARIOS, STOP, Scenario, build_scenario, path_exists
 from evaluation.sim import SimOptions, detect, run_scenario
-from evaluation.sim_bag import quaternion_from_matrix
 from evaluation.world import Box, Cylinder, Pose, Room, Scene, camera_for, generate_scene, obstacle_distance, render
+from navigation.frames import quaternion_from_matrix
 from navigation.msgs import depth_from_msg
 from navigation.params import ObstacleAvoidanceParams
 
@@ -177,7 +177,7 @@ def test_the_bag_has_every_topic_of_a_live_robot(model_run: tuple[Path, Any]) ->
     for topic in ("/camera/camera_info", "/camera/depth_gt", "/detections", "/depth/image_raw", "/scan"):
         assert counts[topic] == result.frames, topic
     assert counts["/cmd_vel"] == counts["/odom"] == counts["/tf"] == len(result.trace.t)
-    assert counts["/tf_static"] == 1
+    assert counts["/tf_static"] == 2  # the camera mount, and the node's optical frame -> scan frame
     gt = _topic_messages(bag, "/camera/depth_gt")[0]
     assert (gt.encoding, gt.width, gt.height) == ("32FC1", 64, 48)
     odom = _topic_messages(bag, "/odom")

@@ -140,7 +140,9 @@ def test_markers(plain: MessageSet) -> None:
     assert kinds == [("obstacles", 0, 3), ("obstacles", 1, 0), ("obstacles", 3, 0), ("heading", 0, 0)]
     arrow = msg.markers[-1]
     tip = arrow.points[1]
-    assert tip.x == pytest.approx(-1.0) and tip.z == pytest.approx(0.0, abs=1e-12)  # left = optical -x
+    # The scan frame is z up, x forward: a heading of +90 degrees (left) is +y, level.
+    assert (tip.x, tip.y, tip.z) == pytest.approx((0.0, 1.0, 0.0), abs=1e-12)
+    assert arrow.header.frame_id == "cam"
     assert arrow.color.g > arrow.color.r
     blind = roundtrip(plain.typestore, nav_msgs.markers_to_msg(plain, [], Command.stop("x"), plain.header(1, "c")))
     assert blind.markers[-1].color.r == 1.0 and len(blind.markers) == 2
@@ -173,3 +175,17 @@ def test_register_from_bag_typestore(tmp_path: Path) -> None:
     assert nav_msgs.register_from_typestore(dst, src, "none_msgs") == []
     with pytest.raises(FileNotFoundError, match="no .msg"):
         nav_msgs.register_msg_dir(dst, tmp_path / "empty")
+
+
+def test_markers_are_level_in_the_scan_frame_whatever_the_pitch(plain: MessageSet) -> None:
+    """A cube 2 m ahead of a camera pitched down by 0.3 rad sits 2 m ahead in the scan frame, not below it."""
+    pitch = 0.3
+    # A point 2 m ahead, level with the camera, in the optical frame of a camera pitched down by 0.3 rad.
+    center = (0.0, -2.0 * math.sin(pitch), 2.0 * math.cos(pitch))  # above the axis: optical -y
+    ob = Obstacle("box", 0.9, 2.0, 0.0, 0.4, center[2], center, (0.4, 0.6, 0.4), 50)
+    cmd = Command(0.2, 0.0, False, "ok", "goal")
+    msg = nav_msgs.markers_to_msg(plain, [ob], cmd, plain.header(1, "camera_scan"), pitch_rad=pitch)
+    cube = roundtrip(plain.typestore, msg).markers[1]
+    pos = cube.pose.position
+    assert (pos.x, pos.y, pos.z) == pytest.approx((2.0, 0.0, 0.0), abs=1e-9)
+    assert (cube.scale.x, cube.scale.y, cube.scale.z) == pytest.approx((0.4, 0.4, 0.6))  # depth, width, height up

@@ -1,0 +1,71 @@
+"""The scan frame: a level, z-up frame at the camera, where the virtual scan means what a LaserScan says.
+
+A ``sensor_msgs/LaserScan`` turns its angles about the z axis of its frame and starts at +x. The camera
+optical frame has z forward, so a scan stamped with it is drawn by RViz, Foxglove and a Nav2 costmap as a
+vertical fan. The navigation core computes its scan in a level frame at the camera instead (x forward along
+the camera's heading, y left, z up; see :mod:`navigation.freespace`), and this module names that frame's
+relation to the optical frame: a pure rotation by the camera pitch, with the same origin (the optical
+centre, ``camera_height_m`` above the floor). The obstacle_avoidance node publishes it on ``/tf_static``
+(optical frame -> scan frame), so a robot only has to provide base_link -> the camera's optical frame, as
+every camera driver or URDF does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+
+def scan_from_optical(pitch_rad: float) -> npt.NDArray[np.float64]:
+    """Rotation taking optical-frame coordinates (x right, y down, z forward) to the scan frame (x forward,
+    y left, z up) of a camera pitched down by ``pitch_rad``."""
+    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
+    return np.array([[0.0, -s, c], [-1.0, 0.0, 0.0], [0.0, -c, -s]], dtype=np.float64)
+
+
+def optical_to_scan(points: npt.ArrayLike, pitch_rad: float) -> npt.NDArray[np.float64]:
+    """Optical-frame points (..., 3) in the scan frame (..., 3)."""
+    return np.asarray(points, dtype=np.float64) @ scan_from_optical(pitch_rad).T
+
+
+def quaternion_from_matrix(rot: npt.ArrayLike) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a proper rotation matrix (Shepperd's method: stable for every rotation)."""
+    m = np.asarray(rot, dtype=np.float64)
+    trace = float(np.trace(m))
+    if trace > 0.0:
+        s = 2.0 * math.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s)
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
+        v = [0.0, 0.0, 0.0]
+        v[i] = 0.25 * s
+        v[j] = (m[j, i] + m[i, j]) / s
+        v[k] = (m[k, i] + m[i, k]) / s
+        q = (v[0], v[1], v[2], (m[k, j] - m[j, k]) / s)
+    norm = math.sqrt(sum(c * c for c in q))
+    return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
+
+
+def matrix_from_quaternion(x: float, y: float, z: float, w: float) -> npt.NDArray[np.float64]:
+    """The rotation matrix of a unit quaternion (x, y, z, w)."""
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ],
+        dtype=np.float64,
+    )
+
+
+def scan_tf_rotation(pitch_rad: float) -> tuple[float, float, float, float]:
+    """The rotation of the transform optical frame (parent) -> scan frame (child), as a quaternion.
+
+    A TF transform parent -> child holds the child's pose in the parent: ``p_parent = R p_child``, so R is
+    the inverse (transpose) of :func:`scan_from_optical`.
+    """
+    return quaternion_from_matrix(scan_from_optical(pitch_rad).T)
