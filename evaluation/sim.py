@@ -242,7 +242,9 @@ def run_scenario(
         raise ValueError("run_scenario needs a depth estimator unless options.depth is 'oracle'")
     messages = MessageSet.from_rosbags(typestore_with_vision())
     processor = DepthFrameProcessor(messages, estimator, sim_depth_params(depth_params or DepthNodeParams(), options))
-    params = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options)
+    params = replace(
+        sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+    )
     if bag is None:
         return _loop(scenario, options, processor, params, messages, NullWriter())
     with AtomicBagDir(bag, overwrite=True) as out:

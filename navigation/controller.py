@@ -31,6 +31,8 @@ from navigation.types import Command, Detection2D, Gap, Obstacle, Scan
 
 # A followed target's own scan returns lie within this distance in front of its measured distance.
 _TARGET_DEPTH_TOLERANCE_M = 0.3
+# A turn between two odometry messages larger than this is a reset of the odometry frame, not motion, rad.
+_ODOM_JUMP_RAD = 1.0
 # How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
 _VIEW_MARGIN_RAD = 0.15
 
@@ -148,13 +150,8 @@ class Controller:
         self._odom_yaw: float | None = None
         self._odom_xy: tuple[float, float] | None = None
         self._dead_reckoned_xy = (0.0, 0.0)
-        self._memory = ObstacleMemory(params.memory_s, params.memory_range_m)
-        self._planner = (
-            LocalPlanner(params.plan_window_m, params.plan_resolution_m, params.plan_memory_s, params.plan_range_m)
-            if params.plan_window_m > 0.0
-            else None
-        )
-        self._progress = ProgressWatch(params.plan_after_s)
+        self._memory, self._planner, self._progress = self._surroundings(params)
+        self.odom_resets = 0  # odometry jumps that dropped the surroundings (see update_odometry)
         self._goal_heading = params.goal_heading_rad
         self._goal_point: tuple[float, float] | None = None
         self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
@@ -166,6 +163,24 @@ class Controller:
         self._last_step: float | None = None
         self._linear = 0.0
         self._angular = 0.0
+
+    @staticmethod
+    def _surroundings(params: ObstacleAvoidanceParams) -> tuple[ObstacleMemory, LocalPlanner | None, ProgressWatch]:
+        planner = (
+            LocalPlanner(params.plan_window_m, params.plan_resolution_m, params.plan_memory_s, params.plan_range_m)
+            if params.plan_window_m > 0.0
+            else None
+        )
+        return ObstacleMemory(params.memory_s, params.memory_range_m), planner, ProgressWatch(params.plan_after_s)
+
+    def forget_surroundings(self) -> None:
+        """Drop the obstacle memory, the rolling window and the progress watch.
+
+        For a jump of the odometry frame (a reset, a relocalisation): everything remembered is placed in the
+        old frame, and kept it would show up as phantom obstacles where the robot now believes it is.
+        """
+        self._memory, self._planner, self._progress = self._surroundings(self.params)
+        self._previous_aim_world = None
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -206,6 +221,12 @@ class Controller:
         obstacle memory. Either falls back to dead reckoning of the commands when not given.
         """
         del stamp_s  # the pose is used as the latest value; kept for a uniform input signature
+        jumped = self._odom_yaw is not None and abs(wrap_angle(float(yaw_rad) - self._odom_yaw)) > _ODOM_JUMP_RAD
+        if x is not None and y is not None and self._odom_xy is not None:
+            jumped |= math.hypot(float(x) - self._odom_xy[0], float(y) - self._odom_xy[1]) > self.params.odom_jump_m
+        if jumped and self.params.odom_jump_m > 0.0:
+            self.forget_surroundings()
+            self.odom_resets += 1
         self._odom_yaw = float(yaw_rad)
         if x is not None and y is not None:
             self._odom_xy = (float(x), float(y))
@@ -247,6 +268,22 @@ class Controller:
         x, y = self._odom_xy if self._odom_xy is not None else self._dead_reckoned_xy
         return x, y, self.yaw
 
+    @property
+    def goal_point(self) -> tuple[float, float] | None:
+        """The goal point being driven to (odometry frame), None when driving along a heading."""
+        return self._goal_point
+
+    @property
+    def goal_reached(self) -> str | None:
+        """The reason line when a goal point is within ``goal_tolerance_m`` of the pose, else None."""
+        if self._goal_point is None or self.params.goal_tolerance_m <= 0.0:
+            return None
+        x, y, _ = self.pose
+        distance = math.hypot(self._goal_point[0] - x, self._goal_point[1] - y)
+        if distance > self.params.goal_tolerance_m:
+            return None
+        return f"goal reached: {distance:.2f} m <= goal_tolerance_m {self.params.goal_tolerance_m:.2f} m"
+
     # --- control ---------------------------------------------------------------------------------
 
     def _blind_reason(self, now_s: float) -> str | None:
@@ -276,6 +313,12 @@ class Controller:
             self._pid.reset()
             self._decided_seq = None
             return Command.stop(reason)
+        arrived = self.goal_reached
+        if arrived is not None:
+            # At the goal: a zero twist, not blind (the depth is fine); the PID restarts for the next goal.
+            self._linear = self._angular = 0.0
+            self._pid.reset()
+            return Command(0.0, 0.0, blind=False, reason=arrived, mode="goal_reached")
         if self._decided_seq != self._depth_seq:
             self._decision = self._decide(now_s)
             self._decided_seq = self._depth_seq

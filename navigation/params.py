@@ -39,6 +39,18 @@ class ObstacleAvoidanceParams:
         min_value=-math.pi,
         max_value=math.pi,
     )
+    goal_tolerance_m: float = param(
+        0.35,
+        "A goal point (goal_pose) nearer than this counts as reached: the robot stops with a zero twist "
+        "(0 = never stop), m.",
+        min_value=0.0,
+    )
+    odom_jump_m: float = param(
+        1.0,
+        "An odometry pose that moves farther than this between two messages (or turns by more than 1 rad) is a "
+        "reset: the obstacle memory and the rolling window are dropped, m.",
+        min_value=0.0,
+    )
     target_class: str = param("", "Class id of an object to follow instead of the goal heading ('' = none).")
     target_standoff_m: float = param(1.0, "Distance at which the robot stops in front of the target, m.", min_value=0.0)
     min_detection_score: float = param(

@@ -224,3 +224,64 @@ def test_detections_in_network_pixels() -> None:
     controller.update_depth(0.0, render_depth(CAM, [target]), CAM)
     cmd = controller.step(0.0)
     assert cmd.desired_heading_rad == pytest.approx(math.atan2(-0.5, 2.5), abs=0.03)
+
+
+def test_a_reached_goal_point_stops_with_a_zero_twist_not_blind() -> None:
+    frame = render_depth(CAM, [], pitch=P.camera_pitch_rad)
+    controller = Controller(P)
+    controller.set_goal_point(2.0, 0.0)
+    commands = []
+    for i, x in enumerate((0.0, 0.5, 1.0, 1.5, 1.7)):
+        t = i / RATE
+        controller.update_depth(t, frame, CAM)
+        controller.update_odometry(t, 0.0, x, 0.0)
+        commands.append(controller.step(t))
+    assert commands[2].linear_x > 0.0 and commands[2].mode == "goal"
+    assert (commands[-1].linear_x, commands[-1].angular_z, commands[-1].blind) == (0.0, 0.0, False)
+    assert commands[-1].mode == "goal_reached" and "goal reached: 0.30 m" in commands[-1].reason
+
+
+def _after_a_jump(odom_jump_m: float) -> tuple[Controller, list[Command]]:
+    """A box 0.8 m ahead is seen from (0, 0); then the odometry jumps 0.5 m forward while the camera sees open
+    floor. Taken as motion, the remembered box lies 0.3 m ahead, in the blind zone under the view."""
+    params = dataclasses.replace(P, odom_jump_m=odom_jump_m)
+    seen = render_depth(CAM, [Box(0.8, 1.0, -0.4, 0.4)], pitch=params.camera_pitch_rad)
+    empty = render_depth(CAM, [], pitch=params.camera_pitch_rad)
+    controller = Controller(params)
+    for i in range(5):
+        t = i / RATE
+        controller.update_odometry(t, 0.0, 0.0, 0.0)
+        controller.update_depth(t, seen, CAM)
+        controller.step(t)
+    commands = []
+    for i in range(5, 15):
+        t = i / RATE
+        controller.update_odometry(t, 0.0, 0.5, 0.0)
+        controller.update_depth(t, empty, CAM)
+        commands.append(controller.step(t))
+    return controller, commands
+
+
+def test_an_odometry_jump_leaves_no_phantom_obstacle() -> None:
+    controller, commands = _after_a_jump(odom_jump_m=0.4)
+    assert controller.odom_resets == 1
+    assert commands[-1].linear_x > 0.3 and commands[-1].reason == "ok"
+    # The same inputs with the jump check off: the remembered box blocks the way (what the check prevents).
+    kept, stuck = _after_a_jump(odom_jump_m=0.0)
+    assert kept.odom_resets == 0 and stuck[-1].linear_x < 0.05
+
+
+def test_an_odometry_jump_drops_the_remembered_surroundings() -> None:
+    params = dataclasses.replace(P, odom_jump_m=1.0)
+    frame = render_depth(CAM, [Box(1.0, 1.2, -0.3, 0.3)], pitch=params.camera_pitch_rad)
+    controller = Controller(params)
+    controller.update_odometry(0.0, 0.0, 0.0, 0.0)
+    controller.update_depth(0.0, frame, CAM)
+    controller.step(0.0)
+    assert controller.odom_resets == 0
+    controller.update_odometry(0.1, 0.0, 0.04, 0.0)  # motion
+    assert controller.odom_resets == 0
+    controller.update_odometry(0.2, 0.0, 5.0, 3.0)  # a reset of the odometry frame
+    assert controller.odom_resets == 1
+    controller.update_odometry(0.3, 2.0, 5.0, 3.0)  # a jump of the yaw alone
+    assert controller.odom_resets == 2
