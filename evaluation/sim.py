@@ -173,6 +173,7 @@ class SimResult:
     trace: Trace
     radius: float = 0.25  # the footprint, for the plots
     bag: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # transport-specific keys for report.json
 
     def summary(self) -> dict[str, Any]:
         """The report.json entry (the issue's keys first, then the details)."""
@@ -191,6 +192,7 @@ class SimResult:
             "frames": self.frames,
             "blind_ticks": self.blind_ticks,
             "bag": self.bag,
+            **self.details,
         }
 
 
@@ -295,7 +297,7 @@ def _loop(
         if clearance < 0.0:
             outcome = "collision"
             break
-        if scenario.expect == REACH and _goal_distance(scenario, state) <= scenario.goal_tolerance_m:
+        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
             outcome = "goal"
             break
         moved = step_unicycle(state, command.linear_x, command.angular_z, dt, limits)
@@ -312,7 +314,7 @@ def _loop(
         min_clearance_m=min_clearance,
         time_s=trace.t[-1] if trace.t else 0.0,
         path_length_m=path,
-        goal_distance_m=_goal_distance(scenario, state),
+        goal_distance_m=goal_distance(scenario, state),
         frames=frames,
         blind_ticks=int(nav.counts["blind_ticks"]),
         trace=trace,
@@ -320,7 +322,8 @@ def _loop(
     )
 
 
-def _goal_distance(scenario: Scenario, state: RobotState) -> float:
+def goal_distance(scenario: Scenario, state: RobotState) -> float:
+    """Distance from the robot to the scenario's goal point, m."""
     return math.hypot(scenario.goal[0] - state.x, scenario.goal[1] - state.y)
 
 

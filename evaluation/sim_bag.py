@@ -69,41 +69,59 @@ class SimRecorder:
         if self.enabled and msg is not None:
             self.writer.write(self._conns[key], t_ns, self.messages.typestore.serialize_cdr(msg, self._types[key]))
 
-    def _transform(self, t_ns: int, parent: str, child: str, xyz: tuple[float, float, float], quat: Any) -> Any:
-        return nav_msgs.transform_msg(self.messages, self.messages.header(t_ns, parent), child, xyz, quat)
-
     def write_static(self, t_ns: int) -> None:
         """/tf_static: the camera mount, base_link -> optical frame (height and pitch, camera over the centre)."""
-        rot = Pose(0.0, 0.0, 0.0, 0.0, self.camera_pitch_rad).world_from_optical()
-        tf = self._transform(
-            t_ns, BASE_FRAME, CAMERA_FRAME, (0.0, 0.0, self.camera_height_m), quaternion_from_matrix(rot)
-        )
-        self.write("tf_static", t_ns, nav_msgs.tf_message(self.messages, [tf]))
+        msg = static_tf_msg(self.messages, t_ns, self.camera_height_m, self.camera_pitch_rad)
+        self.write("tf_static", t_ns, msg)
 
     def write_state(self, t_ns: int, state: RobotState) -> None:
         """/odom and /tf (odom -> base_link) of the robot's true state: the simulator's odometry is perfect."""
         if not self.enabled:
             return
-        m = self.messages
-        make = nav_msgs.make
-        quat = (0.0, 0.0, math.sin(state.yaw / 2), math.cos(state.yaw / 2))
-        tf = self._transform(t_ns, ODOM_FRAME, BASE_FRAME, (state.x, state.y, 0.0), quat)
-        self.write("tf", t_ns, nav_msgs.tf_message(m, [tf]))
-        position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
-        orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
-        pose = make(m, "geometry_msgs/msg/Pose", position=position, orientation=orientation)
-        twist = make(
-            m,
-            "geometry_msgs/msg/Twist",
-            linear=make(m, "geometry_msgs/msg/Vector3", x=state.v, y=0.0, z=0.0),
-            angular=make(m, "geometry_msgs/msg/Vector3", x=0.0, y=0.0, z=state.w),
-        )
-        odom = make(
-            m,
-            "nav_msgs/msg/Odometry",
-            header=m.header(t_ns, ODOM_FRAME),
-            child_frame_id=BASE_FRAME,
-            pose=make(m, "geometry_msgs/msg/PoseWithCovariance", pose=pose),
-            twist=make(m, "geometry_msgs/msg/TwistWithCovariance", twist=twist),
-        )
+        tf, odom = state_msgs(self.messages, t_ns, state)
+        self.write("tf", t_ns, tf)
         self.write("odom", t_ns, odom)
+
+
+def static_tf_msg(messages: MessageSet, t_ns: int, camera_height_m: float, camera_pitch_rad: float) -> Any:
+    """The camera mount as a TFMessage: base_link -> optical frame (camera over the robot's centre)."""
+    rot = Pose(0.0, 0.0, 0.0, 0.0, camera_pitch_rad).world_from_optical()
+    header = messages.header(t_ns, BASE_FRAME)
+    quat = quaternion_from_matrix(rot)
+    tf = nav_msgs.transform_msg(messages, header, CAMERA_FRAME, (0.0, 0.0, camera_height_m), quat)
+    return nav_msgs.tf_message(messages, [tf])
+
+
+def state_msgs(messages: MessageSet, t_ns: int, state: RobotState) -> tuple[Any, Any]:
+    """(/tf TFMessage odom -> base_link, nav_msgs/Odometry) of the robot's true state, in either flavour."""
+    m = messages
+    make = nav_msgs.make
+    quat = (0.0, 0.0, math.sin(state.yaw / 2), math.cos(state.yaw / 2))
+    tf = nav_msgs.transform_msg(m, m.header(t_ns, ODOM_FRAME), BASE_FRAME, (state.x, state.y, 0.0), quat)
+    position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
+    orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
+    pose = make(m, "geometry_msgs/msg/Pose", position=position, orientation=orientation)
+    twist = make(
+        m,
+        "geometry_msgs/msg/Twist",
+        linear=make(m, "geometry_msgs/msg/Vector3", x=state.v, y=0.0, z=0.0),
+        angular=make(m, "geometry_msgs/msg/Vector3", x=0.0, y=0.0, z=state.w),
+    )
+    odom = make(
+        m,
+        "nav_msgs/msg/Odometry",
+        header=m.header(t_ns, ODOM_FRAME),
+        child_frame_id=BASE_FRAME,
+        pose=make(m, "geometry_msgs/msg/PoseWithCovariance", pose=pose),
+        twist=make(m, "geometry_msgs/msg/TwistWithCovariance", twist=twist),
+    )
+    return nav_msgs.tf_message(m, [tf]), odom
+
+
+def goal_msg(messages: MessageSet, t_ns: int, x: float, y: float) -> Any:
+    """A geometry_msgs/PoseStamped goal point in the odometry frame (what RViz's "2D Goal Pose" sends)."""
+    make = nav_msgs.make
+    position = make(messages, "geometry_msgs/msg/Point", x=float(x), y=float(y), z=0.0)
+    orientation = make(messages, "geometry_msgs/msg/Quaternion", x=0.0, y=0.0, z=0.0, w=1.0)
+    pose = make(messages, "geometry_msgs/msg/Pose", position=position, orientation=orientation)
+    return make(messages, "geometry_msgs/msg/PoseStamped", header=messages.header(t_ns, ODOM_FRAME), pose=pose)

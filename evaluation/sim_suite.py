@@ -17,12 +17,14 @@ from typing import Any
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
 from evaluation.report import atomic_write, write_html
-from evaluation.scenarios import build_scenario
+from evaluation.scenarios import Scenario, build_scenario
 from evaluation.sim import SimOptions, SimResult, run_scenario
 from evaluation.sim_figures import sim_figures
 from navigation.params import ObstacleAvoidanceParams
 
 BAG_MODES = ("all", "failed", "none")
+# Runs one scenario: (scenario, options, bag directory or None) -> result.
+Runner = Callable[[Scenario, SimOptions, Path | None], SimResult]
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,7 @@ def _run_all(
     spec: SuiteSpec,
     out: Path,
     options: SimOptions,
-    estimator: DepthEstimator | None,
-    depth_params: DepthNodeParams | None,
-    nav_params: ObstacleAvoidanceParams | None,
+    run_one: Runner,
     log: Callable[[str], None],
 ) -> list[SimResult]:
     results = []
@@ -79,11 +79,9 @@ def _run_all(
         for seed in spec.seeds:
             scenario = build_scenario(name, seed)
             bag = out / "bags" / f"{name}_{seed}_{options.depth}"
-            result = run_scenario(
-                scenario, options, estimator, depth_params, nav_params, bag if spec.bags == "all" else None
-            )
+            result = run_one(scenario, options, bag if spec.bags == "all" else None)
             if spec.bags == "failed" and not result.success:  # deterministic: the re-run is the same run
-                result = run_scenario(scenario, options, estimator, depth_params, nav_params, bag)
+                result = run_one(scenario, options, bag)
             log(
                 f"{options.depth:6s} {name:16s} seed {seed:3d}: {result.outcome:9s} "
                 f"{'ok ' if result.success else 'FAIL'} clearance {result.min_clearance_m:.2f} m, "
@@ -102,6 +100,8 @@ def run_suite(
     nav_params: ObstacleAvoidanceParams | None = None,
     log: Callable[[str], None] = print,
     info: dict[str, Any] | None = None,
+    runner: Runner | None = None,
+    transport: str = "in_process",
 ) -> dict[str, Any]:
     """Run the suite, write the report files into ``out``, return report.json's content.
 
@@ -114,19 +114,27 @@ def run_suite(
         nav_params: Controller parameters.
         log: Receives one line per run.
         info: Extra keys for report.json (model path, provider...).
+        runner: Runs one scenario (see :data:`Runner`); default: the in-process simulator with ``estimator``.
+        transport: How the nodes were driven, for report.json: ``in_process`` or ``ros``.
     """
     if spec.bags not in BAG_MODES:
         raise ValueError(f"bags must be one of {', '.join(BAG_MODES)}, got '{spec.bags}'")
     out.mkdir(parents=True, exist_ok=True)
-    results = _run_all(spec, out, options, estimator, depth_params, nav_params, log)
+
+    def in_process(scenario: Scenario, opts: SimOptions, bag: Path | None) -> SimResult:
+        model = estimator if opts.depth == "model" else None
+        return run_scenario(scenario, opts, model, depth_params, nav_params, bag)
+
+    run_one = runner or in_process
+    results = _run_all(spec, out, options, run_one, log)
     oracle: list[SimResult] = []
     if spec.compare_oracle and options.depth != "oracle":
-        oracle_options = replace(options, depth="oracle")
-        oracle = _run_all(spec, out, oracle_options, None, depth_params, nav_params, log)
+        oracle = _run_all(spec, out, replace(options, depth="oracle"), run_one, log)
     report: dict[str, Any] = {
         "suite_scenarios": list(spec.scenarios),
         "seeds": list(spec.seeds),
         "depth": options.depth,
+        "transport": transport,
         **rates(results),
         "options": {k: v for k, v in asdict(options).items() if k != "limits"},
         "robot": asdict(options.limits),
@@ -136,6 +144,7 @@ def run_suite(
         report["oracle"] = rates(oracle)
     sections = sim_figures(out, results, oracle)
     summary = {
+        "transport": report["transport"],
         "depth": options.depth,
         "runs": len(results),
         "success_rate": report["success_rate"],

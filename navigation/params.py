@@ -185,6 +185,12 @@ class ObstacleAvoidanceParams:
     control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
     stamped: bool = param(False, "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel.")
     publish_markers: bool = param(True, "Publish visualization markers (obstacles, gaps, chosen heading).")
+    diagnostics_period_s: float = param(
+        1.0,
+        "Period of the state on /diagnostics (driving, blocked, blind, goal reached, with the reason); a change "
+        "of state is published at once. 0 = at every control tick, s.",
+        min_value=0.0,
+    )
 
     def __post_init__(self) -> None:
         pairs = (

@@ -2,6 +2,7 @@
 
     depth-node sim --suite default --seeds 10 --out DIR [--compare-oracle]
     depth-node sim --scenario doorway --seeds 1 --out DIR --depth oracle
+    depth-node sim --suite default --seeds 3 --out DIR --ros --bags failed   # through the ROS 2 graph
 
 Writes DIR/report.json, DIR/report.html with its figures, and one MCAP bag per run under DIR/bags/
 (see :mod:`evaluation.sim_suite`).
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from depth_node.commands.common import add_model_arguments, build_estimator
 
@@ -42,6 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the model's own scale (default: rescale each frame to the known camera height)",
     )
     parser.add_argument("--det-miss-rate", type=float, default=0.0, help="detector miss probability (default 0)")
+    parser.add_argument(
+        "--ros",
+        action="store_true",
+        help="run depth_node and obstacle_avoidance as ROS 2 processes, the simulator as a node, in lockstep "
+        "on /clock (needs rclpy; the graph uses ROS_DOMAIN_ID from the environment)",
+    )
+    parser.add_argument(
+        "--step-timeout", type=float, default=30.0, help="--ros: seconds to wait for one answer (default 30)"
+    )
     add_model_arguments(parser)
 
 
@@ -74,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if args.params is None:
         depth_params = replace(depth_params, decimation=2)
     needs_model = args.depth == "model"
-    estimator = build_estimator(depth_params) if needs_model else None
+    # Through the graph the depth_node process loads the model; in-process, this process does.
+    estimator = build_estimator(depth_params) if needs_model and not args.ros else None
     names = tuple(args.scenario) if args.scenario else SUITES[args.suite or "default"]
     spec = SuiteSpec(
         scenarios=names,
@@ -86,16 +99,11 @@ def run(args: argparse.Namespace) -> int:
         "model": (depth_params.model_path or str(default_model_path())) if needs_model else None,
         "provider": getattr(estimator, "provider", None),
     }
-    report = run_suite(
-        spec,
-        args.out,
-        options,
-        estimator,
-        depth_params,
-        nav_params,
-        log=lambda line: print(line, file=sys.stderr),
-        info=info,
-    )
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    if args.ros:
+        report = _run_ros(args, spec, options, depth_params, nav_params, info, log)
+    else:
+        report = run_suite(spec, args.out, options, estimator, depth_params, nav_params, log=log, info=info)
     line = f"{args.depth}: success_rate {report['success_rate']:.3f}, collision_rate {report['collision_rate']:.3f}"
     if "oracle" in report:
         oracle = report["oracle"]
@@ -103,3 +111,35 @@ def run(args: argparse.Namespace) -> int:
     print(line)
     print(f"wrote {args.out / 'report.json'} and {args.out / 'report.html'}")
     return 0
+
+
+def _run_ros(
+    args: argparse.Namespace,
+    spec: Any,
+    options: Any,
+    depth_params: Any,
+    nav_params: Any,
+    info: dict[str, Any],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """The suite through the ROS 2 graph (:mod:`simulation.sim_node`)."""
+    from depth_node.errors import ParameterError
+    from evaluation.sim_suite import run_suite
+
+    try:
+        from simulation.sim_node import GraphOptions, RosRunner
+    except ImportError as exc:
+        raise ParameterError(
+            f"--ros needs a ROS 2 Python runtime ({exc}): install the 'ros' extra (make setup) or source ROS 2"
+        ) from exc
+    if not args.step_timeout > 0.0:
+        raise ParameterError(f"--step-timeout must be > 0, got {args.step_timeout}")
+    timing = GraphOptions(step_timeout_s=args.step_timeout)
+    with RosRunner(args.out / "ros", timing) as ros:
+
+        def run_one(scenario: Any, opts: Any, bag: Path | None) -> Any:
+            return ros.run(scenario, opts, depth_params, nav_params, bag)
+
+        return run_suite(
+            spec, args.out, options, None, depth_params, nav_params, log=log, info=info, runner=run_one, transport="ros"
+        )
