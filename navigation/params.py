@@ -163,6 +163,12 @@ class ObstacleAvoidanceParams:
     control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
     stamped: bool = param(False, "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel.")
     publish_markers: bool = param(True, "Publish visualization markers (obstacles, gaps, chosen heading).")
+    qos_reliability: str = param(
+        "auto",
+        "Reliability of the depth subscriptions; auto follows the publishers (reliable unless one is best-effort).",
+        choices=("auto", "reliable", "best_effort"),
+    )
+    qos_depth: int = param(2, "History depth of the depth subscriptions.", min_value=1, max_value=100)
 
     def __post_init__(self) -> None:
         pairs = (
