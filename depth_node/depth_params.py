@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from depth_node.estimator import DEFAULT_PROVIDERS
+from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.params import param
 from depth_node.scale import FloorScaler
 
@@ -69,7 +69,9 @@ class DepthNodeParams:
         "raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed")
     )
     qos_reliability: str = param(
-        "best_effort", "Reliability of the image subscriptions", choices=("reliable", "best_effort")
+        "auto",
+        "Reliability of the image subscriptions; auto follows the publishers (reliable unless one is best-effort)",
+        choices=("auto", "reliable", "best_effort"),
     )
     qos_depth: int = param(2, "History depth of the image subscriptions", min_value=1, max_value=100)
     decimation: int = param(1, "Cloud keeps every k-th pixel in both directions", min_value=1, max_value=32)
@@ -97,7 +99,19 @@ class DepthNodeParams:
         min_value=0.0,
         max_value=1.0,
     )
+    diagnostics_period_s: float = param(
+        1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
+    )
     model: ModelOverrides = field(default_factory=ModelOverrides)
+
+    def build_estimator(self) -> DepthEstimator:
+        """The depth estimator these parameters name (model file, spec overrides, providers, threads)."""
+        return load_estimator(
+            self.model_path or None,
+            spec_overrides=self.model.as_spec_overrides(),
+            providers=self.providers,
+            threads=self.threads,
+        )
 
     def floor_scaler(self) -> FloorScaler | None:
         """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""

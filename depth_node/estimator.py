@@ -12,7 +12,7 @@ import logging
 import math
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,40 @@ PROVIDER_ALIASES = {
 
 
 def default_model_path() -> Path:
-    """The shipped model: in the source tree (``models/``) or where colcon / pip installed it."""
-    candidates = [
-        Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME,
-        Path(sys.prefix) / "share" / "depth_node" / "models" / DEFAULT_MODEL_NAME,
-    ]
-    for path in candidates:
+    """The shipped model: in the source tree (``models/``) or where colcon / pip installed it.
+
+    colcon (ament_python) installs the package's data under ``<prefix>/share/depth_node/models`` and the
+    code under ``<prefix>/lib/pythonX.Y/site-packages``; that prefix is neither ``sys.prefix`` nor next to
+    the code, so it is found through the ament index when ROS is sourced, and from the code's own location.
+    """
+    here = Path(__file__).resolve().parent
+    first = here.parent / "models" / DEFAULT_MODEL_NAME
+    for path in (first, *_installed_model_paths(here)):
         if path.is_file():
             return path
-    return candidates[0]
+    return first
+
+
+def _installed_model_paths(here: Path) -> Iterator[Path]:
+    """Where an install puts the shipped model, most specific first (looked up only when needed)."""
+    share = _ament_share_directory()
+    if share is not None:
+        yield share / "models" / DEFAULT_MODEL_NAME
+    if len(here.parents) > 3:  # <prefix>/lib/pythonX.Y/site-packages/depth_node -> <prefix>
+        yield here.parents[3] / "share" / "depth_node" / "models" / DEFAULT_MODEL_NAME
+    yield Path(sys.prefix) / "share" / "depth_node" / "models" / DEFAULT_MODEL_NAME
+
+
+def _ament_share_directory() -> Path | None:
+    """depth_node's share directory from the ament index, or None without ROS or outside an install."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return None
+    try:
+        return Path(get_package_share_directory("depth_node"))
+    except (PackageNotFoundError, LookupError, OSError, ValueError):  # OSError: AMENT_PREFIX_PATH unset
+        return None
 
 
 def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> list[str]:

@@ -4,6 +4,9 @@ Wiring only. Callbacks convert messages (:mod:`navigation.msgs`) and hand them t
 timer at ``control_rate_hz`` steps it and publishes, so the watchdog stops the robot even when no
 message arrives. A message that cannot be used is logged (throttled) and counted; a failed depth frame
 also makes the controller blind (``mark_failed``). The node never dies on one message.
+
+vision_msgs is optional: without it (a pip install that did not build it) the node runs on depth alone,
+without ``detections`` and ``obstacles``, and says so once at start-up.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ from typing import Any
 
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
-from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
 from depth_node.errors import DepthNodeError
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
-from depth_node.node_params import declare_and_read, spin_node
+from depth_node.node_params import declare_and_read
+from depth_node.node_qos import MatchedSubscription
 from navigation import msgs as nav_msgs
 from navigation.controller import Controller
 from navigation.params import ObstacleAvoidanceParams
@@ -42,11 +44,22 @@ class ObstacleAvoidanceNode(Node):
         self.counts: Counter[str] = Counter()
         self._info: Any = None
         self._new_header: Any = None
-        self.create_subscription(Image, "depth/image_raw", self._on_depth, qos_profile_sensor_data)
-        self.create_subscription(CameraInfo, "depth/camera_info", self._on_info, qos_profile_sensor_data)
-        self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
+        self.subscriptions_matched = [
+            MatchedSubscription(self, Image, "depth/image_raw", self._on_depth, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+        ]
+        self.pub_obstacles: Any = None
+        try:
+            from vision_msgs.msg import Detection2DArray, Detection3DArray
+        except ImportError as exc:
+            self.get_logger().warning(
+                f"vision_msgs is not installed ({exc}): running on depth alone, without the detections "
+                "subscription and the obstacles topic (see the README to build vision_msgs)"
+            )
+        else:
+            self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
+            self.pub_obstacles = self.create_publisher(Detection3DArray, "obstacles", 10)
         self.pub_cmd = self.create_publisher(TwistStamped if p.stamped else Twist, "cmd_vel", 10)
-        self.pub_obstacles = self.create_publisher(Detection3DArray, "obstacles", 10)
         self.pub_scan = self.create_publisher(LaserScan, "scan", 10)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10) if p.publish_markers else None
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
@@ -73,7 +86,7 @@ class ObstacleAvoidanceNode(Node):
             self.controller.mark_failed(stamp, str(exc))
             self._warn(exc.reason, f"depth frame failed: {exc}")
 
-    def _on_detections(self, msg: Detection2DArray) -> None:
+    def _on_detections(self, msg: Any) -> None:
         try:
             dets = nav_msgs.detections_from_msg(msg)
         except (AttributeError, TypeError, ValueError) as exc:
@@ -95,12 +108,8 @@ class ObstacleAvoidanceNode(Node):
         scan = self.controller.scan
         if scan is not None:
             self.pub_scan.publish(nav_msgs.scan_to_msg(self.m, scan, depth_header))
-        self.pub_obstacles.publish(nav_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
+        if self.pub_obstacles is not None:
+            self.pub_obstacles.publish(nav_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
         if self.pub_markers is not None:
             markers = nav_msgs.markers_to_msg(self.m, obstacles, command, depth_header, self.params.person_classes)
             self.pub_markers.publish(markers)
-
-
-def main(args: list[str] | None = None) -> None:
-    """Entry point of ``ros2 run depth_node obstacle_avoidance``."""
-    spin_node(NODE_NAME, ObstacleAvoidanceNode, args)

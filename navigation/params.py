@@ -191,6 +191,12 @@ class ObstacleAvoidanceParams:
         "of state is published at once. 0 = at every control tick, s.",
         min_value=0.0,
     )
+    qos_reliability: str = param(
+        "auto",
+        "Reliability of the depth subscriptions; auto follows the publishers (reliable unless one is best-effort).",
+        choices=("auto", "reliable", "best_effort"),
+    )
+    qos_depth: int = param(2, "History depth of the depth subscriptions.", min_value=1, max_value=100)
 
     def __post_init__(self) -> None:
         pairs = (

@@ -15,7 +15,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "config" / "depth_node.yaml"
 
 
 def test_yaml_lists_every_parameter_with_its_default() -> None:
-    section = yaml.safe_load(CONFIG.read_text())[NODE_NAME]["ros__parameters"]
+    section = yaml.safe_load(CONFIG.read_text())[f"/**/{NODE_NAME}"]["ros__parameters"]
     in_yaml = params.flatten(section)
     infos = {info.name: info for info in params.describe(DepthNodeParams)}
     # Empty-list parameters cannot be written in a ROS YAML file; the file shows them commented out.

@@ -35,11 +35,4 @@ def load_params(args: argparse.Namespace) -> DepthNodeParams:
 
 def build_estimator(params: DepthNodeParams) -> DepthEstimator:
     """The estimator the node would build from these parameters."""
-    from depth_node.estimator import load_estimator
-
-    return load_estimator(
-        params.model_path or None,
-        spec_overrides=params.model.as_spec_overrides(),
-        providers=params.providers,
-        threads=params.threads,
-    )
+    return params.build_estimator()

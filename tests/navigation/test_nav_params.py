@@ -49,7 +49,7 @@ def test_defaults_are_ros_parameter_types() -> None:
 
 
 def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
-    section = yaml.safe_load(CONFIG.read_text())["obstacle_avoidance"]["ros__parameters"]
+    section = yaml.safe_load(CONFIG.read_text())["/**/obstacle_avoidance"]["ros__parameters"]
     assert set(section) == {f.name for f in dataclasses.fields(ObstacleAvoidanceParams)}
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
