@@ -7,15 +7,26 @@ also makes the controller blind (``mark_failed``). The node never dies on one me
 
 vision_msgs is optional: without it (a pip install that did not build it) the node runs on depth alone,
 without ``detections`` and ``obstacles``, and says so once at start-up.
+
+As on a robot: ``odom`` (nav_msgs/Odometry) places the memory and the rolling window and turns the goal into
+the robot frame (without it, dead reckoning of the commands; the node logs which); ``goal_pose``
+(geometry_msgs/PoseStamped in ``odom_frame``, what RViz's "2D Goal Pose" and Foxglove publish) sets a goal
+point, and within ``goal_tolerance_m`` the node stops with a zero twist. The state goes to ``/diagnostics``.
+``scan`` and ``markers`` are in ``scan_frame`` (level, z up; see :mod:`navigation.frames`), whose transform
+from the depth image's optical frame the node publishes on ``/tf_static`` (tf2_msgs, when installed).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
-from geometry_msgs.msg import Twist, TwistStamped
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import MarkerArray
 
@@ -26,6 +37,7 @@ from depth_node.node_qos import MatchedSubscription
 from navigation import msgs as nav_msgs
 from navigation.controller import Controller
 from navigation.params import ObstacleAvoidanceParams
+from navigation.status import nav_status
 
 NODE_NAME = "obstacle_avoidance"
 BASE_FRAME = "base_link"
@@ -62,7 +74,70 @@ class ObstacleAvoidanceNode(Node):
         self.pub_cmd = self.create_publisher(TwistStamped if p.stamped else Twist, "cmd_vel", 10)
         self.pub_scan = self.create_publisher(LaserScan, "scan", 10)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10) if p.publish_markers else None
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.pub_static = self._static_tf_publisher() if p.publish_scan_tf else None
+        self.create_subscription(Odometry, "odom", self._on_odom, 10)
+        self.create_subscription(PoseStamped, "goal_pose", self._on_goal, 10)
+        self._odom_frame: str | None = None
+        self._depth_stamp_ns: int | None = None
+        self._announced: set[str] = set()
+        self._last_state: str | None = None
+        self._last_status_ns: int | None = None
+        self.get_logger().info("no odometry on 'odom' yet: dead reckoning of the commanded twist")
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
+
+    def _static_tf_publisher(self) -> Any:
+        try:
+            from tf2_msgs.msg import TFMessage
+        except ImportError as exc:
+            self.get_logger().warning(
+                f"tf2_msgs is not installed ({exc}): not publishing the transform to scan_frame "
+                f"'{self.params.scan_frame}'; provide it, or build tf2_msgs (see the README)"
+            )
+            return None
+        latched = QoSProfile(
+            depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
+        return self.create_publisher(TFMessage, "/tf_static", latched)
+
+    def _on_odom(self, msg: Odometry) -> None:
+        q = msg.pose.pose.orientation
+        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        position = msg.pose.pose.position
+        if not all(math.isfinite(v) for v in (position.x, position.y, yaw)):
+            self._warn("bad_odom", "odometry with a non-finite pose dropped")
+            return
+        frame = msg.header.frame_id
+        if self._odom_frame != frame:
+            self._odom_frame = frame
+            self.get_logger().info(f"using odometry from 'odom' (frame '{frame}') instead of dead reckoning")
+            if frame != self.params.odom_frame:
+                self.get_logger().warning(
+                    f"odometry frame '{frame}' is not odom_frame '{self.params.odom_frame}': goals are taken in "
+                    f"'{self.params.odom_frame}'"
+                )
+        resets = self.controller.odom_resets
+        self.controller.update_odometry(stamp_ns(msg.header) * 1e-9, yaw, position.x, position.y)
+        if self.controller.odom_resets != resets:
+            self.get_logger().warning(
+                f"odometry jumped (more than odom_jump_m {self.params.odom_jump_m} m or 1 rad): obstacle memory "
+                "and local window dropped"
+            )
+
+    def _on_goal(self, msg: PoseStamped) -> None:
+        frame, position = msg.header.frame_id, msg.pose.position
+        if frame != self.params.odom_frame:
+            self._warn(
+                "goal_refused",
+                f"goal refused: frame '{frame}' is not the odometry frame '{self.params.odom_frame}' (odom_frame)",
+            )
+            return
+        if not (math.isfinite(position.x) and math.isfinite(position.y)):
+            self._warn("goal_refused", "goal refused: non-finite position")
+            return
+        self.controller.set_goal_point(position.x, position.y)
+        source = "odometry" if self._odom_frame is not None else "dead reckoning (no odometry yet)"
+        self.get_logger().info(f"goal ({position.x:.2f}, {position.y:.2f}) in '{frame}', pose from {source}")
 
     def _warn(self, reason: str, text: str) -> None:
         self.counts[reason] += 1
@@ -82,6 +157,7 @@ class ObstacleAvoidanceNode(Node):
             camera = camera_from_info(self._info, image_size=(depth.shape[1], depth.shape[0]))
             if self.controller.update_depth(stamp, depth, camera) is not None:
                 self._new_header = msg.header
+                self._depth_stamp_ns = stamp_ns(msg.header)
         except DepthNodeError as exc:
             self.controller.mark_failed(stamp, str(exc))
             self._warn(exc.reason, f"depth frame failed: {exc}")
@@ -101,15 +177,63 @@ class ObstacleAvoidanceNode(Node):
             self.get_logger().warning(f"stopped: {command.reason}", throttle_duration_sec=LOG_THROTTLE_S)
         header = self.m.header(now.nanoseconds, BASE_FRAME) if self.params.stamped else None
         self.pub_cmd.publish(nav_msgs.twist_to_msg(self.m, command, header))
+        self._publish_status(now.nanoseconds, command)
         if self._new_header is None or command.blind:
             return
         depth_header, self._new_header = self._new_header, None
+        p = self.params
+        self._announce_scan_frame(depth_header)
+        scan_header = nav_msgs.scan_header(self.m, depth_header, p.scan_frame)
         obstacles = self.controller.obstacles
         scan = self.controller.scan
         if scan is not None:
-            self.pub_scan.publish(nav_msgs.scan_to_msg(self.m, scan, depth_header))
+            self.pub_scan.publish(nav_msgs.scan_to_msg(self.m, scan, scan_header))
         if self.pub_obstacles is not None:
             self.pub_obstacles.publish(nav_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
         if self.pub_markers is not None:
-            markers = nav_msgs.markers_to_msg(self.m, obstacles, command, depth_header, self.params.person_classes)
+            markers = nav_msgs.markers_to_msg(
+                self.m, obstacles, command, scan_header, p.person_classes, pitch_rad=p.camera_pitch_rad
+            )
             self.pub_markers.publish(markers)
+
+    def _announce_scan_frame(self, depth_header: Any) -> None:
+        """The optical frame -> scan_frame transform, once per camera frame id (latched on /tf_static)."""
+        frame = depth_header.frame_id
+        if self.pub_static is None or frame in self._announced:
+            return
+        self._announced.add(frame)
+        p = self.params
+        self.pub_static.publish(nav_msgs.scan_tf_msg(self.m, depth_header, p.scan_frame, p.camera_pitch_rad))
+
+    def _publish_status(self, now_ns: int, command: Any) -> None:
+        """The state on /diagnostics: at once when it changes, else every diagnostics_period_s."""
+        period_ns = round(self.params.diagnostics_period_s * 1e9)
+        if period_ns <= 0:
+            return
+        c = self.controller
+        status = nav_status(
+            command,
+            c.pose,
+            "odometry" if self._odom_frame is not None else "dead_reckoning",
+            c.goal_point,
+            self.params.goal_heading_rad,
+            self._depth_stamp_ns,
+            c.odom_resets,
+        )
+        due = self._last_status_ns is None or now_ns - self._last_status_ns >= period_ns
+        if not due and status.state == self._last_state:
+            return
+        self._last_state, self._last_status_ns = status.state, now_ns
+        msg = DiagnosticArray(
+            status=[
+                DiagnosticStatus(
+                    level=bytes([status.level]),
+                    name=f"{self.get_fully_qualified_name()}: navigation",
+                    message=status.message,
+                    hardware_id=NODE_NAME,
+                    values=[KeyValue(key=k, value=v) for k, v in status.values],
+                )
+            ]
+        )
+        msg.header.stamp = self.m.header(now_ns, "").stamp  # the tick's time: a monitor lines it up with cmd_vel
+        self.pub_diagnostics.publish(msg)

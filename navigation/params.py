@@ -45,6 +45,10 @@ class ObstacleAvoidanceParams:
         "(0 = never stop), m.",
         min_value=0.0,
     )
+    odom_frame: str = param(
+        "odom",
+        "Frame of goal_pose goals (the odometry's frame): a goal in another frame is refused with a logged reason.",
+    )
     odom_jump_m: float = param(
         1.0,
         "An odometry pose that moves farther than this between two messages (or turns by more than 1 rad) is a "
@@ -188,7 +192,7 @@ class ObstacleAvoidanceParams:
     diagnostics_period_s: float = param(
         1.0,
         "Period of the state on /diagnostics (driving, blocked, blind, goal reached, with the reason); a change "
-        "of state is published at once. 0 = at every control tick, s.",
+        "of state is published at the next control tick. 0 = off, s.",
         min_value=0.0,
     )
     qos_reliability: str = param(

@@ -156,7 +156,7 @@ class SimNode(Node):
                 self.commands[stamp_ns(msg.header)] = msg.twist
             elif topic == "/diagnostics":
                 for status in msg.status:
-                    if status.name.startswith("obstacle_avoidance"):
+                    if status.name.endswith("obstacle_avoidance: navigation"):
                         self.diagnostics[stamp_ns(msg.header)] = {kv.key: kv.value for kv in status.values}
 
         return callback
@@ -259,7 +259,7 @@ class RosRunner:
             sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
         )
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
-        extra = {"stamped": True, "diagnostics_period_s": 0.0}
+        extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
         params_file = write_params_file(run_dir / "params.yaml", dp, np_, extra)
         env = ros_env(run_dir / "ros_logs")
         processes = [start_node("obstacle_avoidance", params_file, run_dir, env, NAV_REMAPS)]
