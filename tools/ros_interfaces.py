@@ -10,7 +10,7 @@ writes bags with), so the live messages and the replay messages cannot drift apa
 
 Usage::
 
-    python tools/ros_interfaces.py vision_msgs
+    python tools/ros_interfaces.py vision_msgs tf2_msgs
     python tools/ros_interfaces.py ../shared/ros2/composition_interfaces
 """
 
@@ -88,6 +88,51 @@ def write_vision_msgs(dest: Path) -> Path:
     return dest
 
 
+# tf2_msgs/TFMessage, the one message of tf2_msgs that /tf and /tf_static carry (the package's services and
+# actions are not needed here). Same field list as upstream, so the type hash is the same and RViz, Foxglove
+# and tf2 on a full ROS install read what the simulator and obstacle_avoidance publish.
+_TF2_MESSAGES = {"TFMessage": "geometry_msgs/TransformStamped[] transforms\n"}
+
+_TF2_PACKAGE_XML = """<?xml version="1.0"?>
+<package format="3">
+  <name>tf2_msgs</name>
+  <version>0.36.0</version>
+  <description>tf2_msgs/TFMessage for depth_node's pip-installed ROS 2 runtime (no registry ships it)</description>
+  <maintainer email="depth-node@example.org">depth_node</maintainer>
+  <license>BSD-3-Clause</license>
+  <buildtool_depend>ament_cmake</buildtool_depend>
+  <buildtool_depend>rosidl_default_generators</buildtool_depend>
+  <depend>geometry_msgs</depend>
+  <exec_depend>rosidl_default_runtime</exec_depend>
+  <member_of_group>rosidl_interface_packages</member_of_group>
+  <export><build_type>ament_cmake</build_type></export>
+</package>
+"""
+
+_TF2_CMAKE = """cmake_minimum_required(VERSION 3.8)
+project(tf2_msgs)
+find_package(ament_cmake REQUIRED)
+find_package(rosidl_default_generators REQUIRED)
+find_package(geometry_msgs REQUIRED)
+rosidl_generate_interfaces(${PROJECT_NAME}
+  "msg/TFMessage.msg"
+  DEPENDENCIES geometry_msgs
+)
+ament_export_dependencies(rosidl_default_runtime)
+ament_package()
+"""
+
+
+def write_tf2_msgs(dest: Path) -> Path:
+    """Write the tf2_msgs source package (TFMessage only) into ``dest``."""
+    (dest / "msg").mkdir(parents=True)
+    for name, text in _TF2_MESSAGES.items():
+        (dest / "msg" / f"{name}.msg").write_text(text)
+    (dest / "CMakeLists.txt").write_text(_TF2_CMAKE)
+    (dest / "package.xml").write_text(_TF2_PACKAGE_XML)
+    return dest
+
+
 def _python_includes() -> str:
     import numpy as np
 
@@ -129,7 +174,9 @@ def build(source: Path, prefix: Path, work: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Build each named package (``vision_msgs`` or a source directory) into the running venv."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("packages", nargs="+", help="'vision_msgs', or an interface package's source directory")
+    parser.add_argument(
+        "packages", nargs="+", help="'vision_msgs', 'tf2_msgs', or an interface package's source directory"
+    )
     parser.add_argument("--prefix", type=Path, default=Path(sys.prefix), help="install prefix (default: this venv)")
     args = parser.parse_args(argv)
     if shutil.which("cmake") is None:
@@ -140,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tmp)
             if package == "vision_msgs":
                 source = write_vision_msgs(work / "src" / "vision_msgs")
+            elif package == "tf2_msgs":
+                source = write_tf2_msgs(work / "src" / "tf2_msgs")
             else:
                 source = Path(package).resolve()
                 if not (source / "package.xml").is_file():
