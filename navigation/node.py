@@ -55,6 +55,7 @@ class ObstacleAvoidanceNode(Node):
         self.controller = Controller(p)
         self.counts: Counter[str] = Counter()
         self._info: Any = None
+        self._pending_depth: Any = None
         self._new_header: Any = None
         self.subscriptions_matched = [
             MatchedSubscription(self, Image, "depth/image_raw", self._on_depth, p.qos_depth, p.qos_reliability),
@@ -144,13 +145,19 @@ class ObstacleAvoidanceNode(Node):
         self.get_logger().warning(f"{text} ({dict(self.counts)})", throttle_duration_sec=LOG_THROTTLE_S)
 
     def _on_info(self, msg: CameraInfo) -> None:
+        first = self._info is None
         self._info = msg
+        pending, self._pending_depth = self._pending_depth, None
+        if first and pending is not None:
+            self._on_depth(pending)  # the first frame's depth came before its CameraInfo (depth_node's order)
 
     def _on_depth(self, msg: Image) -> None:
         stamp = stamp_ns(msg.header) * 1e-9
         if self._info is None:
-            self.controller.mark_failed(stamp, "no camera_info yet")
-            self._warn("no_camera_info", "depth frame without CameraInfo on depth/camera_info")
+            if self._pending_depth is not None:  # a second frame and still no CameraInfo: the first one failed
+                self.controller.mark_failed(stamp, "no camera_info yet")
+                self._warn("no_camera_info", "depth frame without CameraInfo on depth/camera_info")
+            self._pending_depth = msg
             return
         try:
             depth = nav_msgs.depth_from_msg(msg)

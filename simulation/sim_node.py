@@ -102,11 +102,16 @@ class GraphOptions:
         start_timeout_s: Time for both nodes to start and connect.
         step_timeout_s: Time for one answer (depth of a frame, cmd_vel of a tick) before the run fails.
         resend_s: A frame whose depth has not come after this long is published again.
+        settle_s: Spin this long after a frame's depth arrived, before the clock tick.
+        repeats: A run with a lockstep miss is run again up to this many times (the result must not depend on
+            which of two messages a loaded machine delivered first).
     """
 
     start_timeout_s: float = 90.0
     step_timeout_s: float = 30.0
     resend_s: float = 2.0
+    settle_s: float = 0.01
+    repeats: int = 2
 
 
 class BagSink:
@@ -138,7 +143,7 @@ class SimNode(Node):
         self.pub_static = self.create_publisher(TFMessage, "/tf_static", LATCHED)
         self.pub_depth = self.create_publisher(Image, "/depth/image_raw", RELIABLE)
         self.pub_depth_info = self.create_publisher(CameraInfo, "/depth/camera_info", RELIABLE)
-        self.depth_stamps: set[int] = set()
+        self.depth_stamps: dict[int, set[str]] = {}  # stamp -> depth_node topics that arrived with it
         self.commands: dict[int, Any] = {}
         self.diagnostics: dict[int, dict[str, str]] = {}
         for topic, (cls, type_name) in OUTPUTS.items():
@@ -150,8 +155,8 @@ class SimNode(Node):
     def _recorder(self, topic: str, type_name: str) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
             self.sink.write(topic, type_name, self.now_ns, serialize_message(msg))
-            if topic == "/depth/image_raw":
-                self.depth_stamps.add(stamp_ns(msg.header))
+            if topic in ("/depth/image_raw", "/depth/camera_info", "/depth/points"):
+                self.depth_stamps.setdefault(stamp_ns(msg.header), set()).add(topic)
             elif topic == "/cmd_vel":
                 self.commands[stamp_ns(msg.header)] = msg.twist
             elif topic == "/diagnostics":
@@ -218,6 +223,12 @@ class Lockstep:
                 next_retry = time.monotonic() + retry[0]
             self.executor.spin_once(timeout_sec=0.005)
 
+    def spin_for(self, seconds: float) -> None:
+        """Spin (take what arrives) for a while."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.002)
+
     def close(self) -> None:
         """Detach the executor."""
         self.executor.remove_node(self.node)
@@ -261,16 +272,36 @@ class RosRunner:
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
         extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
         params_file = write_params_file(run_dir / "params.yaml", dp, np_, extra)
+        misses: list[int] = []
+        while True:
+            result = self._attempt(scenario, options, dp, np_, params_file, run_dir, bag)
+            misses.append(result.details["lockstep_misses"])
+            if misses[-1] == 0 or len(misses) > self.timing.repeats:
+                break
+        result.details["lockstep_misses"] = misses
+        return result
+
+    def _attempt(
+        self,
+        scenario: Scenario,
+        options: SimOptions,
+        dp: DepthNodeParams,
+        np_: ObstacleAvoidanceParams,
+        params_file: Path,
+        run_dir: Path,
+        bag: Path | None,
+    ) -> SimResult:
         env = ros_env(run_dir / "ros_logs")
         processes = [start_node("obstacle_avoidance", params_file, run_dir, env, NAV_REMAPS)]
         if options.depth == "model":
             processes.append(start_node("depth_node", params_file, run_dir, env, DEPTH_REMAPS))
+        cloud = dp.publish_cloud
         try:
             if bag is None:
-                result = self._run(scenario, options, np_, processes, BagSink(None))
+                result = self._run(scenario, options, np_, cloud, processes, BagSink(None))
             else:
                 with AtomicBagDir(bag, overwrite=True) as out:
-                    result = self._run(scenario, options, np_, processes, BagSink(out.writer))
+                    result = self._run(scenario, options, np_, cloud, processes, BagSink(out.writer))
                 result.bag = str(bag)
         finally:
             codes = {proc.name: proc.stop() for proc in processes}
@@ -282,6 +313,7 @@ class RosRunner:
         scenario: Scenario,
         options: SimOptions,
         params: ObstacleAvoidanceParams,
+        publish_cloud: bool,
         processes: list[NodeProcess],
         sink: BagSink,
     ) -> SimResult:
@@ -289,7 +321,7 @@ class RosRunner:
         step = Lockstep(node, processes)
         try:
             _connect(node, step, options, self.timing)
-            return _loop(node, step, scenario, options, params, self.timing)
+            return _loop(node, step, scenario, options, params, publish_cloud, self.timing)
         finally:
             step.close()
             node.destroy_node()
@@ -318,6 +350,7 @@ def _loop(
     scenario: Scenario,
     options: SimOptions,
     params: ObstacleAvoidanceParams,
+    publish_cloud: bool,
     timing: GraphOptions,
 ) -> SimResult:
     """The in-process loop of :mod:`evaluation.sim`, with every exchange going through the middleware."""
@@ -341,7 +374,7 @@ def _loop(
             if camera_tick:
                 frames += 1
                 pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
-                _camera_frame(node, step, m, scene, camera, pose, t_ns, options, rng, timing)
+                _camera_frame(node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud)
             tf, odom = state_msgs(m, t_ns, state)
             node.publish("/odom", odom)
             node.publish("/tf", tf)
@@ -405,6 +438,7 @@ def _camera_frame(
     options: SimOptions,
     rng: np.random.Generator,
     timing: GraphOptions,
+    publish_cloud: bool,
 ) -> None:
     """Render and publish one frame, and wait for its depth (the oracle publishes the exact depth itself)."""
     frame = render(scene, camera, pose)
@@ -412,6 +446,9 @@ def _camera_frame(
     info = m.camera_info(camera, header)
     image = m.image(frame.rgb, "rgb8", header)
     gt = m.image(frame.depth, "32FC1", header)
+    wanted = {"/depth/image_raw", "/depth/camera_info"}
+    if options.depth == "model" and publish_cloud:
+        wanted.add("/depth/points")  # depth_node's last message of a frame
     node.publish("/detections", nav_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header))
     node.publish("/camera/depth_gt", gt)
     if options.depth == "oracle":
@@ -424,9 +461,12 @@ def _camera_frame(
 
         send()
     step.until(
-        lambda: t_ns in node.depth_stamps,
+        lambda: node.depth_stamps.get(t_ns, set()) >= wanted,
         timing.step_timeout_s,
         f"for the depth of the frame at t = {(t_ns - START_NS) * 1e-9:.2f} s",
         retry=None if options.depth == "oracle" else (timing.resend_s, send),
     )
-    node.depth_stamps.discard(t_ns)
+    node.depth_stamps.pop(t_ns, None)
+    # obstacle_avoidance got the same messages from the same writes; a moment's spin lets its executor take
+    # them before the clock tick (a late one is detected from the diagnostics and the run repeated).
+    step.spin_for(timing.settle_s)
