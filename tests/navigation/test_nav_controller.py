@@ -242,10 +242,10 @@ def test_a_reached_goal_point_stops_with_a_zero_twist_not_blind() -> None:
 
 
 def _after_a_jump(odom_jump_m: float) -> tuple[Controller, list[Command]]:
-    """A box 0.8 m ahead is seen from (0, 0); then the odometry jumps 0.5 m forward while the camera sees open
+    """A box 1.8 m ahead is seen from (0, 0); then the odometry jumps 1.5 m forward while the camera sees open
     floor. Taken as motion, the remembered box lies 0.3 m ahead, in the blind zone under the view."""
     params = dataclasses.replace(P, odom_jump_m=odom_jump_m)
-    seen = render_depth(CAM, [Box(0.8, 1.0, -0.4, 0.4)], pitch=params.camera_pitch_rad)
+    seen = render_depth(CAM, [Box(1.8, 2.0, -0.4, 0.4)], pitch=params.camera_pitch_rad)
     empty = render_depth(CAM, [], pitch=params.camera_pitch_rad)
     controller = Controller(params)
     for i in range(5):
@@ -256,14 +256,14 @@ def _after_a_jump(odom_jump_m: float) -> tuple[Controller, list[Command]]:
     commands = []
     for i in range(5, 15):
         t = i / RATE
-        controller.update_odometry(t, 0.0, 0.5, 0.0)
+        controller.update_odometry(t, 0.0, 1.5, 0.0)
         controller.update_depth(t, empty, CAM)
         commands.append(controller.step(t))
     return controller, commands
 
 
 def test_an_odometry_jump_leaves_no_phantom_obstacle() -> None:
-    controller, commands = _after_a_jump(odom_jump_m=0.4)
+    controller, commands = _after_a_jump(odom_jump_m=1.0)
     assert controller.odom_resets == 1
     assert commands[-1].linear_x > 0.3 and commands[-1].reason == "ok"
     # The same inputs with the jump check off: the remembered box blocks the way (what the check prevents).

@@ -1,0 +1,91 @@
+"""``depth-node sim --ros`` end to end: the shipped nodes drive the simulated robot over DDS, in lockstep."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("rclpy")
+
+from depth_node.cli import main
+from depth_node.commands.common import build_estimator
+from depth_node.depth_params import DepthNodeParams
+from evaluation.bagio import open_bag
+from evaluation.scenarios import Scenario
+from evaluation.sim import SimOptions, run_scenario
+from evaluation.sim_suite import SuiteSpec, run_suite
+from simulation.sim_node import RosRunner
+
+OPTIONS = SimOptions()
+DEPTH = DepthNodeParams(decimation=2)  # what `depth-node sim` uses without --params
+
+
+def _short(scenario: Scenario) -> Scenario:
+    """person_standing with the goal 2 m ahead of the start (short of the person): a few simulated seconds."""
+    return dataclasses.replace(scenario, goal=(scenario.start.x + 2.0, scenario.start.y), timeout_s=12.0)
+
+
+@pytest.fixture(scope="module")
+def ros_run(ros_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("sim_ros")
+    spec = SuiteSpec(scenarios=("person_standing",), seeds=(0,), bags="all")
+    with RosRunner(out / "ros") as ros:
+
+        def run_one(scenario: Scenario, options: SimOptions, bag: Path | None) -> Any:
+            return ros.run(_short(scenario), options, DEPTH, None, bag)
+
+        report = run_suite(spec, out, OPTIONS, None, DEPTH, None, log=print, runner=run_one, transport="ros")
+    return out, report
+
+
+def test_a_short_ros_run_reaches_its_goal_and_writes_its_report_and_bag(ros_run: tuple[Path, dict[str, Any]]) -> None:
+    out, report = ros_run
+    assert json.loads((out / "report.json").read_text()) == report
+    assert (out / "report.html").is_file()
+    assert report["transport"] == "ros" and report["success_rate"] == 1.0
+    (run,) = report["scenarios"]
+    assert run["outcome"] == "goal" and run["transport"] == "ros", run
+    assert run["node_exit_codes"] == {"obstacle_avoidance": 0, "depth_node": 0}
+    assert run["lockstep_misses"][-1] == 0 and run["blind_ticks"] == 0
+    with open_bag(Path(run["bag"])) as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+        static = [
+            (t.header.frame_id, t.child_frame_id)
+            for c, _, raw in reader.messages([c for c in reader.connections if c.topic == "/tf_static"])
+            for t in reader.deserialize(raw, c.msgtype).transforms
+        ]
+    # What crossed the middleware, as the nodes published it.
+    for topic in ("/camera/image_raw", "/depth/image_raw", "/depth/points", "/scan", "/obstacles", "/detections"):
+        assert counts[topic] == run["frames"], (topic, counts)
+    ticks = round(run["time_s"] / 0.05) + 1
+    assert counts["/cmd_vel"] == counts["/odom"] == ticks
+    assert counts["/goal_pose"] == 1 and counts["/diagnostics"] >= ticks
+    assert ("base_link", "camera_color_optical_frame") in static
+    assert ("camera_color_optical_frame", "camera_scan") in static
+
+
+def test_the_graph_gives_the_in_process_result(ros_run: tuple[Path, dict[str, Any]]) -> None:
+    """Same scenario, same parameters: the lockstep makes the graph's run the in-process run, tick for tick."""
+    from evaluation.scenarios import build_scenario
+
+    (run,) = ros_run[1]["scenarios"]
+    local = run_scenario(_short(build_scenario("person_standing", 0)), OPTIONS, build_estimator(DEPTH), DEPTH)
+    assert (local.outcome, local.frames) == (run["outcome"], run["frames"])
+    assert local.time_s == pytest.approx(run["time_s"], abs=1e-9)
+    assert local.path_length_m == pytest.approx(run["path_length_m"], abs=1e-3)
+    assert local.min_clearance_m == pytest.approx(run["min_clearance_m"], abs=1e-3)
+
+
+def test_the_ros_bag_replays(ros_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    (run,) = ros_run[1]["scenarios"]
+    out = tmp_path / "replay"
+    argv = ["replay", run["bag"], "--out", str(out), "--image-topic", "/camera/image_raw", "--no-progress"]
+    argv += ["--gt-depth-topic", "/camera/depth_gt", "--detections-topic", "/detections"]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["frames_processed"] == run["frames"]
+    assert report["depth_metrics"]["n_pixels"] > 0
