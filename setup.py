@@ -13,7 +13,16 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(
-        include=["depth_node", "depth_node.*", "navigation", "navigation.*", "evaluation", "evaluation.*"]
+        include=[
+            "depth_node",
+            "depth_node.*",
+            "navigation",
+            "navigation.*",
+            "evaluation",
+            "evaluation.*",
+            "simulation",
+            "simulation.*",
+        ]
     ),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

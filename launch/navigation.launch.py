@@ -1,15 +1,19 @@
 """depth_node + obstacle_avoidance: ros2 launch depth_node navigation.launch.py image:=/cam/image_raw ...
 
 depth_node publishes depth/image_raw and depth/camera_info in ``namespace``; obstacle_avoidance reads
-them there (the same relative names, so no remapping between the two is needed) plus the detections
-topic, and publishes cmd_vel onto the robot's velocity topic.
+them there (the same relative names, so no remapping between the two is needed) plus the detections,
+odometry and goal topics, and publishes cmd_vel onto the robot's velocity topic.
+
+The camera mount (``camera_height_m``, ``camera_pitch_rad``) is one fact of the robot used by both nodes
+(depth_node's floor scale, obstacle_avoidance's floor removal and scan): it is given here once and
+overrides both parameter files.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
@@ -23,18 +27,27 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("camera_info", default_value="/camera/color/camera_info", description="CameraInfo topic"),
         DeclareLaunchArgument("detections", default_value="/detections", description="Detection2DArray topic"),
         DeclareLaunchArgument("cmd_vel", default_value="/cmd_vel", description="velocity command topic"),
+        DeclareLaunchArgument("odom", default_value="/odom", description="nav_msgs/Odometry topic"),
+        DeclareLaunchArgument("goal_pose", default_value="/goal_pose", description="PoseStamped goal topic"),
+        DeclareLaunchArgument("camera_height_m", default_value="0.30", description="camera height above the floor"),
+        DeclareLaunchArgument("camera_pitch_rad", default_value="0.10", description="camera pitch, positive down"),
         DeclareLaunchArgument("depth_params", default_value=str(share / "config" / "depth_node.yaml")),
         DeclareLaunchArgument("nav_params", default_value=str(share / "config" / "obstacle_avoidance.yaml")),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
     ]
     sim_time = {"use_sim_time": LaunchConfiguration("use_sim_time")}
+    # float() so that "1" is a double, as both nodes declare it (an integer override would be refused).
+    mount = {
+        name: PythonExpression(["str(float('", LaunchConfiguration(name), "'))"])
+        for name in ("camera_height_m", "camera_pitch_rad")
+    }
     depth = Node(
         package="depth_node",
         executable="depth_node",
         name="depth_node",
         namespace=LaunchConfiguration("namespace"),
-        parameters=[LaunchConfiguration("depth_params"), sim_time],
+        parameters=[LaunchConfiguration("depth_params"), sim_time, mount],
         remappings=[
             ("image_raw", LaunchConfiguration("image")),
             ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
@@ -47,10 +60,12 @@ def generate_launch_description() -> LaunchDescription:
         executable="obstacle_avoidance",
         name="obstacle_avoidance",
         namespace=LaunchConfiguration("namespace"),
-        parameters=[LaunchConfiguration("nav_params"), sim_time],
+        parameters=[LaunchConfiguration("nav_params"), sim_time, mount],
         remappings=[
             ("detections", LaunchConfiguration("detections")),
             ("cmd_vel", LaunchConfiguration("cmd_vel")),
+            ("odom", LaunchConfiguration("odom")),
+            ("goal_pose", LaunchConfiguration("goal_pose")),
         ],
         output="screen",
     )
