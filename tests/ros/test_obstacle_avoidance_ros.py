@@ -17,7 +17,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
 from depth_node.msgs import MessageSet
 from tests.navigation.scenes import Box, Pose, camera, detect, render_depth
-from tests.ros.harness import CONFIG, Harness, NodeProcess
+from tests.ros.harness import CONFIG, Harness, NodeProcess, executable
 
 PARAMS = CONFIG / "obstacle_avoidance.yaml"
 CAM = camera(160, 120)
@@ -38,8 +38,8 @@ class Robot:
             ros.processes.remove(self.proc)
             self.proc.stop()
             self.proc = NodeProcess(
-                "obstacle_avoidance",
-                ["--ros-args", "-r", f"__ns:={self.ns}", "--params-file", str(PARAMS), *args],
+                [executable("obstacle_avoidance"), "--ros-args", "-r", f"__ns:={self.ns}"]
+                + ["--params-file", str(PARAMS), *args],
                 ros.tmp / f"oa{self.ns.replace('/', '_')}_env.log",
                 env,
             )
