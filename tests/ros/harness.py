@@ -97,13 +97,20 @@ class Harness:
         self._namespaces += 1
         return f"/t{os.getpid()}_{self._namespaces}"
 
-    def start(self, name: str, namespace: str, *ros_args: str, params_file: Path | None = None) -> NodeProcess:
+    def start(
+        self,
+        name: str,
+        namespace: str,
+        *ros_args: str,
+        params_file: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> NodeProcess:
         """Start one of the package's nodes with ``--ros-args`` (params file, namespace, extra args)."""
         args = ["--ros-args", "-r", f"__ns:={namespace}"]
         if params_file is not None:
             args += ["--params-file", str(params_file)]
         args += list(ros_args)
-        proc = NodeProcess([executable(name), *args], self.tmp / f"{name}{namespace.replace('/', '_')}.log")
+        proc = NodeProcess([executable(name), *args], self.tmp / f"{name}{namespace.replace('/', '_')}.log", env)
         self.processes.append(proc)
         return proc
 

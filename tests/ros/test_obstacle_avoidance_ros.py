@@ -17,7 +17,7 @@ from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
 from depth_node.msgs import MessageSet
 from tests.navigation.scenes import Box, Pose, camera, detect, render_depth
-from tests.ros.harness import CONFIG, Harness, NodeProcess, executable
+from tests.ros.harness import CONFIG, Harness, NodeProcess
 
 PARAMS = CONFIG / "obstacle_avoidance.yaml"
 CAM = camera(160, 120)
@@ -33,17 +33,7 @@ class Robot:
         self.ros = ros
         self.ns = ros.namespace()
         self.m = MessageSet.from_rclpy()
-        self.proc: NodeProcess = ros.start("obstacle_avoidance", self.ns, *args, params_file=PARAMS)
-        if env is not None:  # restart with another environment (the harness starts with the test's own)
-            ros.processes.remove(self.proc)
-            self.proc.stop()
-            self.proc = NodeProcess(
-                [executable("obstacle_avoidance"), "--ros-args", "-r", f"__ns:={self.ns}"]
-                + ["--params-file", str(PARAMS), *args],
-                ros.tmp / f"oa{self.ns.replace('/', '_')}_env.log",
-                env,
-            )
-            ros.processes.append(self.proc)
+        self.proc: NodeProcess = ros.start("obstacle_avoidance", self.ns, *args, params_file=PARAMS, env=env)
         self.cmd = ros.collect(TwistStamped if stamped else Twist, f"{self.ns}/cmd_vel")
         self.scan = ros.collect(LaserScan, f"{self.ns}/scan")
         self.pub_depth = ros.publisher(Image, f"{self.ns}/depth/image_raw")
