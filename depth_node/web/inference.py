@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import struct
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -89,14 +90,44 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
         )
 
 
+def _png_jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG from its header bytes, None for other formats or a bad header.
+
+    Read here rather than by Pillow for the two common formats, because Pillow's own guard refuses
+    the largest images without saying their size.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:  # markers without a length
+            pos += 1 if marker == 0xFF else 2
+            continue
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame: the size
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return int(width), int(height)
+        pos += 2 + length
+    return None
+
+
 def image_header_size(data: bytes, what: str) -> tuple[int, int]:
-    """(width, height) from an image file's header alone (Pillow reads no pixel data to answer this).
+    """(width, height) from an image file's header alone (no pixel data is decoded to answer this).
 
     Raises:
         NotAnImageError: no image format recognises the bytes.
     """
     from PIL import Image, UnidentifiedImageError
 
+    size = _png_jpeg_size(data)
+    if size is not None:
+        return size
     try:
         with Image.open(io.BytesIO(data)) as img:
             return int(img.width), int(img.height)
