@@ -285,6 +285,7 @@ def _clouds(depth: F32, camera: Any, rgb: npt.NDArray[np.uint8]) -> dict[str, An
         else:
             keep = np.isfinite(pts[:, 2])
             out["points"] = b64(np.ascontiguousarray(pts[keep], dtype="<f4").tobytes())
+            out["points_step"] = k
             out["points_rgb"] = b64(np.ascontiguousarray(cols[keep]).tobytes())
     return out
 

@@ -21,7 +21,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plain.onnx (no spec in the file; plain.yaml beside it says it is relative inverse depth at 32x32)."""
     root = tmp_path_factory.mktemp("web_models")
     write_affine_model(root / "metric.onnx", plain_spec())
-    write_affine_model(root / "relative.onnx", plain_spec(output_kind="relative_depth"), gain=2.0, offset=0.5, fixed_hw=None)
+    write_affine_model(
+        root / "relative.onnx", plain_spec(output_kind="relative_depth"), gain=2.0, offset=0.5, fixed_hw=None
+    )
     write_affine_model(root / "plain.onnx", None, gain=1.0, offset=0.2, fixed_hw=None)
     (root / "plain.yaml").write_text(
         "depth_node:\n  ros__parameters:\n    model:\n      output_kind: relative_inverse_depth\n"

@@ -194,7 +194,7 @@ def test_pixel_limit_is_a_parameter(models: dict[str, ServedModel], image_bgr: n
 
 def test_static_files_never_leave_the_package(client: TestClient) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and "<script src=\"/static/app.js\">" in page.text
+    assert page.status_code == 200 and '<script src="/static/app.js">' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from the internet
     assert client.get("/static/app.js").status_code == 200
     for path in ("/static/../registry.py", "/static/%2e%2e/registry.py", "/static/..%2fregistry.py"):

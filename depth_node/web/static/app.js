@@ -137,11 +137,11 @@ function imageSection(it, models) {
     el("img", { src: URL.createObjectURL(it.file), alt: it.file.name, class: "input-image" }));
   const gtPanel = el("div", { class: "panel gt-panel" }, el("h4", { text: "ground truth" }));
   gtPanel.hidden = true;
-  const cards = el("div", { class: "row cards" });
+  const cards = el("div", { class: "cards" });
   const metricsBlock = el("div", {}, el("h4", { text: "metrics (relative models: after median scaling)" }), table);
   metricsBlock.hidden = !it.gt;
   const section = el("section", { class: "image-result" }, el("h2", { text: it.file.name }),
-    el("div", { class: "row" }, input, gtPanel), metricsBlock, cards);
+    el("div", { class: "row" }, input, gtPanel, metricsBlock), cards);
   $("#results").append(section);
   return { section, table, gtPanel, cards };
 }
@@ -162,13 +162,14 @@ function renderCard(card, it, r, parts) {
   card.querySelector(".latency").textContent = `${r.latency_ms.toFixed(1)} ms`;
   const body = card.querySelector(".body");
   body.replaceChildren();
-  body.append(el("h4", { text: r.median_scaled ? "depth (median-scaled to the ground truth)" : "depth" }),
+  const maps = el("div", { class: "row" });
+  maps.append(el("div", {}, el("h4", { text: r.median_scaled ? "depth (median-scaled to the ground truth)" : "depth" }),
     el("img", { class: "map depth-image", src: `data:image/png;base64,${r.depth_png}`, alt: "depth" }),
-    colorbar(r.depth_range_m[0], r.depth_range_m[1], false));
+    colorbar(r.depth_range_m[0], r.depth_range_m[1], false)));
   if (r.error_png) {
-    body.append(el("h4", { text: "|error|" }),
+    maps.append(el("div", {}, el("h4", { text: "|error| against the ground truth" }),
       el("img", { class: "map error-image", src: `data:image/png;base64,${r.error_png}`, alt: "error map" }),
-      colorbar(r.error_range_m[0], r.error_range_m[1], true));
+      colorbar(r.error_range_m[0], r.error_range_m[1], true)));
   }
   if (r.gt_png && parts.gtPanel.hidden) {
     parts.gtPanel.hidden = false;
@@ -176,7 +177,8 @@ function renderCard(card, it, r, parts) {
       colorbar(r.depth_range_m[0], r.depth_range_m[1], false));
   }
   const canvas = el("canvas", { class: "view", width: "320", height: "240", title: "drag to rotate, wheel to zoom, double-click to reset" });
-  body.append(el("h4", { text: "3-D view (drag, wheel)" }), canvas);
+  maps.append(el("div", {}, el("h4", { text: "3-D points (drag to rotate, wheel to zoom)" }), canvas));
+  body.append(maps);
   new PointView(canvas, r);
   body.append(el("div", { class: "downloads" },
     downloadLink(".npy (m)", r.depth_npy, `${name}_depth.npy`, "application/octet-stream"),
@@ -255,6 +257,7 @@ class PointView {
     const c = [0, 0, 0];
     for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) c[k] += this.xyz[3 * i + k] / Math.max(n, 1);
     this.center = c;
+    this.step = r.points_step / r.camera.fx;  // angle between neighbouring points, radians
     this.reset();
     let drag = null;
     canvas.addEventListener("mousedown", (e) => { drag = [e.clientX, e.clientY]; });
@@ -288,7 +291,9 @@ class PointView {
       const y2 = cp * y0 - sp * z1, z2 = sp * y0 + cp * z1 + dist;  // pitch about x
       if (z2 <= 0.01) continue;
       const u = Math.round(f * x1 / z2 + w / 2), v = Math.round(f * y2 / z2 + h / 2);
-      for (let dv = 0; dv < 2; dv++) for (let du = 0; du < 2; du++) {
+      // Splat as wide as the gap to the neighbouring points, so that a surface reads as a surface.
+      const size = Math.min(6, Math.max(1, Math.ceil(f * this.step * xyz[3 * i + 2] / z2)));
+      for (let dv = 0; dv < size; dv++) for (let du = 0; du < size; du++) {
         const uu = u + du, vv = v + dv;
         if (uu < 0 || vv < 0 || uu >= w || vv >= h) continue;
         const k = vv * w + uu;
