@@ -77,15 +77,16 @@ def run(args: argparse.Namespace) -> int:
     files = model_files(args.models_dir, args.model, include_default=not args.no_default_model)
     models = load_models(files, providers)
     options = ServerOptions(args.max_megapixels, args.gt_min_depth, args.gt_max_depth)
+    if not is_loopback(args.host):
+        print(
+            f"depth-node serve: warning: binding {args.host}, not this machine only: anyone who can reach "
+            "this port can upload images and run the models here",
+            file=sys.stderr,
+            flush=True,
+        )
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    if not is_loopback(args.host):
-        print(
-            f"depth-node serve: warning: bound to {args.host}, not this machine only: anyone who can reach "
-            "this port can upload images and run the models here",
-            file=sys.stderr,
-        )
     print(f"depth-node serve: http://{shown}:{port}/  models: {', '.join(models)}  (Ctrl+C stops)", flush=True)
     config = uvicorn.Config(create_app(models, options), log_level="warning", access_log=False)
     server = uvicorn.Server(config)

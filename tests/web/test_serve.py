@@ -19,7 +19,6 @@ from pathlib import Path
 
 import cv2
 import httpx
-import numpy as np
 import pytest
 
 from depth_node.commands.serve import is_loopback
@@ -105,30 +104,23 @@ def test_serve_prints_its_url_lists_models_and_serves_two_clients_at_once(
 def test_serve_warns_when_bound_beyond_this_machine(models_dir: Path) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
-    proc = subprocess.run(
-        [sys.executable, "-m", "depth_node.cli", "serve", "--host", "0.0.0.0", "--port", "-1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert proc.returncode == 2 and proc.stderr.strip() == "depth-node serve: error: --port must be 0..65535, got -1"
-    proc2, url = None, ""
-    try:
-        proc2 = subprocess.Popen(
-            [sys.executable, "-m", "depth_node.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        assert proc2.stderr is not None
-        warning = proc2.stderr.readline()
-        assert "warning: bound to 0.0.0.0, not this machine only" in warning
-    finally:
-        if proc2 is not None:
-            proc2.terminate()
-            proc2.wait(timeout=20)
+
+    def serve(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "depth_node.cli", "serve", "--no-default-model", *args]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
+
+    bad_port = serve("--port", "-1")
+    assert bad_port.returncode == 2
+    assert bad_port.stderr.strip() == "depth-node serve: error: --port must be 0..65535, got -1"
+    # 192.0.2.1 (TEST-NET-1) is nobody's address: the warning comes, then the bind fails in one line.
+    wide = serve("--host", "192.0.2.1", "--port", "0", "--model", str(models_dir / "metric.onnx"))
+    assert wide.returncode == 2 and wide.stdout == ""
+    warning, error = wide.stderr.strip().splitlines()
+    assert warning.startswith("depth-node serve: warning: binding 192.0.2.1, not this machine only")
+    assert error.startswith("depth-node serve: error: cannot listen on 192.0.2.1:0: ")
+    no_model = serve("--model", str(models_dir / "missing.onnx"))
+    assert no_model.returncode == 2 and "model file" in no_model.stderr and "does not exist" in no_model.stderr
 
 
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="chromium and chromium-driver not installed")
