@@ -50,7 +50,7 @@ class ServerOptions:
     @property
     def max_body_bytes(self) -> int:
         """A request body larger than this cannot hold an image within the pixel limit (plus its GT)."""
-        return int(self.max_pixels * 8) + 32 * 1024 * 1024
+        return int(self.max_pixels * 8) + 1024 * 1024
 
 
 def _error(status: int, message: str) -> JSONResponse:

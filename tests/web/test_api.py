@@ -192,6 +192,16 @@ def test_pixel_limit_is_a_parameter(models: dict[str, ServedModel], image_bgr: n
     )
 
 
+def test_a_body_too_large_for_any_allowed_image_is_refused_before_parsing(
+    models: dict[str, ServedModel], image_bgr: np.ndarray
+) -> None:
+    options = ServerOptions(max_megapixels=0.001)
+    with TestClient(create_app(models, options)) as small:
+        resp = post(small, b"\0" * (options.max_body_bytes + 1))
+    assert resp.status_code == 413
+    assert resp.json()["detail"] == "request of 1 MB is over this server's limit"
+
+
 def test_static_files_never_leave_the_package(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and '<script src="/static/app.js">' in page.text

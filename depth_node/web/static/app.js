@@ -34,8 +34,8 @@ function downloadLink(label, b64, filename, type) {
   return el("a", { href: url, download: filename, text: label });
 }
 
-function colorbar(lo, hi, flip) {
-  const fmt = (v) => (Math.abs(hi - lo) < 1 ? v.toFixed(2) : v.toFixed(1)) + " m";
+function colorbar(lo, hi, flip, unit = " m") {
+  const fmt = (v) => (Math.abs(hi - lo) < 1 ? v.toFixed(2) : v.toFixed(1)) + unit;
   const img = el("img", { src: "/api/colorbar.png", alt: "colour bar" });
   if (flip) img.className = "flip";
   const ticks = el("div", { class: "ticks" });
@@ -165,7 +165,8 @@ function renderCard(card, it, r, parts) {
   const maps = el("div", { class: "row" });
   maps.append(el("div", {}, el("h4", { text: r.median_scaled ? "depth (median-scaled to the ground truth)" : "depth" }),
     el("img", { class: "map depth-image", src: `data:image/png;base64,${r.depth_png}`, alt: "depth" }),
-    colorbar(r.depth_range_m[0], r.depth_range_m[1], false)));
+    colorbar(r.depth_range_m[0], r.depth_range_m[1], false,
+      r.kind === "metric_depth" || r.median_scaled ? " m" : " (relative)")));
   if (r.error_png) {
     maps.append(el("div", {}, el("h4", { text: "|error| against the ground truth" }),
       el("img", { class: "map error-image", src: `data:image/png;base64,${r.error_png}`, alt: "error map" }),
