@@ -21,6 +21,7 @@ import cv2
 import httpx
 import pytest
 
+from depth_node.cli import main
 from depth_node.commands.serve import is_loopback
 from depth_node.depth_files import depth_to_mm
 from evaluation.world import camera_for, render_sample
@@ -31,25 +32,33 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 def start_server(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``depth-node serve`` on a free port; return the process and the URL it printed."""
+    """Start ``depth-node serve`` on a free port; return the process and the URL it printed.
+
+    stderr is merged into stdout and a thread keeps draining it, so the server never blocks on a full pipe.
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "depth_node.cli", "serve", "--port", "0", "--providers", "cpu", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        line = lines.get(timeout=60)
-    except queue.Empty:
-        proc.kill()
-        pytest.fail(f"depth-node serve printed no URL: {proc.stderr.read() if proc.stderr else ''}")
-    assert line.startswith("depth-node serve: http://127.0.0.1:"), line
-    return proc, line.split()[2]
+    out = proc.stdout
+    assert out is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True).start()
+    seen: list[str] = []
+    while True:
+        try:
+            line = lines.get(timeout=60)
+        except queue.Empty:
+            proc.kill()
+            pytest.fail(f"depth-node serve printed no URL; it said: {''.join(seen)}")
+        seen.append(line)
+        if line.startswith("depth-node serve: http://"):
+            assert line.startswith("depth-node serve: http://127.0.0.1:"), line
+            return proc, line.split()[2]
 
 
 @pytest.fixture(scope="module")
@@ -101,28 +110,24 @@ def test_serve_prints_its_url_lists_models_and_serves_two_clients_at_once(
     assert a["metrics"]["abs_rel"] < 0.3  # the shipped model on a frame like its training data
 
 
-def test_serve_warns_when_bound_beyond_this_machine(models_dir: Path) -> None:
+def test_serve_warns_when_bound_beyond_this_machine(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
-
-    def serve(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "depth_node.cli", "serve", "--no-default-model", *args]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
-
-    bad_port = serve("--port", "-1")
-    assert bad_port.returncode == 2
-    assert bad_port.stderr.strip() == "depth-node serve: error: --port must be 0..65535, got -1"
+    assert main(["serve", "--port", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "depth-node serve: error: --port must be 0..65535, got -1"
     # 192.0.2.1 (TEST-NET-1) is nobody's address: the warning comes, then the bind fails in one line.
-    wide = serve("--host", "192.0.2.1", "--port", "0", "--model", str(models_dir / "metric.onnx"))
-    assert wide.returncode == 2 and wide.stdout == ""
-    warning, error = wide.stderr.strip().splitlines()
+    metric = str(models_dir / "metric.onnx")
+    assert main(["serve", "--no-default-model", "--host", "192.0.2.1", "--port", "0", "--model", metric]) == 2
+    out = capsys.readouterr()
+    warning, error = out.err.strip().splitlines()
+    assert out.out == ""
     assert warning.startswith("depth-node serve: warning: binding 192.0.2.1, not this machine only")
     assert error.startswith("depth-node serve: error: cannot listen on 192.0.2.1:0: ")
-    no_model = serve("--model", str(models_dir / "missing.onnx"))
-    assert no_model.returncode == 2 and "model file" in no_model.stderr and "does not exist" in no_model.stderr
+    assert main(["serve", "--model", str(models_dir / "missing.onnx")]) == 2
+    assert capsys.readouterr().err.strip().endswith("missing.onnx' does not exist")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="chromium and chromium-driver not installed")
 def test_browser_uploads_an_image_with_gt_and_sees_depth_and_metrics(
     server: str, rendered: tuple[Path, Path, float], tmp_path: Path
