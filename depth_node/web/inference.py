@@ -12,7 +12,6 @@ import base64
 import io
 import math
 import struct
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -235,9 +234,7 @@ def predict_response(
     camera = camera_for_image(
         width, height, fx=fx, hfov_deg=hfov_deg, focal_reference=model.estimator.spec.focal_reference
     )
-    start = time.perf_counter()
-    depth = model.predict(rgb, camera)
-    latency_ms = (time.perf_counter() - start) * 1000.0
+    depth, latency_ms = model.predict(rgb, camera)
     out: dict[str, Any] = {
         "model": model.name,
         "width": width,

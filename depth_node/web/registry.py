@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,10 +55,15 @@ class ServedModel:
             "input_height": int(spec.input_height),
         }
 
-    def predict(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> npt.NDArray[np.float32]:
-        """The estimator's depth, one request at a time per model."""
+    def predict(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> tuple[npt.NDArray[np.float32], float]:
+        """The estimator's depth, one request at a time per model, and the milliseconds the model took.
+
+        The time starts once the lock is held: waiting for another tab's request is not the model's time.
+        """
         with self.lock:
-            return self.estimator.predict(rgb, camera)
+            start = time.perf_counter()
+            depth = self.estimator.predict(rgb, camera)
+            return depth, (time.perf_counter() - start) * 1000.0
 
 
 def sidecar_path(model_path: Path) -> Path | None:

@@ -262,3 +262,20 @@ def test_header_size_is_read_without_decoding(ext: str) -> None:
     ok, buf = cv2.imencode(ext, np.zeros((37, 53, 3), np.uint8))
     assert ok
     assert image_header_size(bytes(buf), "the image") == (53, 37)
+
+
+def test_latency_is_the_models_time_not_the_wait_for_another_request(
+    client: TestClient, models: dict[str, ServedModel], image_bgr: np.ndarray
+) -> None:
+    answers: list[Any] = []
+    lock = models["metric"].lock
+    lock.acquire()  # another tab's request holds the model for a second
+    try:
+        thread = threading.Thread(target=lambda: answers.append(post(client, png(image_bgr), model="metric")))
+        thread.start()
+        time.sleep(1.0)
+    finally:
+        lock.release()
+    thread.join(timeout=30)
+    assert answers[0].status_code == 200
+    assert answers[0].json()["latency_ms"] < 500.0  # the tiny model takes about a millisecond
