@@ -123,7 +123,7 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions | None = N
         model: Annotated[str | None, Form()] = None,
         fx: Annotated[str | None, Form()] = None,
         hfov_deg: Annotated[str | None, Form()] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         name = model or next(iter(models))
         served = models.get(name)
         if served is None:
@@ -134,9 +134,11 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions | None = N
         depth_gt = None
         if gt is not None and (gt.size or gt.filename):
             depth_gt = inference.decode_ground_truth(_read_upload(gt, limit, "ground-truth"), opts.max_pixels)
-        return inference.predict_response(
+        result = inference.predict_response(
             served, rgb, depth_gt, fx=focal, hfov_deg=hfov, gt_range=(opts.gt_min_depth, opts.gt_max_depth)
         )
+        # Plain JSON types already: a JSONResponse skips FastAPI's walk over megabytes of base64 text.
+        return JSONResponse(result)
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -75,7 +75,8 @@ def b64(data: bytes) -> str:
 
 def png_bytes(image: npt.NDArray[Any]) -> bytes:
     """A PNG file of an 8-bit BGR / grey or 16-bit grey image."""
-    ok, buf = cv2.imencode(".png", image)
+    # Light compression: these PNGs cross a local socket once; encoding time matters more than bytes.
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise DepthNodeError(f"OpenCV could not encode a {image.dtype} {image.shape} PNG")
     return bytes(buf)

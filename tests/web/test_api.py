@@ -207,6 +207,10 @@ def test_static_files_never_leave_the_package(client: TestClient) -> None:
     assert page.status_code == 200 and '<script src="/static/app.js">' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from the internet
     assert client.get("/static/app.js").status_code == 200
+    bar = client.get("/api/colorbar.png")
+    ramp = cv2.imdecode(np.frombuffer(bar.content, np.uint8), cv2.IMREAD_COLOR)
+    assert bar.headers["content-type"] == "image/png" and ramp.shape == (1, 256, 3)
+    assert ramp[0, 0].sum() > ramp[0, -1].sum()  # inferno_r: near (left) bright, far (right) dark
     for path in ("/static/../registry.py", "/static/%2e%2e/registry.py", "/static/..%2fregistry.py"):
         assert client.get(path).status_code == 404, path
 
