@@ -6,12 +6,23 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup test lint demo replay-demo bench clean
 
+SHARED_ROS2 := ../shared/ros2
+
 # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
+# The ROS 2 Jazzy runtime comes from PyPI (extra "ros"); vision_msgs is on no registry, so it is built from
+# navigation/vision_defs.py with the rosidl generators (extra "ros-build") into the venv. Where the launch
+# sources are beside the project (../shared/ros2), launch and launch_ros are installed for the launch tests.
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test,train]"
+	$(PY) -m pip install --quiet -e ".[test,train,ros,ros-build]"
+	$(PY) tools/ros_interfaces.py vision_msgs > $(VENV)/ros_interfaces.log
+	if [ -d $(SHARED_ROS2) ]; then \
+	  $(PY) -m pip install --quiet --no-deps $(SHARED_ROS2)/launch $(SHARED_ROS2)/launch_ros && \
+	  $(PY) -m pip install --quiet osrf-pycommon lark packaging && \
+	  $(PY) tools/ros_interfaces.py $(SHARED_ROS2)/composition_interfaces >> $(VENV)/ros_interfaces.log; \
+	fi
 	touch $(STAMP)
 
 setup: $(STAMP)

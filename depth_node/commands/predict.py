@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 from functools import partial
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from depth_node.commands.common import add_model_arguments, build_estimator, load_params
+from depth_node.depth_files import depth_to_mm
 from depth_node.errors import ImageDecodeError
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Write NAME_depth.npy, NAME_depth_mm.png and NAME_depth_color.png for every image."""
     import cv2
 
-    from depth_node.camera import CameraModel
+    from depth_node.camera import camera_for_image
     from depth_node.colorize import colorize_depth
 
     params = load_params(args)
@@ -65,19 +65,12 @@ def run(args: argparse.Namespace) -> int:
             raise ImageDecodeError(f"image '{path}' does not exist or cannot be decoded")
         rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         h, w = rgb.shape[:2]
-        ref = estimator.spec.focal_reference
-        if args.hfov_deg is not None:
-            fx = (w / 2) / math.tan(math.radians(args.hfov_deg) / 2)
-        elif ref is not None:
-            fx = ref * w  # same normalised focal as training: no rescale
-        else:
-            fx = (w / 2) / math.tan(math.radians(60.0) / 2)  # unused by non-metric or focal-free models
-        camera = CameraModel(w, h, fx, fx, (w - 1) / 2, (h - 1) / 2)
+        camera = camera_for_image(w, h, hfov_deg=args.hfov_deg, focal_reference=estimator.spec.focal_reference)
         depth = estimator.predict(rgb, camera)
         if floor_scaler is not None:
             depth, fit = floor_scaler.apply(depth, camera)
             print(f"{path}: floor scale {fit.scale:.3f} ({'applied' if fit.found else 'no floor found, not applied'})")
-        mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0).astype(np.uint16)
+        mm = depth_to_mm(depth)
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
         _atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))
         _atomic_write(args.out / f"{path.stem}_depth_mm.png", partial(_write_png, image=mm))

@@ -28,11 +28,11 @@ def executable(name: str) -> Path:
 class NodeProcess:
     """One of the package's nodes in its own process; its output goes to a file for the failure message."""
 
-    def __init__(self, name: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: Sequence[str | Path], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
         self._out = log.open("wb")
         self.proc = subprocess.Popen(
-            [str(executable(name)), *args],
+            [str(c) for c in command],
             stdout=self._out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -45,14 +45,17 @@ class NodeProcess:
             self._out.flush()
         return self.log.read_text(errors="replace")
 
-    def stop(self, timeout: float = 15.0) -> int:
-        """SIGINT (Ctrl-C), then wait; returns the exit code (kills and returns -9 if it hangs)."""
+    def stop(self, timeout: float = 15.0, group: bool = False) -> int:
+        """SIGINT (Ctrl-C; to the whole process group with ``group``), then wait; the exit code (-9: it hung)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            if group:
+                os.killpg(self.proc.pid, signal.SIGINT)
+            else:
+                self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
                 return -9
         self._out.close()
@@ -94,13 +97,20 @@ class Harness:
         self._namespaces += 1
         return f"/t{os.getpid()}_{self._namespaces}"
 
-    def start(self, name: str, namespace: str, *ros_args: str, params_file: Path | None = None) -> NodeProcess:
+    def start(
+        self,
+        name: str,
+        namespace: str,
+        *ros_args: str,
+        params_file: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> NodeProcess:
         """Start one of the package's nodes with ``--ros-args`` (params file, namespace, extra args)."""
         args = ["--ros-args", "-r", f"__ns:={namespace}"]
         if params_file is not None:
             args += ["--params-file", str(params_file)]
         args += list(ros_args)
-        proc = NodeProcess(name, args, self.tmp / f"{name}{namespace.replace('/', '_')}.log")
+        proc = NodeProcess([executable(name), *args], self.tmp / f"{name}{namespace.replace('/', '_')}.log", env)
         self.processes.append(proc)
         return proc
 

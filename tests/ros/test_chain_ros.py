@@ -1,0 +1,43 @@
+"""depth_node -> obstacle_avoidance over DDS: camera frames in, every depth frame used, the robot not blind."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("rclpy")
+
+from geometry_msgs.msg import Twist
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
+
+from tests.ros.frames import Frames
+from tests.ros.harness import CONFIG, Harness
+
+
+def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
+    ns = ros.namespace()
+    depth_node = ros.start("depth_node", ns, params_file=CONFIG / "depth_node.yaml")
+    robot = ros.start("obstacle_avoidance", ns, params_file=CONFIG / "obstacle_avoidance.yaml")
+    frames = Frames()
+    pub_image = ros.publisher(Image, f"{ns}/image_raw")
+    pub_info = ros.publisher(CameraInfo, f"{ns}/camera_info")
+    depth = ros.collect(Image, f"{ns}/depth/image_raw")
+    scans = ros.collect(LaserScan, f"{ns}/scan")
+    cmd = ros.collect(Twist, f"{ns}/cmd_vel")
+    ros.wait_matched(pub_image)
+    ros.wait_matched(pub_info)
+    # obstacle_avoidance's depth subscriptions must be matched before the count starts
+    assert ros.spin_until(lambda: ros.node.count_subscribers(f"{ns}/depth/image_raw") >= 2, 15.0)
+    assert ros.spin_until(lambda: len(cmd) > 0, 15.0)
+    image = frames.image()
+    for _ in range(40):  # 4 s at 10 Hz, fresh stamps: the controller judges staleness by them
+        now = ros.node.get_clock().now().nanoseconds
+        image.header = frames.m.header(now, frames.frame_id)
+        pub_info.publish(frames.m.camera_info(frames.camera, image.header))
+        pub_image.publish(image)
+        ros.spin_for(0.1)
+    ros.spin_for(1.0)
+    output = depth_node.output() + robot.output()
+    assert len(depth) >= 10, output
+    # one scan per depth frame that the controller used (the last may still be in flight)
+    assert len(scans) >= len(depth) - 2, (len(scans), len(depth), output)
+    assert ros.stop(depth_node) == 0 and ros.stop(robot) == 0
