@@ -161,3 +161,17 @@ def test_navigation_launch_with_namespace_sim_time_and_cmd_vel_remap(
     ros.processes.remove(launch)
     assert launch.stop(group=True) == 0, launch.output()
     assert "Traceback" not in launch.output()
+
+
+def test_navigation_launch_gives_one_camera_mount_to_both_nodes(
+    ros: Harness, install: Install, launch_available: None
+) -> None:
+    launch = start_launch(
+        ros, install, "navigation.launch.py", "namespace:=robot3", "camera_height_m:=0.42", "camera_pitch_rad:=0"
+    )
+    names = ["camera_height_m", "camera_pitch_rad"]
+    # "0" is given as a double (both nodes declare doubles): the launch file converts it.
+    assert get_parameters(ros, "/robot3/obstacle_avoidance", names) == [0.42, 0.0], launch.output()
+    assert get_parameters(ros, "/robot3/depth_node", names) == [0.42, 0.0], launch.output()
+    ros.processes.remove(launch)
+    assert launch.stop(group=True) == 0, launch.output()
