@@ -17,7 +17,7 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[test,train,ros,ros-build]"
-	$(PY) tools/ros_interfaces.py vision_msgs > $(VENV)/ros_interfaces.log
+	$(PY) tools/ros_interfaces.py vision_msgs tf2_msgs > $(VENV)/ros_interfaces.log
 	if [ -d $(SHARED_ROS2) ]; then \
 	  $(PY) -m pip install --quiet --no-deps $(SHARED_ROS2)/launch $(SHARED_ROS2)/launch_ros && \
 	  $(PY) -m pip install --quiet osrf-pycommon lark packaging && \
