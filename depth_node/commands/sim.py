@@ -122,12 +122,12 @@ def _run_ros(
     info: dict[str, Any],
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """The suite through the ROS 2 graph (:mod:`simulation.sim_node`)."""
+    """The suite through the ROS 2 graph (:mod:`simulation.runner_node`)."""
     from depth_node.errors import ParameterError
     from evaluation.sim_suite import run_suite
 
     try:
-        from simulation.sim_node import GraphOptions, RosRunner
+        from simulation.runner_node import GraphOptions, RosRunner
     except ImportError as exc:
         raise ParameterError(
             f"--ros needs a ROS 2 Python runtime ({exc}): install the 'ros' extra (make setup) or source ROS 2"

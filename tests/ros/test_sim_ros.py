@@ -18,7 +18,7 @@ from evaluation.bagio import open_bag
 from evaluation.scenarios import Scenario
 from evaluation.sim import SimOptions, run_scenario
 from evaluation.sim_suite import SuiteSpec, run_suite
-from simulation.sim_node import RosRunner
+from simulation.runner_node import RosRunner
 
 OPTIONS = SimOptions()
 DEPTH = DepthNodeParams(decimation=2)  # what `depth-node sim` uses without --params

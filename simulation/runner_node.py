@@ -1,0 +1,289 @@
+"""The simulator as a ROS 2 graph: the world, the camera and the robot base, in lockstep with the shipped nodes.
+
+Per run, ``depth_node`` and ``obstacle_avoidance`` are started as processes (:mod:`simulation.processes`)
+with the run's parameter file (:mod:`simulation.params_file`) and ``use_sim_time``. This node publishes
+``/clock``, the camera (``/camera/image_raw`` + ``/camera/camera_info``), ``/detections`` (the renderer's
+boxes, with the noise and miss options), ``/odom``, ``/tf``, ``/tf_static`` and the goal on ``/goal_pose``,
+and integrates what comes back on ``/cmd_vel``.
+
+Lockstep, one control period per step, so that the result does not depend on how fast the machine is:
+
+1. on a camera tick, publish the frame stamped ``t`` and wait until ``depth_node``'s depth of it arrives
+   (re-sent after ``resend_s`` if a best-effort link lost it);
+2. publish ``/odom`` and ``/tf`` at ``t``, then ``/clock`` = ``t``: obstacle_avoidance's control timer fires;
+3. wait for its ``cmd_vel`` (TwistStamped) and ``/diagnostics`` stamped ``t``. The diagnostics name the depth
+   frame the decision used; one that is not the frame just published is counted as a lockstep miss.
+
+An answer that does not come within ``step_timeout_s`` (wall clock) ends the run as failed (``no_answer``).
+Everything that crossed the middleware is written to the run's bag, at the simulated time it arrived.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+
+from depth_node.depth_params import DepthNodeParams
+from depth_node.msgs import MessageSet
+from evaluation.bagio import AtomicBagDir
+from evaluation.robot import step_unicycle
+from evaluation.scenarios import REACH, Scenario
+from evaluation.sim import (
+    START_NS,
+    SimOptions,
+    SimResult,
+    Trace,
+    detect,
+    goal_distance,
+    sim_depth_params,
+    sim_nav_params,
+)
+from evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
+from evaluation.world import Pose, camera_for, obstacle_distance, render
+from navigation import msgs as nav_msgs
+from navigation.params import ObstacleAvoidanceParams
+from simulation.params_file import write_params_file
+from simulation.processes import GraphError, NodeProcess, ros_env, start_node
+from simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
+
+
+class RosRunner:
+    """Runs scenarios through the ROS graph; one rclpy context for all runs (see :func:`run_scenario_ros`)."""
+
+    def __init__(self, work_dir: Path, timing: GraphOptions | None = None) -> None:
+        self.work_dir = work_dir
+        self.timing = timing or GraphOptions()
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+
+    def close(self) -> None:
+        """Shut the rclpy context down."""
+        if self.context.ok():
+            rclpy.shutdown(context=self.context)
+
+    def __enter__(self) -> RosRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self,
+        scenario: Scenario,
+        options: SimOptions,
+        depth_params: DepthNodeParams | None = None,
+        nav_params: ObstacleAvoidanceParams | None = None,
+        bag: Path | None = None,
+    ) -> SimResult:
+        """One scenario through the graph; see the module docstring. A bag is written when ``bag`` is given."""
+        run_dir = self.work_dir / f"{scenario.name}_{scenario.seed}_{options.depth}"
+        dp = sim_depth_params(depth_params or DepthNodeParams(), options)
+        np_ = replace(
+            sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+        )
+        # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
+        extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
+        params_file = write_params_file(run_dir / "params.yaml", dp, np_, extra)
+        misses: list[int] = []
+        while True:
+            result = self._attempt(scenario, options, dp, np_, params_file, run_dir, bag)
+            misses.append(result.details["lockstep_misses"])
+            if misses[-1] == 0 or len(misses) > self.timing.repeats:
+                break
+        result.details["lockstep_misses"] = misses
+        return result
+
+    def _attempt(
+        self,
+        scenario: Scenario,
+        options: SimOptions,
+        dp: DepthNodeParams,
+        np_: ObstacleAvoidanceParams,
+        params_file: Path,
+        run_dir: Path,
+        bag: Path | None,
+    ) -> SimResult:
+        env = ros_env(run_dir / "ros_logs")
+        processes = [start_node("obstacle_avoidance", params_file, run_dir, env, NAV_REMAPS)]
+        if options.depth == "model":
+            processes.append(start_node("depth_node", params_file, run_dir, env, DEPTH_REMAPS))
+        cloud = dp.publish_cloud
+        try:
+            if bag is None:
+                result = self._run(scenario, options, np_, cloud, processes, BagSink(None))
+            else:
+                with AtomicBagDir(bag, overwrite=True) as out:
+                    result = self._run(scenario, options, np_, cloud, processes, BagSink(out.writer))
+                result.bag = str(bag)
+        finally:
+            codes = {proc.name: proc.stop() for proc in processes}
+        result.details["node_exit_codes"] = codes
+        return result
+
+    def _run(
+        self,
+        scenario: Scenario,
+        options: SimOptions,
+        params: ObstacleAvoidanceParams,
+        publish_cloud: bool,
+        processes: list[NodeProcess],
+        sink: BagSink,
+    ) -> SimResult:
+        node = SimNode(sink, self.context)
+        step = Lockstep(node, processes)
+        try:
+            _connect(node, step, options, self.timing)
+            return _loop(node, step, scenario, options, params, publish_cloud, self.timing)
+        finally:
+            step.close()
+            node.destroy_node()
+
+
+def _connect(node: SimNode, step: Lockstep, options: SimOptions, timing: GraphOptions) -> None:
+    """Wait until the nodes are up and subscribed (a message sent earlier could be lost)."""
+    pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections"]
+    if options.depth == "model":
+        wanted.append("/camera/image_raw")
+
+    def connected() -> bool:
+        return (
+            all(pubs[t].get_subscription_count() > 0 for t in wanted)
+            and node.count_publishers("/cmd_vel") > 0
+            and node.count_publishers("/diagnostics") > 0
+            and node.count_subscribers("/depth/image_raw") >= 2  # this node and obstacle_avoidance
+        )
+
+    step.until(connected, timing.start_timeout_s, "while starting the nodes")
+
+
+def _loop(
+    node: SimNode,
+    step: Lockstep,
+    scenario: Scenario,
+    options: SimOptions,
+    params: ObstacleAvoidanceParams,
+    publish_cloud: bool,
+    timing: GraphOptions,
+) -> SimResult:
+    """The in-process loop of :mod:`evaluation.sim`, with every exchange going through the middleware."""
+    m = MessageSet.from_rclpy()
+    camera = camera_for(options.width, options.height, options.fx_over_width)
+    limits = options.limits
+    rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
+    dt = 1.0 / params.control_rate_hz
+    period_ns = round(dt * 1e9)
+    frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
+    state, trace = scenario.start, Trace()
+    node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad))
+    node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal))
+    frames, blind_ticks, misses, path, min_clearance, outcome = 0, 0, 0, 0.0, math.inf, "timeout"
+    error = None
+    for k in range(math.ceil(scenario.timeout_s / dt)):
+        t, t_ns = k * dt, START_NS + k * period_ns
+        scene = scenario.scene_at(t)
+        camera_tick = k % frame_every == 0
+        try:
+            if camera_tick:
+                frames += 1
+                pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
+                _camera_frame(node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud)
+            tf, odom = state_msgs(m, t_ns, state)
+            node.publish("/odom", odom)
+            node.publish("/tf", tf)
+            node.publish_clock(t_ns)
+            step.until(
+                lambda t_ns=t_ns: t_ns in node.commands and t_ns in node.diagnostics,  # type: ignore[misc]
+                timing.step_timeout_s,
+                f"for cmd_vel and diagnostics at t = {t:.2f} s",
+            )
+        except GraphError as exc:
+            outcome, error = "no_answer", str(exc)
+            break
+        twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
+        blind = diag.get("state") == "blind"
+        blind_ticks += blind
+        if camera_tick and not blind and diag.get("depth_stamp_ns") != str(t_ns):
+            misses += 1  # the decision did not use the frame just published
+        clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
+        min_clearance = min(min_clearance, clearance)
+        trace.record(t, state, clearance, blind)
+        if clearance < 0.0:
+            outcome = "collision"
+            break
+        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
+            outcome = "goal"
+            break
+        moved = step_unicycle(state, twist.linear.x, twist.angular.z, dt, limits)
+        path += math.hypot(moved.x - state.x, moved.y - state.y)
+        state = moved
+    collision = outcome == "collision"
+    success = outcome == "goal" if scenario.expect == REACH else (outcome == "timeout")
+    details: dict[str, Any] = {"transport": "ros", "lockstep_misses": misses}
+    if error is not None:
+        details["error"] = error.splitlines()[0]
+    return SimResult(
+        scenario=scenario,
+        depth=options.depth,
+        success=success,
+        collision=collision,
+        outcome=outcome,
+        min_clearance_m=min_clearance,
+        time_s=trace.t[-1] if trace.t else 0.0,
+        path_length_m=path,
+        goal_distance_m=goal_distance(scenario, state),
+        frames=frames,
+        blind_ticks=blind_ticks,
+        trace=trace,
+        radius=limits.radius,
+        details=details,
+    )
+
+
+def _camera_frame(
+    node: SimNode,
+    step: Lockstep,
+    m: MessageSet,
+    scene: Any,
+    camera: Any,
+    pose: Pose,
+    t_ns: int,
+    options: SimOptions,
+    rng: np.random.Generator,
+    timing: GraphOptions,
+    publish_cloud: bool,
+) -> None:
+    """Render and publish one frame, and wait for its depth (the oracle publishes the exact depth itself)."""
+    frame = render(scene, camera, pose)
+    header = m.header(t_ns, CAMERA_FRAME)
+    info = m.camera_info(camera, header)
+    image = m.image(frame.rgb, "rgb8", header)
+    gt = m.image(frame.depth, "32FC1", header)
+    wanted = {"/depth/image_raw", "/depth/camera_info"}
+    if options.depth == "model" and publish_cloud:
+        wanted.add("/depth/points")  # depth_node's last message of a frame
+    node.publish("/detections", nav_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header))
+    node.publish("/camera/depth_gt", gt)
+    if options.depth == "oracle":
+        node.publish_depth(info, gt)
+    else:
+
+        def send() -> None:
+            node.publish("/camera/camera_info", info)
+            node.publish("/camera/image_raw", image)
+
+        send()
+    step.until(
+        lambda: node.depth_stamps.get(t_ns, set()) >= wanted,
+        timing.step_timeout_s,
+        f"for the depth of the frame at t = {(t_ns - START_NS) * 1e-9:.2f} s",
+        retry=None if options.depth == "oracle" else (timing.resend_s, send),
+    )
+    node.depth_stamps.pop(t_ns, None)
+    # obstacle_avoidance got the same messages from the same writes; a moment's spin lets its executor take
+    # them before the clock tick (a late one is detected from the diagnostics and the run repeated).
+    step.spin_for(timing.settle_s)
