@@ -89,3 +89,21 @@ def test_the_ros_bag_replays(ros_run: tuple[Path, dict[str, Any]], tmp_path: Pat
     report = json.loads((out / "report.json").read_text())
     assert report["frames_processed"] == run["frames"]
     assert report["depth_metrics"]["n_pixels"] > 0
+
+
+def test_a_bad_step_timeout_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "sim",
+        "--scenario",
+        "doorway",
+        "--seeds",
+        "1",
+        "--out",
+        str(tmp_path / "o"),
+        "--ros",
+        "--step-timeout",
+        "0",
+    ]
+    assert main(argv) == 2
+    assert "--step-timeout must be > 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
