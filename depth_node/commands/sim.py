@@ -11,6 +11,7 @@ Writes DIR/report.json, DIR/report.html with its figures, and one MCAP bag per r
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +136,9 @@ def _run_ros(
     if not args.step_timeout > 0.0:
         raise ParameterError(f"--step-timeout must be > 0, got {args.step_timeout}")
     timing = GraphOptions(step_timeout_s=args.step_timeout)
+    # The simulator publishes /clock and drives /cmd_vel: unless asked otherwise, keep its graph on this host,
+    # away from any robot on the network (the nodes inherit this environment).
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     with RosRunner(args.out / "ros", timing) as ros:
 
         def run_one(scenario: Any, opts: Any, bag: Path | None) -> Any:
