@@ -137,11 +137,36 @@ class RosRunner:
         node = SimNode(sink, self.context)
         step = Lockstep(node, processes)
         try:
-            _connect(node, step, options, self.timing)
+            try:
+                _connect(node, step, options, self.timing)
+            except GraphError as exc:  # a node that does not start fails this run, not the suite
+                return _not_started(scenario, options, str(exc))
             return _loop(node, step, scenario, options, params, publish_cloud, self.timing)
         finally:
             step.close()
             node.destroy_node()
+
+
+def _not_started(scenario: Scenario, options: SimOptions, error: str) -> SimResult:
+    """The result of a run whose nodes never connected: failed, ``no_answer``, the robot at its start."""
+    trace = Trace()
+    trace.record(0.0, scenario.start, math.nan, True)
+    return SimResult(
+        scenario=scenario,
+        depth=options.depth,
+        success=False,
+        collision=False,
+        outcome="no_answer",
+        min_clearance_m=math.nan,
+        time_s=0.0,
+        path_length_m=0.0,
+        goal_distance_m=goal_distance(scenario, scenario.start),
+        frames=0,
+        blind_ticks=0,
+        trace=trace,
+        radius=options.limits.radius,
+        details={"transport": "ros", "lockstep_misses": 0, "error": error.splitlines()[0]},
+    )
 
 
 def _connect(node: SimNode, step: Lockstep, options: SimOptions, timing: GraphOptions) -> None:

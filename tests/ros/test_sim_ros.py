@@ -107,3 +107,14 @@ def test_a_bad_step_timeout_is_one_line_and_exit_2(tmp_path: Path, capsys: pytes
     assert main(argv) == 2
     assert "--step-timeout must be > 0" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_node_that_does_not_start_fails_the_run_not_the_suite(ros_env: dict[str, str], tmp_path: Path) -> None:
+    from evaluation.scenarios import build_scenario
+
+    broken = DepthNodeParams(model_path=str(tmp_path / "missing.onnx"))
+    with RosRunner(tmp_path / "ros") as ros:
+        result = ros.run(_short(build_scenario("person_standing", 0)), OPTIONS, broken, None, None)
+    assert (result.outcome, result.success) == ("no_answer", False)
+    assert result.details["node_exit_codes"]["depth_node"] == 2
+    assert "depth_node exited (2) while starting the nodes" in result.details["error"]
