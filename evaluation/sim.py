@@ -37,6 +37,7 @@ from evaluation.scenarios import REACH, Scenario
 from evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
 from evaluation.world import Pose, camera_for, obstacle_distance, render
 from navigation import msgs as nav_msgs
+from navigation.frames import quaternion_from_yaw, yaw_from_quaternion
 from navigation.params import ObstacleAvoidanceParams
 from navigation.types import Detection2D
 from navigation.vision_defs import typestore_with_vision
@@ -285,7 +286,8 @@ def _loop(
             pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
             _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
         controller = nav.controller
-        controller.update_odometry(t, state.yaw, state.x, state.y)
+        # The yaw as an Odometry message carries it (a quaternion), as the live node gets it through --ros.
+        controller.update_odometry(t, yaw_from_quaternion(*quaternion_from_yaw(state.yaw)), state.x, state.y)
         controller.set_goal_point(*scenario.goal)
         nav.advance(t_ns, inclusive=True)
         command = nav.last_command

@@ -9,7 +9,6 @@ reads them back), only not stored: :class:`NullWriter` stands in for the rosbags
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from depth_node.msgs import MessageSet
@@ -17,7 +16,7 @@ from evaluation.replay import OUTPUT_TOPICS
 from evaluation.robot import RobotState
 from evaluation.world import Pose
 from navigation import msgs as nav_msgs
-from navigation.frames import quaternion_from_matrix
+from navigation.frames import quaternion_from_matrix, quaternion_from_yaw
 
 ODOM_FRAME = "odom"
 BASE_FRAME = "base_link"
@@ -96,7 +95,7 @@ def state_msgs(messages: MessageSet, t_ns: int, state: RobotState) -> tuple[Any,
     """(/tf TFMessage odom -> base_link, nav_msgs/Odometry) of the robot's true state, in either flavour."""
     m = messages
     make = nav_msgs.make
-    quat = (0.0, 0.0, math.sin(state.yaw / 2), math.cos(state.yaw / 2))
+    quat = quaternion_from_yaw(state.yaw)
     tf = nav_msgs.transform_msg(m, m.header(t_ns, ODOM_FRAME), BASE_FRAME, (state.x, state.y, 0.0), quat)
     position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
     orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])

@@ -69,3 +69,18 @@ def scan_tf_rotation(pitch_rad: float) -> tuple[float, float, float, float]:
     the inverse (transpose) of :func:`scan_from_optical`.
     """
     return quaternion_from_matrix(scan_from_optical(pitch_rad).T)
+
+
+def quaternion_from_yaw(yaw_rad: float) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation by ``yaw_rad`` about z (a planar robot's orientation in odometry)."""
+    return (0.0, 0.0, math.sin(yaw_rad / 2.0), math.cos(yaw_rad / 2.0))
+
+
+def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
+    """The yaw (rotation about z) of a quaternion, as a robot's odometry gives it.
+
+    The simulator's in-process run passes its exact yaw through :func:`quaternion_from_yaw` and this, the way
+    the live node receives it in ``nav_msgs/Odometry``: the two transports then see the same doubles (the
+    closed loop is sensitive to a last-bit difference over a long run).
+    """
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))

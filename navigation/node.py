@@ -36,6 +36,7 @@ from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
 from navigation import msgs as nav_msgs
 from navigation.controller import Controller
+from navigation.frames import yaw_from_quaternion
 from navigation.params import ObstacleAvoidanceParams
 from navigation.status import nav_status
 
@@ -80,7 +81,9 @@ class ObstacleAvoidanceNode(Node):
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
         self.create_subscription(PoseStamped, "goal_pose", self._on_goal, 10)
         self._odom_frame: str | None = None
-        self._depth_stamp_ns: int | None = None
+        # Stamps of the latest inputs taken and the good depth frames counted, for /diagnostics (a simulator in
+        # lockstep checks from them that each tick decided on what it had just been sent).
+        self._inputs: Counter[str] = Counter()
         self._announced: set[str] = set()
         self._last_state: str | None = None
         self._last_status_ns: int | None = None
@@ -103,7 +106,7 @@ class ObstacleAvoidanceNode(Node):
 
     def _on_odom(self, msg: Odometry) -> None:
         q = msg.pose.pose.orientation
-        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        yaw = yaw_from_quaternion(q.x, q.y, q.z, q.w)
         position = msg.pose.pose.position
         if not all(math.isfinite(v) for v in (position.x, position.y, yaw)):
             self._warn("bad_odom", "odometry with a non-finite pose dropped")
@@ -118,6 +121,7 @@ class ObstacleAvoidanceNode(Node):
                     f"'{self.params.odom_frame}'"
                 )
         resets = self.controller.odom_resets
+        self._inputs["odom_stamp_ns"] = stamp_ns(msg.header)
         self.controller.update_odometry(stamp_ns(msg.header) * 1e-9, yaw, position.x, position.y)
         if self.controller.odom_resets != resets:
             self.get_logger().warning(
@@ -164,7 +168,8 @@ class ObstacleAvoidanceNode(Node):
             camera = camera_from_info(self._info, image_size=(depth.shape[1], depth.shape[0]))
             if self.controller.update_depth(stamp, depth, camera) is not None:
                 self._new_header = msg.header
-                self._depth_stamp_ns = stamp_ns(msg.header)
+                self._inputs["depth_stamp_ns"] = stamp_ns(msg.header)
+                self._inputs["depth_frames"] += 1
         except DepthNodeError as exc:
             self.controller.mark_failed(stamp, str(exc))
             self._warn(exc.reason, f"depth frame failed: {exc}")
@@ -175,6 +180,7 @@ class ObstacleAvoidanceNode(Node):
         except (AttributeError, TypeError, ValueError) as exc:
             self._warn("bad_detections", f"detections dropped: {exc}")
             return
+        self._inputs["detections_stamp_ns"] = stamp_ns(msg.header)
         self.controller.update_detections(stamp_ns(msg.header) * 1e-9, dets)
 
     def _tick(self) -> None:
@@ -224,8 +230,8 @@ class ObstacleAvoidanceNode(Node):
             "odometry" if self._odom_frame is not None else "dead_reckoning",
             c.goal_point,
             self.params.goal_heading_rad,
-            self._depth_stamp_ns,
             c.odom_resets,
+            dict(self._inputs),
         )
         due = self._last_status_ns is None or now_ns - self._last_status_ns >= period_ns
         if not due and status.state == self._last_state:

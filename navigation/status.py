@@ -49,8 +49,8 @@ def nav_status(
     pose_source: str,
     goal_point: tuple[float, float] | None,
     goal_heading_rad: float,
-    depth_stamp_ns: int | None,
     odom_resets: int,
+    inputs: dict[str, int] | None = None,
 ) -> NavStatus:
     """The status of one control tick.
 
@@ -60,8 +60,9 @@ def nav_status(
         pose_source: ``odometry`` or ``dead_reckoning``.
         goal_point: The goal point, or None when driving along ``goal_heading_rad``.
         goal_heading_rad: The goal heading (used without a goal point).
-        depth_stamp_ns: Stamp of the latest depth frame the controller took (what its decision is based on).
         odom_resets: Odometry jumps that dropped the remembered surroundings.
+        inputs: Stamps of the latest inputs taken (``depth_stamp_ns``: the frame the decision is based on,
+            ``odom_stamp_ns``, ``detections_stamp_ns``) and ``depth_frames`` (good depth frames so far).
     """
     state, level = state_of(command)
     if goal_point is None:
@@ -79,7 +80,7 @@ def nav_status(
         ("pose", f"{pose[0]:.3f} {pose[1]:.3f} {pose[2]:.4f}"),
         ("goal", goal),
         ("goal_distance_m", f"{distance:.3f}"),
-        ("depth_stamp_ns", "" if depth_stamp_ns is None else str(depth_stamp_ns)),
         ("odom_resets", str(odom_resets)),
+        *((key, str(value)) for key, value in sorted((inputs or {}).items())),
     )
     return NavStatus(state, level, command.reason, values)

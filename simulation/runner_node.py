@@ -8,11 +8,13 @@ and integrates what comes back on ``/cmd_vel``.
 
 Lockstep, one control period per step, so that the result does not depend on how fast the machine is:
 
-1. on a camera tick, publish the frame stamped ``t`` and wait until ``depth_node``'s depth of it arrives
-   (re-sent after ``resend_s`` if a best-effort link lost it);
-2. publish ``/odom`` and ``/tf`` at ``t``, then ``/clock`` = ``t``: obstacle_avoidance's control timer fires;
-3. wait for its ``cmd_vel`` (TwistStamped) and ``/diagnostics`` stamped ``t``. The diagnostics name the depth
-   frame the decision used; one that is not the frame just published is counted as a lockstep miss.
+1. publish ``/odom`` and ``/tf`` at ``t``;
+2. on a camera tick, publish ``/detections`` and the frame stamped ``t`` (reliable: nothing is re-sent) and
+   wait until ``depth_node``'s depth, CameraInfo and cloud of it arrive;
+3. publish ``/clock`` = ``t``: obstacle_avoidance's control timer fires;
+4. wait for its ``cmd_vel`` (TwistStamped) and ``/diagnostics`` stamped ``t``. The diagnostics carry the
+   stamps of the odometry, detections and depth the tick decided on, and the count of depth frames taken;
+   anything but this tick's inputs, each once, is a lockstep miss, and the run is repeated.
 
 An answer that does not come within ``step_timeout_s`` (wall clock) ends the run as failed (``no_answer``).
 Everything that crossed the middleware is written to the run's bag, at the simulated time it arrived.
@@ -147,6 +149,16 @@ class RosRunner:
             node.destroy_node()
 
 
+def _took_this_tick(diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int) -> bool:
+    """Whether the tick decided on exactly what was sent for it: this tick's odometry and, on a camera tick,
+    this frame's detections and depth (once: a frame counted twice would restart the PID)."""
+    stamp = str(t_ns)
+    ok = diag.get("odom_stamp_ns") == stamp and int(diag.get("depth_frames", "0")) <= frames
+    if camera_tick:
+        ok = ok and diag.get("detections_stamp_ns") == stamp and (blind or diag.get("depth_stamp_ns") == stamp)
+    return ok
+
+
 def _not_started(scenario: Scenario, options: SimOptions, error: str) -> SimResult:
     """The result of a run whose nodes never connected: failed, ``no_answer``, the robot at its start."""
     trace = Trace()
@@ -213,13 +225,16 @@ def _loop(
         scene = scenario.scene_at(t)
         camera_tick = k % frame_every == 0
         try:
+            # Odometry first: it has the whole depth inference to arrive before the clock tick.
+            tf, odom = state_msgs(m, t_ns, state)
+            node.publish("/odom", odom)
+            node.publish("/tf", tf)
             if camera_tick:
                 frames += 1
                 pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
                 _camera_frame(node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud)
-            tf, odom = state_msgs(m, t_ns, state)
-            node.publish("/odom", odom)
-            node.publish("/tf", tf)
+            else:
+                step.spin_for(timing.settle_s)
             node.publish_clock(t_ns)
             step.until(
                 lambda t_ns=t_ns: t_ns in node.commands and t_ns in node.diagnostics,  # type: ignore[misc]
@@ -232,8 +247,7 @@ def _loop(
         twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
         blind = diag.get("state") == "blind"
         blind_ticks += blind
-        if camera_tick and not blind and diag.get("depth_stamp_ns") != str(t_ns):
-            misses += 1  # the decision did not use the frame just published
+        misses += not _took_this_tick(diag, t_ns, camera_tick, blind, frames)
         clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
         min_clearance = min(min_clearance, clearance)
         trace.record(t, state, clearance, blind)
@@ -295,18 +309,13 @@ def _camera_frame(
     node.publish("/camera/depth_gt", gt)
     if options.depth == "oracle":
         node.publish_depth(info, gt)
-    else:
-
-        def send() -> None:
-            node.publish("/camera/camera_info", info)
-            node.publish("/camera/image_raw", image)
-
-        send()
+    else:  # reliable: depth_node's subscription follows it (qos_reliability auto), so nothing is re-sent
+        node.publish("/camera/camera_info", info)
+        node.publish("/camera/image_raw", image)
     step.until(
         lambda: node.depth_stamps.get(t_ns, set()) >= wanted,
         timing.step_timeout_s,
         f"for the depth of the frame at t = {(t_ns - START_NS) * 1e-9:.2f} s",
-        retry=None if options.depth == "oracle" else (timing.resend_s, send),
     )
     node.depth_stamps.pop(t_ns, None)
     # obstacle_avoidance got the same messages from the same writes; a moment's spin lets its executor take

@@ -8,7 +8,6 @@ loop that drives both is :mod:`simulation.runner_node`.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +69,6 @@ class GraphOptions:
     Attributes:
         start_timeout_s: Time for both nodes to start and connect.
         step_timeout_s: Time for one answer (depth of a frame, cmd_vel of a tick) before the run fails.
-        resend_s: A frame whose depth has not come after this long is published again.
         settle_s: Spin this long after a frame's depth arrived, before the clock tick.
         repeats: A run with a lockstep miss is run again up to this many times (the result must not depend on
             which of two messages a loaded machine delivered first).
@@ -78,7 +76,6 @@ class GraphOptions:
 
     start_timeout_s: float = 90.0
     step_timeout_s: float = 30.0
-    resend_s: float = 2.0
     settle_s: float = 0.01
     repeats: int = 2
 
@@ -167,29 +164,19 @@ class Lockstep:
         self.executor = SingleThreadedExecutor(context=node.context)
         self.executor.add_node(node)
 
-    def until(
-        self,
-        done: Callable[[], bool],
-        timeout_s: float,
-        what: str,
-        retry: tuple[float, Callable[[], None]] | None = None,
-    ) -> None:
-        """Spin until ``done()``; ``retry`` = (seconds, action) runs the action each time that long passes.
+    def until(self, done: Callable[[], bool], timeout_s: float, what: str) -> None:
+        """Spin until ``done()``.
 
         Raises:
             GraphError: timeout, or a node process exited.
         """
-        start = time.monotonic()
-        deadline, next_retry = start + timeout_s, start + (retry[0] if retry else math.inf)
+        deadline = time.monotonic() + timeout_s
         while not done():
             for proc in self.processes:
                 if not proc.alive():
                     raise GraphError(f"{proc.name} exited ({proc.process.returncode}) {what}:\n{proc.tail()}")
             if time.monotonic() > deadline:
                 raise GraphError(f"no answer within {timeout_s:.0f} s {what}")
-            if retry is not None and time.monotonic() > next_retry:
-                retry[1]()
-                next_retry = time.monotonic() + retry[0]
             self.executor.spin_once(timeout_sec=0.005)
 
     def spin_for(self, seconds: float) -> None:
