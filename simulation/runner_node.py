@@ -140,7 +140,7 @@ class RosRunner:
         step = Lockstep(node, processes)
         try:
             try:
-                _connect(node, step, options, self.timing)
+                _connect(node, step, options, publish_cloud, self.timing)
             except GraphError as exc:  # a node that does not start fails this run, not the suite
                 return _not_started(scenario, options, str(exc))
             return _loop(node, step, scenario, options, params, publish_cloud, self.timing)
@@ -181,18 +181,22 @@ def _not_started(scenario: Scenario, options: SimOptions, error: str) -> SimResu
     )
 
 
-def _connect(node: SimNode, step: Lockstep, options: SimOptions, timing: GraphOptions) -> None:
-    """Wait until the nodes are up and subscribed (a message sent earlier could be lost)."""
+def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: bool, timing: GraphOptions) -> None:
+    """Wait until every link of the lockstep is matched: a message sent before its link is up is lost
+    (volatile), and the step waiting for it would time out."""
     pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections"]
+    answers = ["/cmd_vel", "/diagnostics"]
     if options.depth == "model":
         wanted.append("/camera/image_raw")
+        answers += ["/depth/image_raw", "/depth/camera_info"] + (["/depth/points"] if publish_cloud else [])
 
     def connected() -> bool:
         return (
             all(pubs[t].get_subscription_count() > 0 for t in wanted)
-            and node.count_publishers("/cmd_vel") > 0
-            and node.count_publishers("/diagnostics") > 0
-            and node.count_subscribers("/depth/image_raw") >= 2  # this node and obstacle_avoidance
+            and all(node.subs[t].get_publisher_count() > 0 for t in answers)
+            # this node and obstacle_avoidance on depth_node's outputs (or on the oracle's)
+            and node.count_subscribers("/depth/image_raw") >= 2
+            and node.count_subscribers("/depth/camera_info") >= 2
         )
 
     step.until(connected, timing.start_timeout_s, "while starting the nodes")

@@ -112,8 +112,9 @@ class SimNode(Node):
         self.depth_stamps: dict[int, set[str]] = {}  # stamp -> depth_node topics that arrived with it
         self.commands: dict[int, Any] = {}
         self.diagnostics: dict[int, dict[str, str]] = {}
+        self.subs: dict[str, Any] = {}
         for topic, (cls, type_name) in OUTPUTS.items():
-            self.create_subscription(cls, topic, self._recorder(topic, type_name), RELIABLE)
+            self.subs[topic] = self.create_subscription(cls, topic, self._recorder(topic, type_name), RELIABLE)
         self.create_subscription(
             TFMessage, "/tf_static", self._recorder("/tf_static", "tf2_msgs/msg/TFMessage"), LATCHED
         )
