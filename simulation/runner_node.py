@@ -150,10 +150,11 @@ class RosRunner:
 
 
 def _took_this_tick(diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int) -> bool:
-    """Whether the tick decided on exactly what was sent for it: this tick's odometry and, on a camera tick,
-    this frame's detections and depth (once: a frame counted twice would restart the PID)."""
+    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, on
+    a camera tick, this frame's detections and depth (once: a frame counted twice would restart the PID)."""
     stamp = str(t_ns)
     ok = diag.get("odom_stamp_ns") == stamp and int(diag.get("depth_frames", "0")) <= frames
+    ok = ok and diag.get("goal", "").startswith("point")  # the goal sent before the first tick was taken
     if camera_tick:
         ok = ok and diag.get("detections_stamp_ns") == stamp and (blind or diag.get("depth_stamp_ns") == stamp)
     return ok

@@ -118,3 +118,21 @@ def test_a_node_that_does_not_start_fails_the_run_not_the_suite(ros_env: dict[st
     assert (result.outcome, result.success) == ("no_answer", False)
     assert result.details["node_exit_codes"]["depth_node"] == 2
     assert "depth_node exited (2) while starting the nodes" in result.details["error"]
+
+
+def test_a_tick_that_decided_on_anything_but_its_own_inputs_is_a_lockstep_miss() -> None:
+    from simulation.runner_node import _took_this_tick
+
+    t = 1_700_000_000_050_000_000
+    good = {"goal": "point 1.000 0.000", "odom_stamp_ns": str(t), "detections_stamp_ns": str(t)}
+    good |= {"depth_stamp_ns": str(t), "depth_frames": "2"}
+    assert _took_this_tick(good, t, camera_tick=True, blind=False, frames=2)
+    for key, value in [
+        ("odom_stamp_ns", str(t - 50_000_000)),  # last tick's odometry
+        ("detections_stamp_ns", str(t - 100_000_000)),  # last frame's detections
+        ("depth_stamp_ns", str(t - 100_000_000)),  # last frame's depth
+        ("depth_frames", "3"),  # a frame taken twice
+        ("goal", "heading 0.000 rad"),  # the goal never arrived
+    ]:
+        assert not _took_this_tick({**good, key: value}, t, camera_tick=True, blind=False, frames=2), key
+    assert _took_this_tick({**good, "depth_stamp_ns": "1"}, t, camera_tick=True, blind=True, frames=2)
