@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from depth_node.errors import BagError
 from depth_node.msgs import stamp_ns
+from evaluation.bag_recovery import Salvage, salvage_mcap
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
@@ -30,27 +32,105 @@ COLOUR_ENCODINGS = frozenset(
 )
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 @contextlib.contextmanager
-def open_bag(path: str | Path, typestore: Any = None) -> Iterator[Any]:
-    """An open rosbags ``AnyReader`` on a bag directory, .db3 or .mcap file.
+def open_bag(path: str | Path | Sequence[Path], typestore: Any = None) -> Iterator[Any]:
+    """An open rosbags ``AnyReader`` on a bag directory, .db3 or .mcap file (or several, read as one).
 
     Raises:
         BagError: the path is missing, not a bag, or unreadable.
     """
     from rosbags.highlevel import AnyReader
 
-    p = Path(path)
-    if not p.exists():
-        raise BagError(f"bag '{p}' does not exist")
-    reader = AnyReader([p], default_typestore=typestore)
+    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+    for p in paths:
+        if not p.exists():
+            raise BagError(f"bag '{p}' does not exist")
+    # rosbags raises several unrelated types for "not a bag", some already in the constructor (an empty
+    # directory, a directory of PNGs, a .png file): both steps are inside the try.
     try:
+        reader = AnyReader(paths, default_typestore=typestore)
         reader.open()
-    except Exception as exc:  # rosbags raises several unrelated types for "not a bag"
-        raise BagError(f"'{p}' is not a readable ROS 2 bag: {exc}") from exc
+    except Exception as exc:
+        raise BagError(f"'{paths[0]}' is not a readable ROS 2 bag: {_one_line(exc)}") from exc
     try:
         yield reader
     finally:
         reader.close()
+
+
+@dataclass
+class ReadableBag:
+    """What can be read of a bag: the paths to open, and what salvage found when rosbags refused it.
+
+    Attributes:
+        paths: The bag as given, or salvaged copies of its MCAP files (valid inside :func:`readable_bag`).
+        salvage: None when the bag opened as it is; else the salvage of its MCAP files, merged.
+        expected_by_topic: Message counts per topic that the bag's metadata.yaml promises (empty without one).
+    """
+
+    paths: list[Path]
+    salvage: Salvage | None = None
+    expected_by_topic: dict[str, int] = field(default_factory=dict)
+
+
+def _metadata_counts(bag_dir: Path) -> dict[str, int]:
+    """Per-topic message counts of a bag directory's metadata.yaml ({} when absent or unreadable)."""
+    import yaml
+
+    try:
+        info = yaml.safe_load((bag_dir / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        counts = {str(t["topic_metadata"]["name"]): int(t["message_count"]) for t in info["topics_with_message_count"]}
+    except Exception:  # no metadata, or not the layout we know: no promise to check against
+        return {}
+    return {k: v for k, v in counts.items() if v > 0}
+
+
+@contextlib.contextmanager
+def readable_bag(path: str | Path) -> Iterator[ReadableBag]:
+    """The bag at ``path`` if rosbags opens it, else salvaged copies of its MCAP files (a cut recording).
+
+    A recorder killed by a crash leaves an MCAP without summary or end magic; every message before the cut
+    is still intact and is replayed (:mod:`evaluation.bag_recovery`). The copies live in a temporary
+    directory for the duration of the ``with``.
+
+    Raises:
+        BagError: the path is missing, not a bag, or has no MCAP file to salvage.
+    """
+    p = Path(path)
+    try:
+        with open_bag(p):
+            pass
+    except BagError as exc:
+        refused: BagError | None = exc
+    else:
+        refused = None
+    if refused is None:
+        yield ReadableBag([p])
+        return
+    mcaps = [p] if p.is_file() and p.suffix == ".mcap" else sorted(p.glob("*.mcap")) if p.is_dir() else []
+    if not mcaps:
+        raise refused
+    with tempfile.TemporaryDirectory(prefix="depth_node_salvage_") as tmp:
+        total = Salvage(truncated=False)
+        copies = []
+        for i, src in enumerate(mcaps):
+            dst = Path(tmp) / f"{i:03d}_{src.name}"
+            try:
+                found = salvage_mcap(src, dst)
+            except (BagError, OSError):
+                raise refused from None
+            total.messages += found.messages
+            total.truncated |= found.truncated
+            for topic, n in found.by_topic.items():
+                total.by_topic[topic] = total.by_topic.get(topic, 0) + n
+            copies.append(dst)
+        if total.messages == 0:
+            raise refused
+        yield ReadableBag(copies, total, _metadata_counts(p) if p.is_dir() else {})
 
 
 def _sibling_info_topic(image_topic: str, info_topics: Sequence[str]) -> str | None:
@@ -63,17 +143,31 @@ def _sibling_info_topic(image_topic: str, info_topics: Sequence[str]) -> str | N
     return None
 
 
-def _is_colour_topic(reader: Any, connection: Any) -> bool:
-    """Peek at a topic's first message: colour images only (depth and IR topics are not inputs)."""
+def _first_encoding(reader: Any, connection: Any) -> str | None:
+    """The encoding (Image) or format (CompressedImage) of a topic's first message; None if it has none.
+
+    An undecodable first message reads as ``"?"``: not a colour encoding.
+    """
     for conn, _t, raw in reader.messages(connections=[connection]):
         try:
             msg = reader.deserialize(raw, conn.msgtype)
         except Exception:
-            return False
-        if conn.msgtype.endswith("CompressedImage"):
-            return "compresseddepth" not in str(msg.format).lower()
-        return str(msg.encoding) in COLOUR_ENCODINGS
-    return False
+            return "?"
+        return str(msg.format if conn.msgtype.endswith("CompressedImage") else msg.encoding)
+    return None
+
+
+def _is_colour_encoding(msgtype: str, encoding: str) -> bool:
+    """Colour or mono images only: depth and IR topics are not inputs of the model."""
+    if msgtype.endswith("CompressedImage"):
+        return encoding != "?" and "compresseddepth" not in encoding.lower()
+    return encoding in COLOUR_ENCODINGS
+
+
+def _is_colour_topic(reader: Any, connection: Any) -> bool:
+    """Peek at a topic's first message: colour images only (depth and IR topics are not inputs)."""
+    encoding = _first_encoding(reader, connection)
+    return encoding is not None and _is_colour_encoding(connection.msgtype, encoding)
 
 
 def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) -> tuple[str, str]:
@@ -93,6 +187,12 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
             raise BagError(
                 f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; "
                 f"it has {listing(reader)}"
+            )
+        encoding = _first_encoding(reader, conn)
+        if encoding is not None and not _is_colour_encoding(conn.msgtype, encoding):
+            raise BagError(
+                f"image topic '{image_topic}' carries '{encoding}' images, not colour or mono "
+                f"({', '.join(sorted(COLOUR_ENCODINGS))}); a depth topic goes to --depth-topic"
             )
     else:
         candidates = [c.topic for c in reader.connections if c.msgtype in IMAGE_TYPES and _is_colour_topic(reader, c)]

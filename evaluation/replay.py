@@ -34,12 +34,14 @@ from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
 from depth_node.scale import FloorFit, summarise_fits
+from evaluation.bag_recovery import Salvage
 from evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
     listing,
     message_at,
     open_bag,
+    readable_bag,
     select_depth_topics,
     select_topics,
 )
@@ -137,7 +139,7 @@ NO_DEPTH_EVAL: dict[str, Any] = {"depth_metrics": None, "depth_metrics_median_sc
 
 
 def _ground_truth(
-    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack
+    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack, paths: list[Path]
 ) -> DepthEvaluator | None:
     """The evaluator of ``options``' ground-truth topic, or None without one.
 
@@ -163,7 +165,7 @@ def _ground_truth(
             f"it has {listing(reader)}"
         )
     index = StampIndex.from_bag(reader, topic, keep_messages=False)
-    gt_reader = stack.enter_context(open_bag(options.bag))
+    gt_reader = stack.enter_context(open_bag(paths))
 
     def fetch(stamp: int) -> Any:
         hit = index.nearest(stamp, GT_MATCH_NS)
@@ -208,6 +210,28 @@ class _FrameSource:
         return result.depth, result.camera, result.times_ms, kept, result.floor
 
 
+def _integrity(salvage: Salvage | None, expected: Mapping[str, int], read: Mapping[str, int]) -> dict[str, Any]:
+    """``truncated``, ``messages_recovered``, ``missing_messages`` (by topic) and their console warnings.
+
+    A message the bag's index promises but that was not read (a zeroed chunk, a cut recording with a
+    metadata.yaml) would otherwise vanish without a trace: a frame fewer and no reason given.
+    """
+    missing = {t: n - read.get(t, 0) for t, n in sorted(expected.items()) if n > read.get(t, 0)}
+    warnings = []
+    if salvage is not None:
+        what = "cut off (no summary section)" if salvage.truncated else "damaged (unreadable index)"
+        warnings.append(f"input bag {what}: replayed the {salvage.messages} messages that could be read")
+    if missing:
+        listed = ", ".join(f"{t}: {n}" for t, n in missing.items())
+        warnings.append(f"{sum(missing.values())} messages the bag's index lists could not be read ({listed})")
+    return {
+        "truncated": salvage is not None and salvage.truncated,
+        "messages_recovered": None if salvage is None else salvage.messages,
+        "missing_messages": missing,
+        "warnings": warnings,
+    }
+
+
 def run_replay(
     options: ReplayOptions,
     estimator: DepthEstimator | None,
@@ -231,7 +255,16 @@ def run_replay(
     stats = ReplayStats()
     stats.latencies["navigation"] = []
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(open_bag(options.bag))
+        bag = stack.enter_context(readable_bag(options.bag))
+        reader = stack.enter_context(open_bag(bag.paths))
+        # What the bag promises per topic: its own index (or, for a salvaged recording, its metadata.yaml).
+        expected: Counter[str] = Counter()
+        if bag.salvage is None:
+            for c in reader.connections:
+                expected[c.topic] += c.msgcount
+        else:
+            expected.update(bag.expected_by_topic)
+        read: Counter[str] = Counter()
         if options.depth_topic is not None:
             image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
         else:
@@ -243,7 +276,7 @@ def run_replay(
         messages = MessageSet.from_rosbags(out_store)
         source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
-        evaluator = _ground_truth(reader, options, n_images, stack)
+        evaluator = _ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
             written = set(NAV_TOPICS.values())
@@ -265,6 +298,7 @@ def run_replay(
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
+                    read[conn.topic] += 1
                     nav.advance(timestamp)
                     last_time = timestamp
                     if conn.id in copies:
@@ -287,8 +321,12 @@ def run_replay(
             navigation = nav.navigation_report()
             navigation["obstacles_written"] = vision_source is not None
             navigation["vision_msgs_from"] = vision_source
+            warnings = []
             if vision_source is None:
                 navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
+                warnings.append(navigation["warning"])
+            integrity = _integrity(bag.salvage, expected, read)
+            warnings.extend(integrity.pop("warnings"))
             report = stats.report(
                 {
                     "camera_info_malformed": infos.malformed,
@@ -302,6 +340,8 @@ def run_replay(
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
                     **(NO_DEPTH_EVAL if evaluator is None else evaluator.report()),
+                    **integrity,
+                    "warnings": warnings,
                 }
             )
             out.add_json("report.json", report)
