@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import html
 import io
-import os
-import tempfile
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from depth_node.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
     from evaluation.depth_eval import DepthRecords
@@ -48,16 +48,7 @@ def pyplot() -> Any:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary name in ``path``'s directory, then rename it to ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), data)
 
 
 def figure_png(fig: Any) -> bytes:

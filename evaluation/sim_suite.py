@@ -22,7 +22,7 @@ from evaluation.sim import SimOptions, SimResult, run_scenario
 from evaluation.sim_figures import sim_figures
 from navigation.params import ObstacleAvoidanceParams
 
-BAG_MODES = ("all", "failed", "none")
+BAG_MODES = ("failed", "all", "none")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class SuiteSpec:
     scenarios: tuple[str, ...]
     seeds: tuple[int, ...]
     compare_oracle: bool = False
-    bags: str = "all"
+    bags: str = "failed"
 
 
 def rates(results: Sequence[SimResult]) -> dict[str, Any]:
@@ -123,6 +123,9 @@ def run_suite(
     if spec.compare_oracle and options.depth != "oracle":
         oracle_options = replace(options, depth="oracle")
         oracle = _run_all(spec, out, oracle_options, None, depth_params, nav_params, log)
+    for r in [*results, *oracle]:  # relative to OUT: the report's links still work after a move or copy
+        if r.bag is not None and Path(r.bag).is_relative_to(out):
+            r.bag = Path(r.bag).relative_to(out).as_posix()
     report: dict[str, Any] = {
         "suite_scenarios": list(spec.scenarios),
         "seeds": list(spec.seeds),
