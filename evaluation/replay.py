@@ -351,16 +351,13 @@ def run_replay(
 
 def _write_html(directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None) -> None:
     """report.html (and with ground truth its figures) into the bag directory being written."""
-    from evaluation.report import depth_figures, write_html
+    from evaluation.replay_page import replay_page_blocks
+    from evaluation.report import depth_figures, write_page
 
-    sections = []
-    if ev is not None:
-        figures = depth_figures(directory, ev.records())
-        if figures:
-            sections.append((f"Depth against ground truth ({ev.topic})", figures))
-    first = [k for k in NO_DEPTH_EVAL if report.get(k) is not None]  # the scores before the bookkeeping
-    summary = {**{k: report[k] for k in first}, **{k: v for k, v in report.items() if k not in first}}
-    write_html(directory / "report.html", f"depth-node replay: {options.bag.name}", summary, sections)
+    figures = depth_figures(directory, ev.records()) if ev is not None else []
+    blocks = replay_page_blocks(report, figures, None if ev is None else ev.topic)
+    subtitle = f"{report['frames_processed']} of {report['frames_total']} frames processed, on {report['provider']}"
+    write_page(directory / "report.html", f"depth-node replay: {options.bag.name}", blocks, subtitle)
 
 
 @dataclass
