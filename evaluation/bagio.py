@@ -189,7 +189,7 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
                 f"it has {listing(reader)}"
             )
         encoding = _first_encoding(reader, conn)
-        if encoding is not None and not _is_colour_encoding(conn.msgtype, encoding):
+        if encoding not in (None, "?") and not _is_colour_encoding(conn.msgtype, encoding):  # ?: count, skip
             raise BagError(
                 f"image topic '{image_topic}' carries '{encoding}' images, not colour or mono "
                 f"({', '.join(sorted(COLOUR_ENCODINGS))}); a depth topic goes to --depth-topic"

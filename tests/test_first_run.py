@@ -38,6 +38,10 @@ def test_the_demo_runs_without_torch(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert report["depth"] == "model" and len(report["scenarios"]) == 1
+    # By default only a failed run is recorded, and the output says how to record them all.
+    run = report["scenarios"][0]
+    assert (run["bag"] is None) == run["success"] and report["bags"] == "failed"
+    assert "--bags all records every run" in proc.stdout
 
 
 def _recipe(target: str) -> tuple[str, list[str]]:

@@ -112,4 +112,9 @@ def run(args: argparse.Namespace) -> int:
         line += f"; oracle: success_rate {oracle['success_rate']:.3f}, collision_rate {oracle['collision_rate']:.3f}"
     print(line)
     print(f"wrote {args.out / 'report.json'} and {args.out / 'report.html'}")
+    recorded = sum(1 for r in report["scenarios"] + report.get("oracle", {}).get("scenarios", []) if r["bag"])
+    if args.bags == "failed":
+        print(f"recorded {recorded} bag(s) of failed runs in {args.out / 'bags'}; --bags all records every run")
+    elif args.bags == "all":
+        print(f"recorded {recorded} bag(s) in {args.out / 'bags'}")
     return 0
