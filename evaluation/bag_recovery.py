@@ -4,18 +4,23 @@ A recorder killed mid-write leaves an MCAP without its summary section and end m
 chunk cut short; rosbags then refuses the whole file ("File end magic is invalid") although every message
 before the cut is intact. :func:`salvage_mcap` walks the data section record by record (the ``mcap``
 package's record parsers, no summary needed), decompresses what is there of a cut chunk, and copies every
-complete schema, channel and message into a fresh, indexed MCAP that rosbags opens.
+complete schema, channel and message into a fresh, indexed MCAP that rosbags opens. :func:`readable_bag`
+does this when rosbags refuses a bag, and :func:`integrity_report` compares what was read with what the
+bag promised (its index, or a cut recording's metadata.yaml).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from depth_node.errors import BagError
+from evaluation.bagio import open_bag
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 _OP_SCHEMA, _OP_CHANNEL, _OP_MESSAGE, _OP_CHUNK = 0x03, 0x04, 0x05, 0x06
@@ -139,3 +144,96 @@ def salvage_mcap(src: Path, dst: Path) -> Salvage:
                 continue
         writer.finish()
     return salvage
+
+
+@dataclass
+class ReadableBag:
+    """What can be read of a bag: the paths to open, and what salvage found when rosbags refused it.
+
+    Attributes:
+        paths: The bag as given, or salvaged copies of its MCAP files (valid inside :func:`readable_bag`).
+        salvage: None when the bag opened as it is; else the salvage of its MCAP files, merged.
+        expected_by_topic: Message counts per topic that the bag's metadata.yaml promises (empty without one).
+    """
+
+    paths: list[Path]
+    salvage: Salvage | None = None
+    expected_by_topic: dict[str, int] = field(default_factory=dict)
+
+
+def _metadata_counts(bag_dir: Path) -> dict[str, int]:
+    """Per-topic message counts of a bag directory's metadata.yaml ({} when absent or unreadable)."""
+    import yaml
+
+    try:
+        info = yaml.safe_load((bag_dir / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        counts = {str(t["topic_metadata"]["name"]): int(t["message_count"]) for t in info["topics_with_message_count"]}
+    except Exception:  # no metadata, or not the layout we know: no promise to check against
+        return {}
+    return {k: v for k, v in counts.items() if v > 0}
+
+
+@contextlib.contextmanager
+def readable_bag(path: str | Path) -> Iterator[ReadableBag]:
+    """The bag at ``path`` if rosbags opens it, else salvaged copies of its MCAP files (a cut recording).
+
+    A recorder killed by a crash leaves an MCAP without summary or end magic; every message before the cut
+    is still intact and is replayed (:mod:`evaluation.bag_recovery`). The copies live in a temporary
+    directory for the duration of the ``with``.
+
+    Raises:
+        BagError: the path is missing, not a bag, or has no MCAP file to salvage.
+    """
+    p = Path(path)
+    try:
+        with open_bag(p):
+            pass
+    except BagError as exc:
+        refused: BagError | None = exc
+    else:
+        refused = None
+    if refused is None:
+        yield ReadableBag([p])
+        return
+    mcaps = [p] if p.is_file() and p.suffix == ".mcap" else sorted(p.glob("*.mcap")) if p.is_dir() else []
+    if not mcaps:
+        raise refused
+    with tempfile.TemporaryDirectory(prefix="depth_node_salvage_") as tmp:
+        total = Salvage(truncated=False)
+        copies = []
+        for i, src in enumerate(mcaps):
+            dst = Path(tmp) / f"{i:03d}_{src.name}"
+            try:
+                found = salvage_mcap(src, dst)
+            except (BagError, OSError):
+                raise refused from None
+            total.messages += found.messages
+            total.truncated |= found.truncated
+            for topic, n in found.by_topic.items():
+                total.by_topic[topic] = total.by_topic.get(topic, 0) + n
+            copies.append(dst)
+        if total.messages == 0:
+            raise refused
+        yield ReadableBag(copies, total, _metadata_counts(p) if p.is_dir() else {})
+
+
+def integrity_report(salvage: Salvage | None, expected: Mapping[str, int], read: Mapping[str, int]) -> dict[str, Any]:
+    """``truncated``, ``messages_recovered``, ``missing_messages`` (by topic) and their console warnings.
+
+    A message the bag's index promises but that was not read (a zeroed chunk, a cut recording with a
+    metadata.yaml) would otherwise vanish without a trace: a frame fewer and no reason given.
+    """
+    missing = {t: n - read.get(t, 0) for t, n in sorted(expected.items()) if n > read.get(t, 0)}
+    warnings = []
+    if salvage is not None:
+        what = "cut off (no summary section)" if salvage.truncated else "damaged (unreadable index)"
+        warnings.append(f"input bag {what}: replayed the {salvage.messages} messages that could be read")
+    if missing:
+        listed = ", ".join(f"{t}: {n}" for t, n in missing.items())
+        warnings.append(f"{sum(missing.values())} messages the bag's index lists could not be read ({listed})")
+    return {
+        "truncated": salvage is not None and salvage.truncated,
+        "messages_recovered": None if salvage is None else salvage.messages,
+        "missing_messages": missing,
+        "warnings": warnings,
+    }

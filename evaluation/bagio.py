@@ -1,8 +1,9 @@
 """Reading ROS 2 bags and writing output bags atomically (rosbags, no ROS installation needed).
 
 :func:`open_bag` turns every way a path can fail to be a bag into one :class:`BagError` with a one-line
-message. :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target
-and renames it into place only when everything, report included, is complete, so a crash or a bad input
+message (salvaging a bag that rosbags refuses is :mod:`evaluation.bag_recovery`'s work).
+:class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target and renames
+it into place only when everything, report included, is complete, so a crash or a bad input
 never leaves a half-written OUT behind. :class:`StampIndex` pairs messages of different topics by header
 stamp, whatever order the bag logged them in.
 """
@@ -15,7 +16,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ import numpy as np
 
 from depth_node.errors import BagError
 from depth_node.msgs import stamp_ns
-from evaluation.bag_recovery import Salvage, salvage_mcap
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
@@ -60,77 +59,6 @@ def open_bag(path: str | Path | Sequence[Path], typestore: Any = None) -> Iterat
         yield reader
     finally:
         reader.close()
-
-
-@dataclass
-class ReadableBag:
-    """What can be read of a bag: the paths to open, and what salvage found when rosbags refused it.
-
-    Attributes:
-        paths: The bag as given, or salvaged copies of its MCAP files (valid inside :func:`readable_bag`).
-        salvage: None when the bag opened as it is; else the salvage of its MCAP files, merged.
-        expected_by_topic: Message counts per topic that the bag's metadata.yaml promises (empty without one).
-    """
-
-    paths: list[Path]
-    salvage: Salvage | None = None
-    expected_by_topic: dict[str, int] = field(default_factory=dict)
-
-
-def _metadata_counts(bag_dir: Path) -> dict[str, int]:
-    """Per-topic message counts of a bag directory's metadata.yaml ({} when absent or unreadable)."""
-    import yaml
-
-    try:
-        info = yaml.safe_load((bag_dir / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
-        counts = {str(t["topic_metadata"]["name"]): int(t["message_count"]) for t in info["topics_with_message_count"]}
-    except Exception:  # no metadata, or not the layout we know: no promise to check against
-        return {}
-    return {k: v for k, v in counts.items() if v > 0}
-
-
-@contextlib.contextmanager
-def readable_bag(path: str | Path) -> Iterator[ReadableBag]:
-    """The bag at ``path`` if rosbags opens it, else salvaged copies of its MCAP files (a cut recording).
-
-    A recorder killed by a crash leaves an MCAP without summary or end magic; every message before the cut
-    is still intact and is replayed (:mod:`evaluation.bag_recovery`). The copies live in a temporary
-    directory for the duration of the ``with``.
-
-    Raises:
-        BagError: the path is missing, not a bag, or has no MCAP file to salvage.
-    """
-    p = Path(path)
-    try:
-        with open_bag(p):
-            pass
-    except BagError as exc:
-        refused: BagError | None = exc
-    else:
-        refused = None
-    if refused is None:
-        yield ReadableBag([p])
-        return
-    mcaps = [p] if p.is_file() and p.suffix == ".mcap" else sorted(p.glob("*.mcap")) if p.is_dir() else []
-    if not mcaps:
-        raise refused
-    with tempfile.TemporaryDirectory(prefix="depth_node_salvage_") as tmp:
-        total = Salvage(truncated=False)
-        copies = []
-        for i, src in enumerate(mcaps):
-            dst = Path(tmp) / f"{i:03d}_{src.name}"
-            try:
-                found = salvage_mcap(src, dst)
-            except (BagError, OSError):
-                raise refused from None
-            total.messages += found.messages
-            total.truncated |= found.truncated
-            for topic, n in found.by_topic.items():
-                total.by_topic[topic] = total.by_topic.get(topic, 0) + n
-            copies.append(dst)
-        if total.messages == 0:
-            raise refused
-        yield ReadableBag(copies, total, _metadata_counts(p) if p.is_dir() else {})
 
 
 def _sibling_info_topic(image_topic: str, info_topics: Sequence[str]) -> str | None:

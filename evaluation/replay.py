@@ -34,14 +34,13 @@ from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
 from depth_node.scale import FloorFit, summarise_fits
-from evaluation.bag_recovery import Salvage
+from evaluation.bag_recovery import integrity_report, readable_bag
 from evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
     listing,
     message_at,
     open_bag,
-    readable_bag,
     select_depth_topics,
     select_topics,
 )
@@ -210,28 +209,6 @@ class _FrameSource:
         return result.depth, result.camera, result.times_ms, kept, result.floor
 
 
-def _integrity(salvage: Salvage | None, expected: Mapping[str, int], read: Mapping[str, int]) -> dict[str, Any]:
-    """``truncated``, ``messages_recovered``, ``missing_messages`` (by topic) and their console warnings.
-
-    A message the bag's index promises but that was not read (a zeroed chunk, a cut recording with a
-    metadata.yaml) would otherwise vanish without a trace: a frame fewer and no reason given.
-    """
-    missing = {t: n - read.get(t, 0) for t, n in sorted(expected.items()) if n > read.get(t, 0)}
-    warnings = []
-    if salvage is not None:
-        what = "cut off (no summary section)" if salvage.truncated else "damaged (unreadable index)"
-        warnings.append(f"input bag {what}: replayed the {salvage.messages} messages that could be read")
-    if missing:
-        listed = ", ".join(f"{t}: {n}" for t, n in missing.items())
-        warnings.append(f"{sum(missing.values())} messages the bag's index lists could not be read ({listed})")
-    return {
-        "truncated": salvage is not None and salvage.truncated,
-        "messages_recovered": None if salvage is None else salvage.messages,
-        "missing_messages": missing,
-        "warnings": warnings,
-    }
-
-
 def run_replay(
     options: ReplayOptions,
     estimator: DepthEstimator | None,
@@ -325,7 +302,7 @@ def run_replay(
             if vision_source is None:
                 navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
                 warnings.append(navigation["warning"])
-            integrity = _integrity(bag.salvage, expected, read)
+            integrity = integrity_report(bag.salvage, expected, read)
             warnings.extend(integrity.pop("warnings"))
             report = stats.report(
                 {

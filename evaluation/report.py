@@ -10,9 +10,7 @@ never pays for it.
 
 from __future__ import annotations
 
-import html
 import io
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from depth_node.fileio import atomic_write_bytes
-from evaluation.html_blocks import flatten_raw, format_value, page
+from evaluation.html_blocks import figures, flatten_raw, format_value, key_values, page, section
 
 if TYPE_CHECKING:
     from evaluation.depth_eval import DepthRecords
@@ -38,13 +36,6 @@ READABLE_FONTS = {
     "figure.titlesize": 14,
 }
 DEPTH_CMAP = "inferno_r"  # near = bright, as the node's colourised depth
-_STYLE = (
-    "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
-    "table{border-collapse:collapse;margin-bottom:2em}"
-    "td,th{border:1px solid #ccc;padding:2px 10px;text-align:left;vertical-align:top}"
-    "td.v{font-family:monospace}figure{margin:1.5em 0}img{max-width:100%}"
-    "figcaption{color:#555;margin-top:.3em}"
-)
 
 
 def pyplot() -> Any:
@@ -88,28 +79,10 @@ def flatten(summary: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str
 
 
 def render_html(title: str, summary: Mapping[str, Any], sections: Sequence[Section]) -> str:
-    """The report page: title, summary table, then each section's figures with captions."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        "<h2>Summary</h2>",
-        "<table>",
-    ]
-    parts += [f'<tr><th>{esc(k)}</th><td class="v">{esc(v)}</td></tr>' for k, v in flatten(summary)]
-    parts.append("</table>")
-    for heading, figures in sections:
-        parts.append(f"<h2>{esc(heading)}</h2>")
-        for name, caption in figures:
-            src = esc(urllib.parse.quote(name), quote=True)
-            parts.append(
-                f'<figure><img src="{src}" alt="{esc(caption, quote=True)}">'
-                f"<figcaption>{esc(caption)}</figcaption></figure>"
-            )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    """A plain page: title, the summary as a table of dotted keys, then each section's figures."""
+    blocks = [section("Summary", key_values(summary))]
+    blocks += [section(heading, figures(items)) for heading, items in sections]
+    return page(title, blocks)
 
 
 def write_html(path: Path, title: str, summary: Mapping[str, Any], sections: Sequence[Section]) -> None:
