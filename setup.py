@@ -31,6 +31,7 @@ setup(
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",
+        "mcap>=1.1",  # salvage of a cut-off recording (stream reading without the summary)
         "PyYAML>=6",
         "tqdm>=4.60",
         "matplotlib>=3.6",  # report.html figures (Agg backend, no display)

@@ -59,7 +59,7 @@ class ModelOverrides:
 class DepthNodeParams:
     """Everything the depth node (and replay / predict) can be told."""
 
-    model_path: str = param("", "ONNX (.onnx) or TorchScript (.pt) depth model; empty = the shipped default")
+    model_path: str = param("", "model: .onnx, .pt2 (torch.export), TorchScript .pt/.ts; empty = the shipped default")
     providers: tuple[str, ...] = param(
         DEFAULT_PROVIDERS,
         "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)",

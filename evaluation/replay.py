@@ -34,6 +34,7 @@ from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
 from depth_node.scale import FloorFit, summarise_fits
+from evaluation.bag_recovery import integrity_report, readable_bag
 from evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
@@ -137,7 +138,7 @@ NO_DEPTH_EVAL: dict[str, Any] = {"depth_metrics": None, "depth_metrics_median_sc
 
 
 def _ground_truth(
-    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack
+    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack, paths: list[Path]
 ) -> DepthEvaluator | None:
     """The evaluator of ``options``' ground-truth topic, or None without one.
 
@@ -163,7 +164,7 @@ def _ground_truth(
             f"it has {listing(reader)}"
         )
     index = StampIndex.from_bag(reader, topic, keep_messages=False)
-    gt_reader = stack.enter_context(open_bag(options.bag))
+    gt_reader = stack.enter_context(open_bag(paths))
 
     def fetch(stamp: int) -> Any:
         hit = index.nearest(stamp, GT_MATCH_NS)
@@ -231,7 +232,16 @@ def run_replay(
     stats = ReplayStats()
     stats.latencies["navigation"] = []
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(open_bag(options.bag))
+        bag = stack.enter_context(readable_bag(options.bag))
+        reader = stack.enter_context(open_bag(bag.paths))
+        # What the bag promises per topic: its own index (or, for a salvaged recording, its metadata.yaml).
+        expected: Counter[str] = Counter()
+        if bag.salvage is None:
+            for c in reader.connections:
+                expected[c.topic] += c.msgcount
+        else:
+            expected.update(bag.expected_by_topic)
+        read: Counter[str] = Counter()
         if options.depth_topic is not None:
             image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
         else:
@@ -243,7 +253,7 @@ def run_replay(
         messages = MessageSet.from_rosbags(out_store)
         source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
-        evaluator = _ground_truth(reader, options, n_images, stack)
+        evaluator = _ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
             written = set(NAV_TOPICS.values())
@@ -265,6 +275,7 @@ def run_replay(
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
+                    read[conn.topic] += 1
                     nav.advance(timestamp)
                     last_time = timestamp
                     if conn.id in copies:
@@ -287,8 +298,12 @@ def run_replay(
             navigation = nav.navigation_report()
             navigation["obstacles_written"] = vision_source is not None
             navigation["vision_msgs_from"] = vision_source
+            warnings = []
             if vision_source is None:
                 navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
+                warnings.append(navigation["warning"])
+            integrity = integrity_report(bag.salvage, expected, read)
+            warnings.extend(integrity.pop("warnings"))
             report = stats.report(
                 {
                     "camera_info_malformed": infos.malformed,
@@ -302,6 +317,8 @@ def run_replay(
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
                     **(NO_DEPTH_EVAL if evaluator is None else evaluator.report()),
+                    **integrity,
+                    "warnings": warnings,
                 }
             )
             out.add_json("report.json", report)
@@ -311,16 +328,13 @@ def run_replay(
 
 def _write_html(directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None) -> None:
     """report.html (and with ground truth its figures) into the bag directory being written."""
-    from evaluation.report import depth_figures, write_html
+    from evaluation.replay_page import replay_page_blocks
+    from evaluation.report import depth_figures, write_page
 
-    sections = []
-    if ev is not None:
-        figures = depth_figures(directory, ev.records())
-        if figures:
-            sections.append((f"Depth against ground truth ({ev.topic})", figures))
-    first = [k for k in NO_DEPTH_EVAL if report.get(k) is not None]  # the scores before the bookkeeping
-    summary = {**{k: report[k] for k in first}, **{k: v for k, v in report.items() if k not in first}}
-    write_html(directory / "report.html", f"depth-node replay: {options.bag.name}", summary, sections)
+    figures = depth_figures(directory, ev.records()) if ev is not None else []
+    blocks = replay_page_blocks(report, figures, None if ev is None else ev.topic)
+    subtitle = f"{report['frames_processed']} of {report['frames_total']} frames processed, on {report['provider']}"
+    write_page(directory / "report.html", f"depth-node replay: {options.bag.name}", blocks, subtitle)
 
 
 @dataclass

@@ -24,9 +24,11 @@ FRAME_BUDGET_MS = 1000.0 / 30.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the bench command."""
     add_model_arguments(parser)
-    parser.add_argument("--repeats", type=int, default=50, help="timed repetitions per stage (median reported)")
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument(
+        "--repeats", type=int, default=50, help="timed repetitions per stage, >= 1 (median reported; default 50)"
+    )
+    parser.add_argument("--width", type=int, default=640, help="synthetic frame width, px (default 640)")
+    parser.add_argument("--height", type=int, default=480, help="synthetic frame height, px (default 480)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -101,8 +103,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return r
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse, in one line, sizes a median or a frame cannot have.
+
+    Raises:
+        ParameterError: ``--repeats`` below 1 (no median of nothing), or a frame under 2x2 pixels.
+    """
+    from depth_node.errors import ParameterError
+
+    if args.repeats < 1:
+        raise ParameterError(f"--repeats must be >= 1 (a median needs a sample), got {args.repeats}")
+    if args.width < 2 or args.height < 2:
+        raise ParameterError(f"--width and --height must be >= 2 pixels, got {args.width}x{args.height}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the medians."""
+    check_args(args)
     result = measure(args)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -15,7 +15,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="depth model (.onnx or TorchScript .pt); default: params or the shipped model",
+        help="depth model: .onnx, .pt2 (torch.export) or TorchScript .pt/.ts (first input and first output used); "
+        "default: params or the shipped model",
     )
     parser.add_argument(
         "--params", type=Path, help="ROS 2 parameter YAML with a 'depth_node: ros__parameters:' section"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from depth_node.commands.common import add_model_arguments, build_estimator, loa
 from depth_node.errors import ParameterError
 
 NAV_NODE_NAME = "obstacle_avoidance"
+EXIT_NO_FRAMES = 3  # the replay ran, wrote its report, but not one frame could be processed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,9 +110,23 @@ def run(args: argparse.Namespace) -> int:
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
     summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
     summary["cmd_vel"] = report["cmd_vel"]["count"]
+    if report["messages_recovered"] is not None:
+        summary["truncated"] = report["truncated"]
+        summary["messages_recovered"] = report["messages_recovered"]
+    if report["missing_messages"]:
+        summary["missing_messages"] = report["missing_messages"]
     if report["depth_metrics"] is not None:
         summary["abs_rel"] = report["depth_metrics"]["abs_rel"]
         summary["abs_rel_median_scaled"] = report["depth_metrics_median_scaled"]["abs_rel"]
+    for warning in report["warnings"]:
+        print(f"depth-node replay: warning: {warning}", file=sys.stderr)
     print(json.dumps(summary))
     print(f"wrote {args.out} (report: {args.out / 'report.json'}, {args.out / 'report.html'})")
+    if report["frames_processed"] == 0:
+        reasons = ", ".join(f"{k}: {v}" for k, v in report["skip_reasons"].items()) or "no image on the topic"
+        print(
+            f"depth-node replay: error: no frame of {report['frames_total']} could be processed ({reasons})",
+            file=sys.stderr,
+        )
+        return EXIT_NO_FRAMES
     return 0
