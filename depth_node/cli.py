@@ -1,4 +1,4 @@
-"""``depth-node``: the command-line tool (predict, replay, bench, train, export, eval, ...).
+"""``depth-node``: the command-line tool (predict, detect, replay, bench, train, export, eval, ...).
 
 Each sub-command lives in its own module under :mod:`depth_node.commands` with two functions,
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only wires them up. Command modules keep
@@ -21,6 +21,7 @@ from depth_node.errors import DepthNodeError
 # name -> (module, one-line help). Order is the order of `depth-node --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("depth_node.commands.predict", "depth from image files (.npy, 16-bit PNG, colour PNG)"),
+    "detect": ("depth_node.commands.detect", "objects in image files with a YOLO-family ONNX detector"),
     "replay": ("depth_node.commands.replay", "run the depth core on a recorded ROS 2 bag"),
     "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
     "train": ("depth_node.commands.train", "train a depth network from a YAML config"),
