@@ -243,5 +243,8 @@ def make_decoder(layout: str, shape: Sequence[int], in_h: int, in_w: int) -> Dec
     if not fits[layout]:
         want = {"yolov8": "[1, 4+nc, N]", "yolox": "[1, N, 5+nc]", "fastestdet": "[1, 5+nc, H, W]"}[layout]
         raise DetectorError(f"detector output {shape} does not fit layout '{layout}' (expected {want})")
-    cls: type[Decoder] = {"yolov8": YoloV8Decoder, "yolox": YoloXDecoder, "fastestdet": FastestDetDecoder}[layout]
-    return cls(shape, in_h, in_w)
+    if layout == "yolov8":
+        return YoloV8Decoder(shape, in_h, in_w)
+    if layout == "yolox":
+        return YoloXDecoder(shape, in_h, in_w)
+    return FastestDetDecoder(shape, in_h, in_w)
