@@ -25,7 +25,7 @@ setup(
     package_data={PACKAGE: ["py.typed"]},
     install_requires=[
         "numpy>=1.23",
-        "opencv-python-headless>=4.6",
+        "opencv-python-headless>=4.7"  # 4.7: cv2.dnn.NMSBoxesBatched,
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",

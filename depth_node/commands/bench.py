@@ -11,6 +11,7 @@ import argparse
 import json
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from depth_node.commands.common import add_model_arguments, build_estimator, loa
 from depth_node.timing import median_ms
 
 FRAME_BUDGET_MS = 1000.0 / 30.0
+# The real FastestDet of the shared data set, next to the source tree; absent elsewhere (then skipped).
+SHARED_DETECTOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "detectors" / "FastestDet.onnx"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--detector-model",
+        type=Path,
+        help="ONNX detector timed on the CPU (default: ../shared/data/detectors/FastestDet.onnx when present)",
+    )
 
 
 def _synthetic_frame(width: int, height: int) -> np.ndarray:
@@ -98,7 +106,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     for stage, ms in bench_navigation(repeats=n).items():
         r[f"nav_{stage}_ms"] = ms
+    r.update(_detector_stages(args.detector_model, rgb, n))
     return r
+
+
+def _detector_stages(path: Path | None, rgb: np.ndarray, repeats: int) -> dict[str, Any]:
+    """The detector's stage medians, or one ``detector_skipped`` entry when there is no model to time."""
+    from depth_node.detection.bench import bench_detector
+
+    model = path if path is not None else SHARED_DETECTOR.resolve()
+    if not model.is_file():
+        return {"detector_skipped": f"no detector model at {model} (--detector-model)"}
+    return bench_detector(model, rgb, repeats)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,4 +135,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"  cloud / numpy baseline       {result['cloud_vs_numpy']:8.2f}x")
     print(f"  work around the model        {result['around_model_share_of_33ms']:8.1%} of a 33 ms frame")
     print(f"  navigation step (640x480)    {result['nav_total_ms']:8.3f} ms (target < 5 ms)")
+    if "detector_skipped" in result:
+        print(f"  detector: skipped, {result['detector_skipped']}")
+    else:
+        print(
+            f"  detector: {Path(result['detector_model']).name} ({result['detector_layout']}, "
+            f"input {result['detector_input']}, {result['detector_provider']}, "
+            f"{result['detector_detections']} detection(s) on the bench frame)"
+        )
     return 0

@@ -1,15 +1,17 @@
 """Non-maximum suppression per class, and the score / class / count filters around it.
 
-Greedy NMS in numpy: candidates after the score threshold are few (tens to a few hundred), so one
-vectorised IoU row per kept box is cheap. Classes are kept apart by shifting each class's boxes by a
-distinct offset larger than any coordinate, so one pass suppresses only within a class.
+Greedy NMS by OpenCV's ``cv2.dnn`` (IoU of continuous boxes, a box goes when its overlap with a
+better one of its class exceeds the threshold); the filters and the ordering are ours, so that the
+result is best first whatever OpenCV returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -36,42 +38,42 @@ class Candidates:
         return Candidates(self.boxes[index], self.scores[index], self.classes[index])
 
 
-def iou_one_to_many(box: npt.NDArray[np.floating], boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-    """Intersection over union of one x1y1x2y2 box with each of ``boxes``; 0 where the union is empty."""
-    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0.0, None)
-    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0.0, None)
-    inter = ix * iy
-    area = max(float(box[2] - box[0]), 0.0) * max(float(box[3] - box[1]), 0.0)
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0.0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0.0, None)
-    union = area + areas - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0.0, inter / union, 0.0).astype(np.float32)
+def _dnn() -> Any:
+    """``cv2.dnn``, untyped: it takes numpy arrays where its stubs name only sequences."""
+    return cv2.dnn
+
+
+def _xywh(boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    out = np.asarray(boxes, dtype=np.float64).copy()
+    out[:, 2:] -= out[:, :2]
+    return out
+
+
+def _best_first(kept: Any, scores: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:
+    """OpenCV's kept indices ordered by score (stable), cut to ``limit`` (0 = all)."""
+    idx = np.asarray(kept, dtype=np.intp).reshape(-1)
+    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    return idx[:limit] if limit else idx
 
 
 def nms(
     boxes: npt.NDArray[np.floating], scores: npt.NDArray[np.float32], iou_threshold: float, limit: int = 0
 ) -> npt.NDArray[np.intp]:
-    """Indices of the boxes greedy NMS keeps, best score first.
+    """Indices of the boxes greedy NMS keeps, best score first (OpenCV's ``NMSBoxes``).
 
-    A box is suppressed by a better one whose IoU with it exceeds ``iou_threshold``. Equal scores keep
-    their input order (stable sort), so the result does not depend on the platform's sort.
+    A box is suppressed by a better one whose IoU with it exceeds ``iou_threshold``; a score of 0 is
+    never kept (OpenCV keeps scores above its threshold, which must be >= 0).
 
     Args:
         boxes: (N, 4) x1, y1, x2, y2.
         scores: (N,) scores.
         iou_threshold: Overlap above which the lower-scoring box goes.
-        limit: Stop after this many kept boxes (0 = no limit).
+        limit: Keep at most this many, after suppression (0 = no limit).
     """
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        best = int(order[0])
-        keep.append(best)
-        if limit and len(keep) >= limit:
-            break
-        rest = order[1:]
-        order = rest[iou_one_to_many(boxes[best], boxes[rest]) <= iou_threshold]
-    return np.asarray(keep, dtype=np.intp)
+    if len(scores) == 0:
+        return np.zeros(0, dtype=np.intp)
+    kept = _dnn().NMSBoxes(_xywh(boxes), np.asarray(scores, np.float32), 0.0, float(iou_threshold))
+    return _best_first(kept, scores, limit)
 
 
 def select(
@@ -96,8 +98,10 @@ def select(
     kept = cands.take(mask)
     if len(kept) == 0:
         return kept
-    # One NMS pass over all classes: each class's boxes are moved to their own far-away region.
-    span = float(np.abs(kept.boxes).max()) + 1.0
-    # float64: at offsets of 1e5 px float32 would blur the overlap by a tenth of a pixel.
-    shifted = kept.boxes.astype(np.float64) + (kept.classes.astype(np.float64) * (2.0 * span))[:, None]
-    return kept.take(nms(shifted, kept.scores, iou_threshold, max_detections))
+    # OpenCV's batched NMS keeps classes apart (it offsets each class's boxes) in C++: 484 FastestDet
+    # cells take ~2 ms where a numpy loop took ~30. Its top_k cuts before suppression, so the count
+    # limit is applied here, after it.
+    index = _dnn().NMSBoxesBatched(
+        _xywh(kept.boxes), kept.scores, kept.classes.astype(np.int32), 0.0, float(iou_threshold)
+    )
+    return kept.take(_best_first(index, kept.scores, max_detections))

@@ -102,3 +102,17 @@ def test_params_yaml_section_is_read(
     yaml.write_text(f"detector:\n  ros__parameters:\n    model_path: {v8_model}\n    score_threshold: 0.95\n")
     assert main(["detect", str(image), "--params", str(yaml), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["images"][0]["detections"] == []
+
+
+def test_bench_times_the_detector_stages(
+    v8_model: Path, metric_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["bench", "--model", str(metric_model), "--repeats", "2", "--width", "160", "--height", "120", "--json"]
+    assert main([*args, "--detector-model", str(v8_model)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("det_preprocess_ms", "det_forward_ms", "det_decode_nms_ms", "det_decode_nms_worst_ms", "det_total_ms"):
+        assert result[key] > 0.0
+    assert result["detector_layout"] == "yolov8" and result["detector_worst_candidates"] == N
+    assert main([*args, "--detector-model", str(tmp_path / "absent.onnx")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "absent.onnx" in result["detector_skipped"] and "det_forward_ms" not in result
