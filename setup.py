@@ -44,6 +44,7 @@ setup(
         "console_scripts": [
             "depth_node = depth_node.node:main",
             "obstacle_avoidance = navigation.node:main",
+            "detector = depth_node.detector_node:main",
             "depth-node = depth_node.cli:main",
         ],
     },
