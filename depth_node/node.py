@@ -8,6 +8,8 @@ that fails is logged (throttled), counted by reason and dropped; the node never 
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from typing import Any
 
 from rclpy.node import Node
@@ -17,7 +19,6 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from depth_node.commands.common import build_estimator
 from depth_node.depth_params import NODE_NAME, DepthNodeParams
 from depth_node.errors import DepthNodeError
-from depth_node.frame_worker import LatestFrameWorker
 from depth_node.msgs import MessageSet
 from depth_node.node_params import declare_and_read, spin_node
 from depth_node.processing import DepthFrameProcessor
@@ -56,15 +57,26 @@ class DepthNode(Node):
         self.pub_cloud = self.create_publisher(PointCloud2, "depth/points", 5) if p.publish_cloud else None
         self.pub_colored = self.create_publisher(Image, "depth/colored", 5) if p.publish_colored else None
 
+        self._lock = threading.Condition()
+        self._pending: Any = None
         self._info: Any = None
-        self.worker = LatestFrameWorker(self._process, "depth_inference")
+        self._running = True
+        self.counts: Counter[str] = Counter()
+        self._total_ms: list[float] = []
+        self._worker = threading.Thread(target=self._work, name="depth_inference", daemon=True)
+        self._worker.start()
         self.create_timer(STATS_PERIOD_S, self._report)
 
     def _on_info(self, msg: CameraInfo) -> None:
-        self._info = msg  # one reference assignment: atomic, read by the image callback
+        with self._lock:
+            self._info = msg
 
     def _on_image(self, msg: Any) -> None:
-        self.worker.submit((msg, self._info))
+        with self._lock:
+            if self._pending is not None:
+                self.counts["dropped_busy"] += 1
+            self._pending = msg
+            self._lock.notify()
 
     def _wanted(self) -> tuple[bool, bool, bool]:
         """(anything, cloud, colored): which outputs have subscribers right now."""
@@ -73,8 +85,17 @@ class DepthNode(Node):
         colored = self.pub_colored is not None and self.pub_colored.get_subscription_count() > 0
         return depth or cloud or colored, cloud, colored
 
-    def _process(self, frame: tuple[Any, Any]) -> None:
-        image, info = frame
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._running and self._pending is None:
+                    self._lock.wait(timeout=0.5)
+                if not self._running:
+                    return
+                image, info, self._pending = self._pending, self._info, None
+            self._process(image, info)
+
+    def _process(self, image: Any, info: Any) -> None:
         anything, cloud, colored = self._wanted()
         if not anything:
             self._count("idle_no_subscribers")
@@ -102,22 +123,26 @@ class DepthNode(Node):
         if out.floor is not None and not out.floor.found:
             self._count("floor_not_found")  # published at the model's own scale
 
-    @property
-    def counts(self) -> dict[str, int]:
-        """Frames counted by reason (processed, dropped_busy, idle_no_subscribers, a failure's reason ...)."""
-        return dict(self.worker.counts)
-
     def _count(self, reason: str, total_ms: float | None = None) -> None:
-        self.worker.count(reason, total_ms)
+        with self._lock:
+            self.counts[reason] += 1
+            if total_ms is not None:
+                self._total_ms.append(total_ms)
 
     def _report(self) -> None:
-        line = self.worker.stats_line(STATS_PERIOD_S)
-        if line is not None:
-            self.get_logger().info(line)
+        with self._lock:
+            counts, times, self._total_ms = dict(self.counts), self._total_ms, []
+        if not counts:
+            return
+        p50 = sorted(times)[len(times) // 2] if times else float("nan")
+        self.get_logger().info(f"frames: {counts}; total p50 {p50:.1f} ms over the last {STATS_PERIOD_S:.0f} s")
 
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""
-        self.worker.stop()
+        with self._lock:
+            self._running = False
+            self._lock.notify()
+        self._worker.join(timeout=2.0)
         super().destroy_node()
 
 
