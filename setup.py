@@ -25,7 +25,7 @@ setup(
     package_data={PACKAGE: ["py.typed"]},
     install_requires=[
         "numpy>=1.23",
-        "opencv-python-headless>=4.7"  # 4.7: cv2.dnn.NMSBoxesBatched,
+        "opencv-python-headless>=4.7",  # 4.7: cv2.dnn.NMSBoxesBatched
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",
@@ -44,8 +44,8 @@ setup(
         "console_scripts": [
             "depth_node = depth_node.node:main",
             "obstacle_avoidance = navigation.node:main",
-            "detector = depth_node.detector_node:main",
             "depth-node = depth_node.cli:main",
+            "detector = depth_node.detector_node:main",
         ],
     },
 )

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from depth_node.commands.common import atomic_write, write_png
+from depth_node.commands.files import atomic_write, write_png
 from depth_node.errors import ImageDecodeError
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_node.commands.common import add_model_arguments, atomic_write, build_estimator, load_params, write_png
+from depth_node.commands.common import add_model_arguments, build_estimator, load_params
+from depth_node.commands.files import atomic_write, write_png
 from depth_node.errors import ImageDecodeError
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from depth_node import params
 from depth_node.detection.params import NODE_NAME, DetectorParams
@@ -19,7 +18,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "config" / "detector.yaml"
 
 def test_yaml_lists_every_parameter_with_its_default() -> None:
     text = CONFIG.read_text()
-    in_yaml = params.flatten(yaml.safe_load(text)[NODE_NAME]["ros__parameters"])
+    in_yaml = params.read_ros_params(CONFIG, NODE_NAME)
     infos = {info.name: info for info in params.describe(DetectorParams)}
     expected = {name for name, info in infos.items() if info.default != ()}
     assert set(in_yaml) == expected
