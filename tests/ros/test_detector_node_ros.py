@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 pytest.importorskip("rclpy")
 pytest.importorskip("vision_msgs.msg")
@@ -97,6 +98,27 @@ def test_a_bad_frame_is_dropped_and_later_frames_still_detected(ros: Harness, pe
         assert ros.spin_until(lambda: "frame dropped (bad_image)" in proc.output(), 10.0), proc.output()
         assert bad.header.stamp not in [m.header.stamp for m in detections]
         send_until(ros, pub, frames.image, detections, proc, more_than=len(detections))
+    finally:
+        assert ros.stop(proc) == 0
+
+
+def test_yaml_parameters_apply_in_a_namespace(ros: Harness, person_model: tuple[Path, Path], tmp_path: Path) -> None:
+    """config/detector.yaml's '/**/detector' section reaches the node in its namespace: a class filter empties it."""
+    doc = yaml.safe_load(PARAMS.read_text())
+    section = doc["/**/detector"]["ros__parameters"]
+    section.update(model_path=str(person_model[0]), labels_path=str(person_model[1]), classes=["car"])
+    params = tmp_path / "detector.yaml"
+    params.write_text(yaml.safe_dump(doc))
+    ns = ros.namespace()
+    proc = ros.start("detector", ns, params_file=params)
+    try:
+        frames = Frames()
+        pub = ros.publisher(Image, f"{ns}/image_raw")
+        ros.wait_matched(pub)
+        detections = ros.collect(Detection2DArray, f"{ns}/detections")
+        assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+        send_until(ros, pub, frames.image, detections, proc)
+        assert detections[0].detections == []  # the person is filtered out: only "car" is kept
     finally:
         assert ros.stop(proc) == 0
 
