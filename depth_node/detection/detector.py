@@ -8,8 +8,9 @@ class count taken; everything that can be wrong with a model is refused there, n
 
 from __future__ import annotations
 
+import ast
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,20 @@ class Detection:
         return {"class": self.class_name, "score": self.score, "box": [self.cx, self.cy, self.w, self.h]}
 
 
-def _input_size(shape: Sequence[Any], params: DetectorParams) -> tuple[int, int]:
-    """(height, width) of the network input: the model's fixed size, else the parameters', else 640."""
+def _metadata_size(metadata: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """(height, width) of Ultralytics' ``imgsz`` metadata ("[640, 640]"), the size it exported for."""
+    try:
+        value = ast.literal_eval(metadata.get("imgsz", ""))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None, None
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value):
+        return int(value[0]), int(value[1])
+    return None, None
+
+
+def _input_size(shape: Sequence[Any], params: DetectorParams, metadata: Mapping[str, str]) -> tuple[int, int]:
+    """(height, width) of the network input: the model's fixed size, else the parameters', else the
+    export's ``imgsz`` metadata, else 640."""
     if len(shape) != 4:
         raise DetectorError(f"detector input {list(shape)}: expected an image batch [1, 3, H, W]")
     fixed = [v if isinstance(v, int) and v > 0 else None for v in shape[2:]]
@@ -65,8 +78,9 @@ def _input_size(shape: Sequence[Any], params: DetectorParams) -> tuple[int, int]
     for name, have, want in zip(("input_height", "input_width"), fixed, asked, strict=True):
         if have is not None and want is not None and have != want:
             raise ParameterError(f"parameter '{name}': {want} contradicts the model's fixed input size {have}")
-    h = fixed[0] or asked[0] or DYNAMIC_INPUT_SIZE
-    w = fixed[1] or asked[1] or DYNAMIC_INPUT_SIZE
+    meta = _metadata_size(metadata)
+    h = fixed[0] or asked[0] or meta[0] or DYNAMIC_INPUT_SIZE
+    w = fixed[1] or asked[1] or meta[1] or DYNAMIC_INPUT_SIZE
     return h, w
 
 
@@ -88,9 +102,11 @@ class Detector:
         self._session, _ = open_session(self.path, params.providers, params.threads)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
-        self.input_hw = _input_size(inp.shape, params)
         metadata = dict(self._session.get_modelmeta().custom_metadata_map)
-        blank = np.zeros((1, 3, *self.input_hw), dtype=np.float32)
+        self.input_hw = _input_size(inp.shape, params, metadata)
+        # A half-precision export (Ultralytics half=True) takes float16; everything else float32.
+        self._input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+        blank = np.zeros((1, 3, *self.input_hw), dtype=self._input_dtype)
         try:
             outputs = self._session.run(None, {self._input_name: blank})
         except Exception as exc:  # onnxruntime's own error types
@@ -138,7 +154,7 @@ class Detector:
 
     def forward(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """The network's raw first output."""
-        out = self._session.run(None, {self._input_name: batch})[0]
+        out = self._session.run(None, {self._input_name: batch.astype(self._input_dtype, copy=False)})[0]
         return np.asarray(out, dtype=np.float32)
 
     def decode(self, raw: npt.NDArray[np.float32], box: Letterbox) -> list[Detection]:

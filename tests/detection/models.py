@@ -20,12 +20,17 @@ from depth_node.detection.params import DetectorParams
 def write_constant_detector(
     path: Path,
     output: np.ndarray,
-    input_hw: tuple[int, int] = (64, 64),
+    input_hw: tuple[int | str, int | str] = (64, 64),
     metadata: Mapping[str, str] | None = None,
+    half_input: bool = False,
 ) -> Path:
-    """Write a model with input ``images`` [1, 3, H, W] whose only output is ``output``; returns ``path``."""
+    """Write a model with input ``images`` [1, 3, H, W] whose only output is ``output``; returns ``path``.
+
+    ``input_hw`` may name symbolic sizes ("H", "W") for a dynamic input; ``half_input`` declares it float16.
+    """
     h, w = input_hw
-    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, w])
+    in_type = TensorProto.FLOAT16 if half_input else TensorProto.FLOAT
+    inp = helper.make_tensor_value_info("images", in_type, [1, 3, h, w])
     value = np.ascontiguousarray(output, dtype=np.float32)
     out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(value.shape))
     node = helper.make_node("Constant", [], ["output0"], value=numpy_helper.from_array(value))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from depth_node.detection.layouts import anchor_count, detect_layout
-from depth_node.errors import DetectorError
+from depth_node.errors import DetectorError, ParameterError
 from tests.detection.models import load, write_constant_detector
 
 IMAGE = np.zeros((128, 256, 3), np.uint8)
@@ -117,3 +117,31 @@ def test_detect_layout_refuses_a_shape_of_no_layout() -> None:
         detect_layout([[1, 7, 5]], 64, 64)
     with pytest.raises(DetectorError, match=r"\[1, 300, 6\], \[1\]"):
         detect_layout([[1, 300, 6], [1]], 640, 640)
+
+
+def test_dynamic_input_size_from_parameters_or_ultralytics_metadata(tmp_path: Path) -> None:
+    n = anchor_count(64, 96)  # 8x12 + 4x6 + 2x3 = 126
+    out = np.zeros((1, 5, n), np.float32)
+    meta = {"imgsz": "[64, 96]", "author": "Ultralytics"}
+    model = write_constant_detector(tmp_path / "dyn.onnx", out, input_hw=("H", "W"), metadata=meta)
+    assert load(model).input_hw == (64, 96)
+    plain = write_constant_detector(tmp_path / "plain.onnx", out, input_hw=("H", "W"))
+    assert load(plain, input_height=64, input_width=96).input_hw == (64, 96)
+    with pytest.raises(DetectorError, match=r"\[1, 5, 126\] for input 640x640 matches no known layout"):
+        load(plain)  # 640x640 by default: 8400 anchors expected
+
+
+def test_a_fixed_input_contradicted_by_the_parameters_is_refused(tmp_path: Path) -> None:
+    model = write_constant_detector(tmp_path / "m.onnx", np.zeros((1, 5, N), np.float32))
+    with pytest.raises(
+        ParameterError, match="parameter 'input_width': 640 contradicts the model's fixed input size 64"
+    ):
+        load(model, input_width=640)
+
+
+def test_a_half_precision_input_is_fed_float16(tmp_path: Path) -> None:
+    out = np.zeros((1, 6, N), np.float32)
+    out[0, :, 0] = [32.0, 32.0, 16.0, 8.0, 0.9, 0.0]
+    det = load(write_constant_detector(tmp_path / "fp16.onnx", out, half_input=True))
+    [d] = det.detect(IMAGE)
+    np.testing.assert_allclose([d.cx, d.cy, d.w, d.h], [128.0, 64.0, 64.0, 32.0], atol=1e-4)
