@@ -29,10 +29,16 @@ class DetectorParams:
     max_detections: int = param(100, "At most this many detections per image, best first", min_value=1, max_value=10000)
     classes: tuple[str, ...] = param((), "Keep only these class names (empty = all)")
     input_width: int = param(
-        0, "Network input width of a model with a dynamic input (0 = 640)", min_value=0, max_value=8192
+        0,
+        "Network input width of a model with a dynamic input (0 = its imgsz metadata, else 640)",
+        min_value=0,
+        max_value=8192,
     )
     input_height: int = param(
-        0, "Network input height of a model with a dynamic input (0 = 640)", min_value=0, max_value=8192
+        0,
+        "Network input height of a model with a dynamic input (0 = its imgsz metadata, else 640)",
+        min_value=0,
+        max_value=8192,
     )
     providers: tuple[str, ...] = param(
         DEFAULT_PROVIDERS, "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)"
