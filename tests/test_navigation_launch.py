@@ -28,6 +28,7 @@ def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **arguments: str) -> 
     marker = prefix / "share" / "ament_index" / "resource_index" / "packages" / "depth_node"
     marker.parent.mkdir(parents=True)
     marker.touch()
+    (prefix / "share" / "depth_node").mkdir()
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
     spec = importlib.util.spec_from_file_location("navigation_launch", LAUNCH)
     assert spec is not None and spec.loader is not None
