@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from depth_node.commands.files import atomic_write, write_png
 from depth_node.errors import ImageDecodeError
 
 
@@ -58,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from depth_node.detection.detector import Detector
     from depth_node.detection.draw import draw_detections
+    from evaluation.report import atomic_write
 
     detector = Detector(load_detector_params(args))
     if args.out is not None:
@@ -72,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
         detections = detector.detect(rgb)
         results.append({"image": str(path), "detections": [d.as_json() for d in detections]})
         if args.out is not None:
-            drawn = draw_detections(bgr, detections)
-            atomic_write(args.out / f"{path.stem}_detections.png", partial(write_png, image=drawn))
+            ok, png = cv2.imencode(".png", draw_detections(bgr, detections))
+            if not ok:
+                raise OSError(f"OpenCV could not encode the drawn '{path}'")
+            atomic_write(args.out / f"{path.stem}_detections.png", png.tobytes())
         if not args.json:
             found = ", ".join(f"{d.class_name} {d.score:.2f}" for d in detections) or "nothing"
             print(f"{path}: {len(detections)} detection(s): {found}")

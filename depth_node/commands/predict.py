@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from depth_node.commands.common import add_model_arguments, build_estimator, load_params
-from depth_node.commands.files import atomic_write, write_png
 from depth_node.errors import ImageDecodeError
 
 
@@ -25,6 +27,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="horizontal field of view of the camera; default: the model's training focal (no rescale)",
     )
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(tmp_path)`` then rename, so a half-written file never has the final name."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"OpenCV could not write '{path}'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: floor scale {fit.scale:.3f} ({'applied' if fit.found else 'no floor found, not applied'})")
         mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0).astype(np.uint16)
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
-        atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))
-        atomic_write(args.out / f"{path.stem}_depth_mm.png", partial(write_png, image=mm))
-        atomic_write(args.out / f"{path.stem}_depth_color.png", partial(write_png, image=colored))
+        _atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))
+        _atomic_write(args.out / f"{path.stem}_depth_mm.png", partial(_write_png, image=mm))
+        _atomic_write(args.out / f"{path.stem}_depth_color.png", partial(_write_png, image=colored))
         valid = np.isfinite(depth)
         median = float(np.median(depth[valid])) if valid.any() else float("nan")
         print(
