@@ -14,7 +14,6 @@ from typing import Any
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
-from vision_msgs.msg import Detection2DArray
 
 from depth_node.detection.detector import Detector
 from depth_node.detection.params import NODE_NAME, DetectorParams
@@ -33,6 +32,12 @@ class DetectorNode(Node):
 
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
+        try:  # built apart from the ROS wheels (README): say so in one line, not with a traceback
+            from vision_msgs.msg import Detection2DArray
+        except ImportError as exc:
+            raise DepthNodeError(
+                f"vision_msgs is not installed ({exc}); the detector publishes vision_msgs/Detection2DArray"
+            ) from exc
         self.params: DetectorParams = declare_and_read(self, DetectorParams)
         p = self.params
         detector = Detector(p)
