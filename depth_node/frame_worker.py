@@ -1,4 +1,4 @@
-"""Newest-frame-only processing on a worker thread, shared by the depth and detector nodes (no ROS).
+"""Newest-frame-only processing on a worker thread for a node shell (no ROS; the detector node uses it).
 
 A camera publishes faster than a network may run. The subscription callback only hands the frame to
 :meth:`LatestFrameWorker.submit`, which replaces a frame still waiting (counted as ``dropped_busy``),

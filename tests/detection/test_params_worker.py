@@ -1,4 +1,4 @@
-"""config/detector.yaml against DetectorParams, and the newest-frame worker both nodes share."""
+"""config/detector.yaml against DetectorParams, and the newest-frame worker of the detector node."""
 
 from __future__ import annotations
 
