@@ -16,6 +16,7 @@ import yaml
 
 pytest.importorskip("rclpy")
 pytest.importorskip("vision_msgs.msg")
+pytest.importorskip("tests.ros.harness", reason="the tests/ros harness of main (ROS 2 for real)")
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, Detection3DArray
