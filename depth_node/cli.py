@@ -21,8 +21,8 @@ from depth_node.errors import DepthNodeError
 # name -> (module, one-line help). Order is the order of `depth-node --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("depth_node.commands.predict", "depth from image files (.npy, 16-bit PNG, colour PNG)"),
-    "detect": ("depth_node.commands.detect", "objects in image files with a YOLO-family ONNX detector"),
     "replay": ("depth_node.commands.replay", "run the depth core on a recorded ROS 2 bag"),
+    "detect": ("depth_node.commands.detect", "objects in image files with a YOLO-family ONNX detector"),
     "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
     "train": ("depth_node.commands.train", "train a depth network from a YAML config"),
     "export": ("depth_node.commands.export", "export a checkpoint to ONNX with its model spec"),

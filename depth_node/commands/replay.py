@@ -126,10 +126,10 @@ def run(args: argparse.Namespace) -> int:
     report = run_replay(options, estimator, params, nav_params, detector)
     summary = {k: report[k] for k in ("frames_total", "frames_processed", "frames_skipped", "skip_reasons", "provider")}
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
-    summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
-    summary["cmd_vel"] = report["cmd_vel"]["count"]
     if report["detector"] is not None:
         summary["detections"] = report["detector"].get("detections", 0)
+    summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
+    summary["cmd_vel"] = report["cmd_vel"]["count"]
     if report["depth_metrics"] is not None:
         summary["abs_rel"] = report["depth_metrics"]["abs_rel"]
         summary["abs_rel_median_scaled"] = report["depth_metrics_median_scaled"]["abs_rel"]
