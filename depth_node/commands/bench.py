@@ -20,8 +20,6 @@ from depth_node.commands.common import add_model_arguments, build_estimator, loa
 from depth_node.timing import median_ms
 
 FRAME_BUDGET_MS = 1000.0 / 30.0
-# The real FastestDet of the shared data set, next to the source tree; absent elsewhere (then skipped).
-SHARED_DETECTOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "detectors" / "FastestDet.onnx"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,18 +104,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     for stage, ms in bench_navigation(repeats=n).items():
         r[f"nav_{stage}_ms"] = ms
-    r.update(_detector_stages(args.detector_model, rgb, n))
+    from depth_node.detection.bench import detector_stages
+
+    r.update(detector_stages(args.detector_model, rgb, n))
     return r
-
-
-def _detector_stages(path: Path | None, rgb: np.ndarray, repeats: int) -> dict[str, Any]:
-    """The detector's stage medians, or one ``detector_skipped`` entry when there is no model to time."""
-    from depth_node.detection.bench import bench_detector
-
-    model = path if path is not None else SHARED_DETECTOR.resolve()
-    if not model.is_file():
-        return {"detector_skipped": f"no detector model at {model} (--detector-model)"}
-    return bench_detector(model, rgb, repeats)
 
 
 def run(args: argparse.Namespace) -> int:
