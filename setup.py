@@ -27,7 +27,7 @@ setup(
     package_data={PACKAGE: ["py.typed"], f"{PACKAGE}.web": ["static/*"]},
     install_requires=[
         "numpy>=1.23",
-        "opencv-python-headless>=4.6",
+        "opencv-python-headless>=4.7",  # 4.7: cv2.dnn.NMSBoxesBatched
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",
@@ -90,6 +90,7 @@ setup(
             "depth_node = depth_node.node_main:depth_node",
             "obstacle_avoidance = depth_node.node_main:obstacle_avoidance",
             "depth-node = depth_node.cli:main",
+            "detector = depth_node.detector_node:main",
         ],
     },
 )

@@ -1,4 +1,4 @@
-"""``depth-node``: the command-line tool (predict, replay, bench, train, export, eval, ...).
+"""``depth-node``: the command-line tool (predict, detect, replay, bench, train, export, eval, ...).
 
 Each sub-command lives in its own module under :mod:`depth_node.commands` with two functions,
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only wires them up. Command modules keep
@@ -26,6 +26,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whos
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("depth_node.commands.predict", "depth of image files (PNG, JPEG...), .npy arrays, directories"),
     "replay": ("depth_node.commands.replay", "run the depth core on a recorded ROS 2 bag"),
+    "detect": ("depth_node.commands.detect", "objects in image files with a YOLO-family ONNX detector"),
     "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
     "train": ("depth_node.commands.train", "train a depth network from a YAML config"),
     "export": ("depth_node.commands.export", "export a checkpoint to ONNX with its model spec"),

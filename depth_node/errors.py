@@ -51,3 +51,9 @@ class BagError(DepthNodeError):
     """A path that is not a readable ROS 2 bag, or a bag without the topics asked for."""
 
     reason = "bad_bag"
+
+
+class DetectorError(ModelError):
+    """An object detector whose output matches no known layout, or whose labels do not fit it."""
+
+    reason = "detector_error"

@@ -97,6 +97,32 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> lis
     return chosen
 
 
+def open_session(path: Path, providers: Sequence[str], threads: int = 0) -> tuple[Any, list[str]]:
+    """An ONNX Runtime session of ``path`` on the first available of ``providers``: shared by every ONNX model.
+
+    Returns:
+        (the ``onnxruntime.InferenceSession``, the providers asked of it after dropping unavailable ones).
+
+    Raises:
+        ModelError: the file is missing or onnxruntime cannot load it.
+        ProviderUnavailableError: none of ``providers`` is available.
+    """
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist")
+    chosen = resolve_providers(providers, ort.get_available_providers())
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
+    return session, chosen
+
+
 def round_to_multiple(value: float, multiple: int) -> int:
     """Nearest multiple of ``multiple`` to ``value`` (halves round up), at least ``multiple``."""
     return max(multiple, math.floor(value / multiple + 0.5) * multiple)
@@ -200,20 +226,8 @@ class OnnxEstimator(DepthEstimator):
         providers: Sequence[str] = DEFAULT_PROVIDERS,
         threads: int = 0,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(path)
-        if not path.is_file():
-            raise ModelError(f"model file '{path}' does not exist")
-        chosen = resolve_providers(providers, ort.get_available_providers())
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads > 0:
-            options.intra_op_num_threads = threads
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
+        self._session, chosen = open_session(path, providers, threads)
         metadata = self._session.get_modelmeta().custom_metadata_map
         spec = ModelSpec.from_metadata(metadata)
         if spec_overrides:

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from depth_node import image_codec
 from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
+from depth_node.detection.detector import Detector
 from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
@@ -46,8 +47,10 @@ from evaluation.bagio import (
 )
 from evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
 from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
+from evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
 from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
 from navigation.params import ObstacleAvoidanceParams
+from navigation.vision_defs import register as register_vision
 
 OUTPUT_TOPICS = {
     "depth": ("/depth/image_raw", "sensor_msgs/msg/Image"),
@@ -214,6 +217,7 @@ def run_replay(
     estimator: DepthEstimator | None,
     params: DepthNodeParams,
     nav_params: ObstacleAvoidanceParams | None = None,
+    detector: Detector | None = None,
 ) -> dict[str, Any]:
     """Replay ``options.bag`` and write ``options.out``; returns the report (also in OUT/report.json).
 
@@ -221,13 +225,21 @@ def run_replay(
     ``estimator`` may be None), from the bag's sensor depth. Either way the navigation controller runs on
     it on the bag clock (:mod:`evaluation.nav_replay`).
 
+    With a ``detector`` each colour frame is also run through it, in place of ``options.detections_topic``
+    (:mod:`evaluation.replay_detector`); its detections go to the navigation and to ``/detections``.
+
     With a ground-truth topic in ``options`` the depth is also scored against it (module docstring).
     OUT also gets report.html: the report as a table, and with ground truth the depth figures.
 
     Raises:
         BagError: the input is not a readable bag, the topics cannot be chosen, or OUT exists.
-        ParameterError: inconsistent ground-truth options.
+        ParameterError: inconsistent ground-truth options, or a detector with a detections topic or sensor depth.
     """
+    if detector is not None and (options.detections_topic or options.depth_topic):
+        raise ParameterError(
+            "--detector runs on the colour images in place of --detections-topic and the model's "
+            "depth; it cannot be combined with --detections-topic or --depth-topic"
+        )
     nav_params = nav_params or ObstacleAvoidanceParams()
     stats = ReplayStats()
     stats.latencies["navigation"] = []
@@ -250,6 +262,9 @@ def run_replay(
             image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
         det_topic = _check_detections_topic(reader, options.detections_topic)
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
+        if detector is not None and vision_source is None:
+            register_vision(out_store)  # the detector's own messages need vision_msgs in any case
+            vision_source = "built-in"
         messages = MessageSet.from_rosbags(out_store)
         source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
@@ -259,6 +274,8 @@ def run_replay(
             written = set(NAV_TOPICS.values())
             if source.processor is not None:
                 written |= {t for t, _ in OUTPUT_TOPICS.values()}
+            if detector is not None:
+                written.add(DETECTIONS_TOPIC)
             # An input topic of the same name as an output (a re-replayed output bag, a robot's own
             # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
             replaced = sorted({c.topic for c in reader.connections if c.topic in written})
@@ -271,6 +288,7 @@ def run_replay(
             if source.processor is not None:
                 outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
             nav = NavReplay(messages, nav_params, writer, write_obstacles=vision_source is not None)
+            detect = None if detector is None else ReplayDetector(messages, detector, writer)
             infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
@@ -290,11 +308,13 @@ def run_replay(
                         continue
                     stats.frames_total += 1
                     bar.update(1)
-                    frame = _Frame(reader, conn, raw, timestamp, stats.frames_total - 1)
+                    frame = _Frame(reader, conn, raw, timestamp, stats.frames_total - 1, detect)
                     _process_frame(frame, infos, source, stats, nav, evaluator, writer, outs, out_store)
             if last_time is not None:
                 nav.advance(last_time, inclusive=True)
             stats.latencies["navigation"] = nav.latencies_ms
+            if detect is not None:
+                stats.latencies["detector"] = detect.latencies_ms
             navigation = nav.navigation_report()
             navigation["obstacles_written"] = vision_source is not None
             navigation["vision_msgs_from"] = vision_source
@@ -316,6 +336,7 @@ def run_replay(
                     "cmd_vel": nav.report(),
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
+                    "detector": None if detect is None else detect.report(),
                     **(NO_DEPTH_EVAL if evaluator is None else evaluator.report()),
                     **integrity,
                     "warnings": warnings,
@@ -346,6 +367,7 @@ class _Frame:
     raw: bytes
     timestamp: int
     index: int
+    detector: ReplayDetector | None = None  # runs on the frame before its depth
 
 
 def _process_frame(
@@ -367,6 +389,8 @@ def _process_frame(
         stats.skip("malformed_message")
         nav.on_failed(timestamp, "malformed message")
         return
+    if frame.detector is not None:
+        frame.detector.process(image, timestamp, nav)
     stamp = stamp_ns(image.header)
     info = infos.lookup(stamp)
     if info is None:

@@ -3,13 +3,17 @@
 depth_node publishes depth/image_raw and depth/camera_info in ``namespace``; obstacle_avoidance reads
 them there (the same relative names, so no remapping between the two is needed) plus the detections
 topic, and publishes cmd_vel onto the robot's velocity topic.
+
+With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
+onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
@@ -25,6 +29,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("cmd_vel", default_value="/cmd_vel", description="velocity command topic"),
         DeclareLaunchArgument("depth_params", default_value=str(share / "config" / "depth_node.yaml")),
         DeclareLaunchArgument("nav_params", default_value=str(share / "config" / "obstacle_avoidance.yaml")),
+        DeclareLaunchArgument(
+            "detector_model", default_value="", description="ONNX detector; when set, the detector node runs too"
+        ),
+        DeclareLaunchArgument("detector_params", default_value=str(share / "config" / "detector.yaml")),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
     ]
@@ -54,4 +62,19 @@ def generate_launch_description() -> LaunchDescription:
         ],
         output="screen",
     )
-    return LaunchDescription([*args, depth, navigation])
+    detector_model = LaunchConfiguration("detector_model")
+    detector = Node(
+        package="depth_node",
+        executable="detector",
+        name="detector",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("detector_params"), {"model_path": detector_model}, sim_time],
+        remappings=[
+            ("image_raw", LaunchConfiguration("image")),
+            ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
+            ("detections", LaunchConfiguration("detections")),
+        ],
+        condition=IfCondition(PythonExpression(["'", detector_model, "' != ''"])),
+        output="screen",
+    )
+    return LaunchDescription([*args, depth, navigation, detector])

@@ -11,6 +11,7 @@ import argparse
 import json
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=640, help="synthetic frame width, px (default 640)")
     parser.add_argument("--height", type=int, default=480, help="synthetic frame height, px (default 480)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--detector-model",
+        type=Path,
+        help="ONNX detector timed on the CPU (default: ../shared/data/detectors/FastestDet.onnx when present)",
+    )
 
 
 def _synthetic_frame(width: int, height: int) -> np.ndarray:
@@ -100,6 +106,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     for stage, ms in bench_navigation(repeats=n).items():
         r[f"nav_{stage}_ms"] = ms
+    from depth_node.detection.bench import detector_stages
+
+    r.update(detector_stages(args.detector_model, rgb, n))
     return r
 
 
@@ -133,4 +142,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"  cloud / numpy baseline       {result['cloud_vs_numpy']:8.2f}x")
     print(f"  work around the model        {result['around_model_share_of_33ms']:8.1%} of a 33 ms frame")
     print(f"  navigation step (640x480)    {result['nav_total_ms']:8.3f} ms (target < 5 ms)")
+    if "detector_skipped" in result:
+        print(f"  detector: skipped, {result['detector_skipped']}")
+    else:
+        print(
+            f"  detector: {Path(result['detector_model']).name} ({result['detector_layout']}, "
+            f"input {result['detector_input']}, {result['detector_provider']}, "
+            f"{result['detector_detections']} detection(s) on the bench frame)"
+        )
     return 0

@@ -29,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--detections-topic", help="vision_msgs/Detection2DArray topic fed to obstacle_avoidance")
     parser.add_argument(
+        "--detector",
+        type=Path,
+        metavar="MODEL",
+        help="run this ONNX detector on each colour frame in place of a detections topic (writes /detections); "
+        "its settings come from the 'detector' section of --params",
+    )
+    parser.add_argument(
         "--msg-dir",
         type=Path,
         help="directory of vision_msgs .msg files, used when the bag does not carry the definitions",
@@ -76,7 +83,8 @@ def load_both_params(args: argparse.Namespace) -> tuple[Any, Any]:
 
     path = args.params
     has_depth, has_nav = _has_section(path, "depth_node"), _has_section(path, NAV_NODE_NAME)
-    if path is not None and not (has_depth or has_nav):
+    has_detector = getattr(args, "detector", None) is not None and _has_section(path, "detector")
+    if path is not None and not (has_depth or has_nav or has_detector):
         raise ParameterError(f"params file '{path}': no 'depth_node' or '{NAV_NODE_NAME}' ros__parameters section")
     depth_args = argparse.Namespace(**{**vars(args), "params": path if has_depth else None})
     depth_params = load_params(depth_args)
@@ -84,11 +92,23 @@ def load_both_params(args: argparse.Namespace) -> tuple[Any, Any]:
     return depth_params, nav_params
 
 
+def _load_detector(args: argparse.Namespace) -> Any:
+    """The detector of ``--detector`` with the --params file's 'detector' section (if any), or None."""
+    if args.detector is None:
+        return None
+    from depth_node.detection.detector import Detector
+    from depth_node.detection.params import NODE_NAME, DetectorParams
+
+    path = args.params if _has_section(args.params, NODE_NAME) else None
+    return Detector(params_mod.load(DetectorParams, path, NODE_NAME, {"model_path": str(args.detector)}))
+
+
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
     from evaluation.replay import ReplayOptions, run_replay
 
     params, nav_params = load_both_params(args)
+    detector = _load_detector(args)
     estimator = None if args.depth_topic else build_estimator(params)
     options = ReplayOptions(
         bag=args.bag,
@@ -105,9 +125,11 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=False if args.no_progress else None,
     )
-    report = run_replay(options, estimator, params, nav_params)
+    report = run_replay(options, estimator, params, nav_params, detector)
     summary = {k: report[k] for k in ("frames_total", "frames_processed", "frames_skipped", "skip_reasons", "provider")}
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
+    if report["detector"] is not None:
+        summary["detections"] = report["detector"].get("detections", 0)
     summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
     summary["cmd_vel"] = report["cmd_vel"]["count"]
     if report["messages_recovered"] is not None:
