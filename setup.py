@@ -90,7 +90,7 @@ setup(
             "depth_node = depth_node.node_main:depth_node",
             "obstacle_avoidance = depth_node.node_main:obstacle_avoidance",
             "depth-node = depth_node.cli:main",
-            "detector = depth_node.detector_node:main",
+            "detector = depth_node.node_main:detector",
         ],
     },
 )

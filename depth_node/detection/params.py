@@ -48,7 +48,12 @@ class DetectorParams:
         "raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed")
     )
     qos_reliability: str = param(
-        "best_effort", "Reliability of the image subscription", choices=("reliable", "best_effort")
+        "auto",
+        "Reliability of the image subscription; auto follows the publishers (reliable unless one is best-effort)",
+        choices=("auto", "reliable", "best_effort"),
     )
     qos_depth: int = param(2, "History depth of the image subscription", min_value=1, max_value=100)
     publish_image: bool = param(False, "Publish detections/image, the frame with its boxes drawn (bgr8)")
+    diagnostics_period_s: float = param(
+        1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
+    )

@@ -11,7 +11,7 @@ import pytest
 from depth_node import params
 from depth_node.detection.params import NODE_NAME, DetectorParams
 from depth_node.errors import ParameterError
-from depth_node.frame_worker import LatestFrameWorker
+from depth_node.frame_worker import FrameCounts, LatestFrameWorker
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "detector.yaml"
 
@@ -53,11 +53,12 @@ def test_worker_processes_the_newest_frame_and_counts_the_dropped() -> None:
             started.set()
             release.wait(5.0)
         seen.append(item)
-        worker.count("processed", 1.0)
+        counts.count("processed", 1.0)
         if item == 3:
             done.set()
 
-    worker = LatestFrameWorker(process, "test_worker")
+    counts = FrameCounts()
+    worker = LatestFrameWorker(process, "test_worker", counts)
     try:
         worker.submit(0)
         assert started.wait(5.0)
@@ -66,9 +67,7 @@ def test_worker_processes_the_newest_frame_and_counts_the_dropped() -> None:
         release.set()
         assert done.wait(5.0)
         assert seen == [0, 3]
-        counts, times = worker.take_stats()
-        assert counts == {"dropped_busy": 2, "processed": 2} and times == [1.0, 1.0]
-        assert worker.take_stats()[1] == []  # times are handed over once
+        assert counts.snapshot() == ({"dropped_busy": 2, "processed": 2}, 1.0)
     finally:
         worker.stop()
 
@@ -81,16 +80,18 @@ def test_worker_survives_an_exception_and_says_so() -> None:
             raise RuntimeError("boom")
         done.set()
 
-    worker = LatestFrameWorker(process, "test_worker")
+    counts = FrameCounts()
+    errors: list[Exception] = []
+    worker = LatestFrameWorker(process, "test_worker", counts, errors.append)
     try:
         worker.submit(0)
         for _ in range(100):  # the first item must be taken before the second replaces it
-            if worker.counts["worker_error"]:
+            if counts.snapshot()[0].get("internal_error"):
                 break
             threading.Event().wait(0.01)
         worker.submit(1)
         assert done.wait(5.0)
-        line = worker.stats_line(10.0)
-        assert line is not None and "'worker_error': 1" in line and "RuntimeError: boom" in line
+        assert counts.snapshot()[0] == {"internal_error": 1}
+        assert [str(e) for e in errors] == ["boom"]
     finally:
         worker.stop()
