@@ -34,7 +34,7 @@ class DepthNode(Node):
         super().__init__(NODE_NAME)
         self.params: DepthNodeParams = declare_and_read(self, DepthNodeParams)
         p = self.params
-        estimator = build_estimator(p)
+        estimator = build_estimator(p, notify=self.get_logger().warning)
         self.processor = DepthFrameProcessor(MessageSet.from_rclpy(), estimator, p)
         self.get_logger().info(
             f"depth model on {estimator.provider}, input {estimator.spec.input_width}x{estimator.spec.input_height}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from depth_node import params as params_mod
@@ -33,13 +35,27 @@ def load_params(args: argparse.Namespace) -> DepthNodeParams:
     return params_mod.load(DepthNodeParams, args.params, NODE_NAME, overrides)
 
 
-def build_estimator(params: DepthNodeParams) -> DepthEstimator:
-    """The estimator the node would build from these parameters."""
+def _to_stderr(line: str) -> None:
+    print(f"depth-node: warning: {line}", file=sys.stderr)
+
+
+def build_estimator(params: DepthNodeParams, notify: Callable[[str], None] = _to_stderr) -> DepthEstimator:
+    """The estimator the node would build from these parameters.
+
+    Args:
+        params: The node's parameters (model_path, model.* overrides, providers, threads).
+        notify: Told once, at load, which conventions are assumed for a model file without a spec
+            (the node passes its logger; the CLI writes to stderr).
+    """
     from depth_node.estimator import load_estimator
 
-    return load_estimator(
+    estimator = load_estimator(
         params.model_path or None,
         spec_overrides=params.model.as_spec_overrides(),
         providers=params.providers,
         threads=params.threads,
     )
+    notice = getattr(estimator, "spec_notice", None)
+    if notice:
+        notify(notice)
+    return estimator
