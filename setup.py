@@ -37,7 +37,19 @@ setup(
         # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on CPU machines.
         "train": ["torch==2.13.0", "onnx>=1.15", "h5py>=3.8"],
         "gpu": ["onnxruntime-gpu>=1.16"],
-        "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.15", "ruff>=0.5", "mypy>=1.8", "types-PyYAML"],
+        # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).
+        "hf": ["torch==2.13.0", "transformers>=4.45", "onnx>=1.15", "onnxscript>=0.1"],
+        # transformers and onnxscript: the export-hf parity tests (tiny models built from configs, no download).
+        "test": [
+            "pytest>=7",
+            "pytest-benchmark>=4",
+            "onnx>=1.15",
+            "ruff>=0.5",
+            "mypy>=1.8",
+            "types-PyYAML",
+            "transformers>=4.45",
+            "onnxscript>=0.1",
+        ],
     },
     zip_safe=True,
     entry_points={

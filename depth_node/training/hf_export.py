@@ -18,6 +18,7 @@ Every export is checked against torch with ONNX Runtime before the file gets its
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import warnings
@@ -85,6 +86,9 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
     from transformers.models.auto.modeling_auto import MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES
 
     _check_source(source)
+    # One line per outcome: transformers' progress bars and notices would bury the command's own answer.
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     try:
         config = transformers.AutoConfig.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:
@@ -201,6 +205,8 @@ def _depth_only(model: Any) -> Any:
 def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool, multiple: int) -> None:
     import torch
 
+    # The torch.export based exporter logs, at warning level, every torchvision op it cannot register.
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if dynamic_size:
