@@ -38,7 +38,7 @@ setup(
         "train": ["torch==2.13.0", "onnx>=1.15", "h5py>=3.8"],
         "gpu": ["onnxruntime-gpu>=1.16"],
         # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).
-        "hf": ["torch==2.13.0", "transformers>=4.45", "onnx>=1.15", "onnxscript>=0.1"],
+        "hf": ["torch==2.13.0", "transformers>=5.0", "onnx>=1.15", "onnxscript>=0.1"],
         # transformers and onnxscript: the export-hf parity tests (tiny models built from configs, no download).
         "test": [
             "pytest>=7",
@@ -47,7 +47,7 @@ setup(
             "ruff>=0.5",
             "mypy>=1.8",
             "types-PyYAML",
-            "transformers>=4.45",
+            "transformers>=5.0",
             "onnxscript>=0.1",
         ],
     },

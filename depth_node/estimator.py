@@ -155,6 +155,7 @@ class DepthEstimator(ABC):
             raise ModelError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         in_h, in_w = self.input_size(*rgb.shape[:2])
         shrinking = in_h < rgb.shape[0] and in_w < rgb.shape[1]
+        resized: npt.NDArray[Any]
         if (in_h, in_w) == rgb.shape[:2]:
             resized = rgb
         elif shrinking:  # area averaging: OpenCV's nearest to PIL's antialiased downscale
@@ -202,7 +203,9 @@ class DepthEstimator(ABC):
 
 def assumed_spec_notice(path: Path, spec: ModelSpec) -> str:
     """One line: the conventions assumed for a model file that carries no spec, and where to set them."""
-    size = f"{spec.input_width}x{spec.input_height}" if spec.input_width else f"dynamic, multiple of {spec.size_multiple}"
+    size = (
+        f"{spec.input_width}x{spec.input_height}" if spec.input_width else f"dynamic, multiple of {spec.size_multiple}"
+    )
     return (
         f"model '{path.name}' has no '{ms.METADATA_KEY}' metadata and no model.* parameters were given; assuming "
         f"input {size}, {spec.color_order.upper()} scaled by {spec.scale:.5g}, mean {list(spec.mean)}, "

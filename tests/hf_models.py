@@ -139,7 +139,6 @@ def _calibrate_last_layer(model: Any, processor: Any, family: str) -> None:
     zeros over half the image and a sigmoid head saturates at 0 and max_depth. Relative heads get mean 3 and
     std 0.8 (positive nearly everywhere, so they invert to a depth), sigmoid heads mean 0 and std 1.
     """
-    import torch
 
     layer = last_layer(model)
     mean, spread = (3.0, 0.8) if family in ("depth_anything", "dpt") else (0.0, 1.0)
@@ -152,4 +151,3 @@ def _calibrate_last_layer(model: Any, processor: Any, family: str) -> None:
     gain = spread / float(raw.std())
     layer.weight.mul_(gain)
     layer.bias.fill_(mean - gain * float(raw.mean()))
-

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from depth_node.camera import CameraModel
     from depth_node.colorize import colorize_depth
+    from depth_node.floor_affine import AffineFit
 
     params = load_params(args)
     estimator = build_estimator(params)
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         depth = estimator.predict(rgb, camera)
         if floor_scaler is not None:
             depth, fit = floor_scaler.apply(depth, camera)
-            print(f"{path}: floor scale {fit.scale:.3f} ({'applied' if fit.found else 'no floor found, not applied'})")
+            shift = f", shift {fit.shift:.4f} 1/m" if isinstance(fit, AffineFit) else ""
+            state = "applied" if fit.found else "no floor found, " + ("previous line used" if shift else "not applied")
+            print(f"{path}: floor scale {fit.scale:.4g}{shift} ({state})")
         mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0).astype(np.uint16)
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
         _atomic_write(args.out / f"{path.stem}_depth.npy", partial(np.save, arr=depth))

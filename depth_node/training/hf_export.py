@@ -47,7 +47,12 @@ REFUSED = {
     "tipsv2_dpt": "its depth-bin head and its torchvision-only image processor are not verified by this "
     "exporter's parity tests",
 }
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
 
 def _patch_size(config: Any) -> int:
     backbone = getattr(config, "backbone_config", None)
-    patch = getattr(backbone, "patch_size", None) or getattr(config, "patch_size", 16)
+    patch: Any = getattr(backbone, "patch_size", None) or getattr(config, "patch_size", None) or 16
     return int(patch[0] if isinstance(patch, (list, tuple)) else patch)
 
 
@@ -223,6 +228,8 @@ def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool
                 dynamo=True,
                 verbose=False,
             )
+            if program is None:
+                raise ModelError("the torch.export based ONNX exporter returned no program")
             program.save(str(tmp))
         else:
             torch.onnx.export(

@@ -24,10 +24,10 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("onnxscript")
 
-from depth_node.camera import CameraModel  # noqa: E402
-from depth_node.cli import main  # noqa: E402
-from depth_node.estimator import OnnxEstimator, keep_aspect_size  # noqa: E402
-from tests.hf_models import save_tiny, smooth_image  # noqa: E402
+from depth_node.camera import CameraModel
+from depth_node.cli import main
+from depth_node.estimator import OnnxEstimator, keep_aspect_size
+from tests.hf_models import save_tiny, smooth_image
 
 # family -> (max median relative difference, min correlation): the floor the issue sets for every family.
 TOLERANCE = {
@@ -150,7 +150,9 @@ def test_whole_path_check_catches_a_wrong_resize_rule(exported: Any, root: Path,
 
 
 @pytest.mark.parametrize("size", [(480, 640), (470, 630), (100, 33), (1080, 1920)])
-def test_glpn_spec_feeds_the_size_its_processor_makes(size: tuple[int, int], exported: Any, root: Path, capsys: Any) -> None:
+def test_glpn_spec_feeds_the_size_its_processor_makes(
+    size: tuple[int, int], exported: Any, root: Path, capsys: Any
+) -> None:
     """GLPN floors each side to a multiple of 32 (470x630 -> 448x608; rounding to the nearest would give 480x640)."""
     from tests.hf_models import _processor
 
