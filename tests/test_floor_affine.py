@@ -118,3 +118,15 @@ def test_the_node_publishes_metric_depth_from_a_relative_model() -> None:
     assert isinstance(mount.floor_scaler(), AffineFloorScaler)
     with pytest.raises(ValueError, match="smoothing"):
         AffineFloorScaler(0.5, 0.1, smoothing=1.0)
+
+
+def test_the_real_camera_yaml_asks_for_the_affine_fit() -> None:
+    from pathlib import Path
+
+    from depth_node import params
+    from depth_node.depth_params import NODE_NAME
+
+    yaml_path = Path(__file__).resolve().parents[1] / "config" / "real_camera.yaml"
+    loaded = params.load(DepthNodeParams, yaml_path, NODE_NAME, {})
+    scaler = loaded.floor_scaler()
+    assert isinstance(scaler, AffineFloorScaler) and scaler.smoothing == 0.5
