@@ -94,6 +94,7 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
     # One line per outcome: transformers' progress bars and notices would bury the command's own answer.
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry notices when offline
     try:
         config = transformers.AutoConfig.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:

@@ -217,3 +217,11 @@ def test_refuses_a_missing_directory_and_a_bad_input_size(tmp_path: Path, capsys
     err = _bad(["export-hf", str(src), "--out", str(tmp_path / "n.onnx"), "--input-size", "100x100"], capsys)
     assert "multiples of 16" in err
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_refuses_a_processor_that_pads(tmp_path: Path, capsys: Any) -> None:
+    """DPT's processor can centre-pad to a multiple (do_pad): a convention the node does not reproduce."""
+    src = save_tiny("dpt", tmp_path / "dpt", do_pad=True, size_divisor=32)
+    err = _bad(["export-hf", str(src), "--out", str(tmp_path / "p.onnx")], capsys)
+    assert "pads (do_pad)" in err
+    assert not list(tmp_path.glob("*.onnx*"))
