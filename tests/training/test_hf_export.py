@@ -225,3 +225,12 @@ def test_refuses_a_processor_that_pads(tmp_path: Path, capsys: Any) -> None:
     err = _bad(["export-hf", str(src), "--out", str(tmp_path / "p.onnx")], capsys)
     assert "pads (do_pad)" in err
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_a_failed_parity_check_leaves_no_file(tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from depth_node.training import hf_export
+
+    monkeypatch.setattr(hf_export, "PARITY_REL_TOLERANCE", 0.0)  # nothing passes a zero tolerance
+    src = save_tiny("dpt", tmp_path / "dpt")
+    assert "parity failed" in _bad(["export-hf", str(src), "--out", str(tmp_path / "f.onnx")], capsys)
+    assert not list(tmp_path.glob("*.onnx*")) and not list(tmp_path.glob(".f.onnx*"))
