@@ -67,6 +67,10 @@ class HfExportResult:
     size_bytes: int
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _check_source(source: str) -> None:
     """A local path must be a save_pretrained directory with weights; anything else is taken as a hub id."""
     path = Path(source)
@@ -98,7 +102,7 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
     try:
         config = transformers.AutoConfig.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"'{source}': no readable transformers config ({str(exc).splitlines()[0]})") from exc
+        raise ModelError(f"'{source}': no readable transformers config ({_first_line(exc)})") from exc
     family = str(config.model_type)
     depth_families = sorted(MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES)
     if family not in MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES:
@@ -114,8 +118,8 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
         raise ModelError("family 'dpt' with a hybrid (BiT) backbone is not exported: not covered by the parity tests")
     try:
         model = transformers.AutoModelForDepthEstimation.from_pretrained(source).eval()
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"'{source}': the weights could not be loaded ({str(exc).splitlines()[0]})") from exc
+    except Exception as exc:  # torch, safetensors and transformers each raise their own types for a bad file
+        raise ModelError(f"'{source}': the weights could not be loaded ({_first_line(exc)})") from exc
     try:
         processor = transformers.AutoImageProcessor.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:

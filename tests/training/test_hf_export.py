@@ -209,6 +209,9 @@ def test_refuses_a_directory_without_weights(tmp_path: Path, capsys: Any) -> Non
     err = _bad(["export-hf", str(src), "--out", str(tmp_path / "d.onnx")], capsys)
     assert "has no weights" in err
     assert not list(tmp_path.glob("*.onnx*")) and not list(tmp_path.glob(".d.onnx*"))
+    (src / "model.safetensors").write_bytes(b"not a safetensors file")  # truncated download
+    assert "weights could not be loaded" in _bad(["export-hf", str(src), "--out", str(tmp_path / "d.onnx")], capsys)
+    assert not list(tmp_path.glob("*.onnx*"))
 
 
 def test_refuses_a_missing_directory_and_a_bad_input_size(tmp_path: Path, capsys: Any) -> None:
