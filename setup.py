@@ -71,7 +71,10 @@ setup(
         ],
         # depth-node serve: the local web page (Pillow reads image headers to refuse huge uploads early).
         "web": WEB,
-        # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test.
+        # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).
+        "hf": ["torch==2.13.0", "transformers>=5.0", "onnx>=1.15", "onnxscript>=0.1"],
+        # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test; transformers and
+        # onnxscript: the export-hf parity tests (tiny models built from configs, no download).
         "test": [
             "pytest>=7",
             "pytest-benchmark>=4",
@@ -82,6 +85,8 @@ setup(
             *WEB,
             "httpx>=0.24",
             "selenium>=4.10",
+            "transformers>=5.0",
+            "onnxscript>=0.1",
         ],
     },
     zip_safe=True,

@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
     "train": ("depth_node.commands.train", "train a depth network from a YAML config"),
     "export": ("depth_node.commands.export", "export a checkpoint to ONNX with its model spec"),
+    "export-hf": (
+        "depth_node.commands.export_hf",
+        "export a transformers depth checkpoint to ONNX with its model spec",
+    ),
     "eval": ("depth_node.commands.eval", "depth metrics of a model on a synthetic split"),
     "sim": ("depth_node.commands.sim", "closed-loop simulation: robot, depth model, obstacle_avoidance"),
     "serve": ("depth_node.commands.serve", "local web page: depth of your images, side by side, scored"),

@@ -128,6 +128,32 @@ def round_to_multiple(value: float, multiple: int) -> int:
     return max(multiple, math.floor(value / multiple + 0.5) * multiple)
 
 
+def floor_to_multiple(value: float, multiple: int) -> int:
+    """Largest multiple of ``multiple`` not above ``value``, at least ``multiple`` (GLPN's rule)."""
+    return max(multiple, math.floor(value / multiple) * multiple)
+
+
+def keep_aspect_size(
+    height: int, width: int, target_h: int, target_w: int, multiple: int, rounding: str = "nearest"
+) -> tuple[int, int]:
+    """The Hugging Face DPT rule: scale as little as possible to reach one target side, keep the aspect ratio.
+
+    Each side is then rounded to ``multiple`` with Python's ``round`` (halves to even), as the image processors
+    of DPT and Depth Anything do, so that the node feeds the network exactly the size ``transformers`` would.
+    """
+    scale_h, scale_w = target_h / height, target_w / width
+    if abs(1 - scale_w) < abs(1 - scale_h):
+        scale_h = scale_w
+    else:
+        scale_w = scale_h
+    if rounding == "floor":
+        return floor_to_multiple(scale_h * height, multiple), floor_to_multiple(scale_w * width, multiple)
+    return (
+        max(multiple, round(scale_h * height / multiple) * multiple),
+        max(multiple, round(scale_w * width / multiple) * multiple),
+    )
+
+
 class DepthEstimator(ABC):
     """RGB frame + camera -> metric depth (float32 metres, NaN = unknown) at the camera's resolution."""
 
@@ -162,13 +188,16 @@ class DepthEstimator(ABC):
         """(height, width) the network is fed for an image of this size."""
         if self._fixed is not None:
             return self._fixed
-        m = self.spec.size_multiple
-        if self.spec.input_width and self.spec.input_height:  # given exactly: used exactly
-            return self.spec.input_height, self.spec.input_width
-        if self.spec.input_width:  # width given: keep the image's aspect ratio
-            return round_to_multiple(self.spec.input_width * height / width, m), round_to_multiple(
-                self.spec.input_width, m
-            )
+        spec = self.spec
+        m = spec.size_multiple
+        if spec.keep_aspect_ratio and spec.input_width and spec.input_height:
+            return keep_aspect_size(height, width, spec.input_height, spec.input_width, m, spec.size_rounding)
+        if spec.input_width and spec.input_height:  # given exactly: used exactly
+            return spec.input_height, spec.input_width
+        if spec.input_width:  # width given: keep the image's aspect ratio
+            return round_to_multiple(spec.input_width * height / width, m), round_to_multiple(spec.input_width, m)
+        if spec.size_rounding == "floor":
+            return floor_to_multiple(height, m), floor_to_multiple(width, m)
         return round_to_multiple(height, m), round_to_multiple(width, m)
 
     def preprocess(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -177,7 +206,14 @@ class DepthEstimator(ABC):
             raise ModelError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         in_h, in_w = self.input_size(*rgb.shape[:2])
         shrinking = in_h < rgb.shape[0] and in_w < rgb.shape[1]
-        resized = cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        resized: npt.NDArray[Any]
+        if (in_h, in_w) == rgb.shape[:2]:
+            resized = rgb
+        elif shrinking:  # area averaging: OpenCV's nearest to PIL's antialiased downscale
+            resized = cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_AREA)
+        else:
+            enlarge = cv2.INTER_CUBIC if self.spec.resample == "bicubic" else cv2.INTER_LINEAR
+            resized = cv2.resize(rgb, (in_w, in_h), interpolation=enlarge)
         if self.spec.color_order == "bgr":
             resized = resized[..., ::-1]
         x = resized.astype(np.float32)
@@ -216,6 +252,19 @@ class DepthEstimator(ABC):
         return self.postprocess(raw, camera)
 
 
+def assumed_spec_notice(path: Path, spec: ModelSpec) -> str:
+    """One line: the conventions assumed for a model file that carries no spec, and where to set them."""
+    size = (
+        f"{spec.input_width}x{spec.input_height}" if spec.input_width else f"dynamic, multiple of {spec.size_multiple}"
+    )
+    return (
+        f"model '{path.name}' has no '{ms.METADATA_KEY}' metadata and no model.* parameters were given; assuming "
+        f"input {size}, {spec.color_order.upper()} scaled by {spec.scale:.5g}, mean {list(spec.mean)}, "
+        f"std {list(spec.std)}, output {spec.output_kind.value} in [{spec.min_depth_m}, {spec.max_depth_m}] m; "
+        "set them under 'model:' in the depth_node YAML (README: 'Model spec') or export with depth-node export-hf"
+    )
+
+
 class OnnxEstimator(DepthEstimator):
     """ONNX Runtime backend; the spec comes from the file's metadata, overridden field by field."""
 
@@ -232,6 +281,8 @@ class OnnxEstimator(DepthEstimator):
         spec = ModelSpec.from_metadata(metadata)
         if spec_overrides:
             spec = ms.from_mapping(spec_overrides, base=spec)
+        # A file without a spec, run without YAML: say once what is assumed (a wrong guess gives plausible nonsense).
+        self.spec_notice = None if (ms.METADATA_KEY in metadata or spec_overrides) else assumed_spec_notice(path, spec)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
         shape = inp.shape

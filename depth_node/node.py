@@ -36,7 +36,7 @@ class DepthNode(Node):
         super().__init__(NODE_NAME)
         self.params: DepthNodeParams = declare_and_read(self, DepthNodeParams)
         p = self.params
-        estimator = p.build_estimator()
+        estimator = p.build_estimator(notify=self.get_logger().warning)
         self.processor = DepthFrameProcessor(MessageSet.from_rclpy(), estimator, p)
         self.get_logger().info(
             f"depth model {getattr(estimator, 'path', '')} on {estimator.provider}, "

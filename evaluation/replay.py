@@ -32,6 +32,7 @@ from depth_node.depth_params import DepthNodeParams
 from depth_node.detection.detector import Detector
 from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
+from depth_node.floor_affine import AffineFit
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
 from depth_node.scale import FloorFit, summarise_fits
@@ -98,7 +99,9 @@ class ReplayStats:
     frames_processed: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
-    floor_fits: list[FloorFit] = field(default_factory=list)  # empty unless the depth node's floor_scale is on
+    floor_fits: list[FloorFit | AffineFit] = field(
+        default_factory=list
+    )  # empty unless the depth node's floor_scale is on
 
     def skip(self, reason: str) -> None:
         """Count one skipped frame under ``reason``."""
@@ -195,7 +198,7 @@ class _FrameSource:
 
     def process(
         self, image: Any, info: Any
-    ) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]], FloorFit | None]:
+    ) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]], FloorFit | AffineFit | None]:
         """(depth m, camera, stage milliseconds, depth-node output messages by OUTPUT_TOPICS key, floor fit).
 
         Raises:

@@ -97,6 +97,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     floor = replace(params, floor_scale=True).floor_scaler()
     assert floor is not None
     r["floor_scale_ms"] = timed(lambda _: floor.apply(depth, camera))
+    # The affine floor fit (floor_scale_mode: affine, relative models): RANSAC line on the inverse depth.
+    affine = replace(params, floor_scale=True, floor_scale_mode="affine").floor_scaler()
+    assert affine is not None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = (1.0 / depth).astype(np.float32)
+    r["floor_affine_ms"] = timed(lambda _: affine.fit(inverse, camera))
     r["frame_total_ms"] = timed(lambda _: processor.process(raw_msg, info_msg))
     r["around_model_ms"] = r["frame_total_ms"] - r["forward_ms"]
     r["around_model_share_of_33ms"] = r["around_model_ms"] / FRAME_BUDGET_MS

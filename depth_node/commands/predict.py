@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     """Write NAME_depth.npy, NAME_depth_mm.png and NAME_depth_color.png for every image."""
     from depth_node.camera import camera_for_image
     from depth_node.colorize import colorize_depth
+    from depth_node.floor_affine import AffineFit
 
     _check_out(args.out)
     inputs = list_inputs(args.images)  # every path checked before the model loads or --out appears
@@ -174,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
         depth = estimator.predict(rgb, camera)
         if floor_scaler is not None:
             depth, fit = floor_scaler.apply(depth, camera)
-            print(f"{path}: floor scale {fit.scale:.3f} ({'applied' if fit.found else 'no floor found, not applied'})")
+            shift = f", shift {fit.shift:.4f} 1/m" if isinstance(fit, AffineFit) else ""
+            state = "applied" if fit.found else "no floor found, " + ("previous line used" if shift else "not applied")
+            print(f"{path}: floor scale {fit.scale:.4g}{shift} ({state})")
         mm = depth_to_mm(depth)
         colored = colorize_depth(depth, params.colored_min_m, params.colored_max_m)
         _make_out(args.out)
