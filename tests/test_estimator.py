@@ -158,9 +158,9 @@ def test_a_model_without_spec_says_once_what_it_assumes(tmp_path: Path, capsys: 
     build_estimator(DepthNodeParams(model_path=str(with_spec), providers=("cpu",)), notify=told.append)
     assert told == []
     # The CLI says it on stderr, once.
-    from depth_node.cli import main
-
     import cv2
+
+    from depth_node.cli import main
 
     image = tmp_path / "frame.png"
     cv2.imwrite(str(image), np.full((48, 64, 3), 128, np.uint8))
