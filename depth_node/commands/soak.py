@@ -150,6 +150,7 @@ def soak(
             out = None
         t1 = clock()
         stamp_s = stamp_ns * 1e-9
+        controller.update_odometry(stamp_s, 0.0, 0.0, 0.0)  # the camera pans, the robot stays put
         if out is not None:
             controller.update_depth(stamp_s, out.depth, out.camera)
         controller.update_detections(stamp_s, boxes)
