@@ -37,7 +37,15 @@ setup(
         # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on CPU machines.
         "train": ["torch==2.13.0", "onnx>=1.15", "h5py>=3.8"],
         "gpu": ["onnxruntime-gpu>=1.16"],
-        "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.15", "ruff>=0.5", "mypy>=1.8", "types-PyYAML"],
+        "test": [
+            "pytest>=7",
+            "pytest-benchmark>=4",
+            "hypothesis>=6.100",
+            "onnx>=1.15",
+            "ruff>=0.5",
+            "mypy>=1.8",
+            "types-PyYAML",
+        ],
     },
     zip_safe=True,
     entry_points={
