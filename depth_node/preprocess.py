@@ -9,10 +9,11 @@ Area down-sampling is linear and separable: ``out = Wy @ X @ Wx.T`` per channel,
 the overlap of an output pixel with an input pixel. When ``in / out`` is a ratio ``a / b`` of small
 integers the weights repeat every ``a`` input rows (``b`` output rows), so ``Wy`` is one ``b x a`` block
 applied to ``in / a`` slices in a single batched matmul, and likewise for the columns, where the
-per-channel gain (``scale / std``) and the channel order are folded into the block. What remains is one
-uint8 -> float32 conversion, two BLAS calls, one bias add and a 60 k-element transpose: about a
-quarter of the reference's time. The result is the exact area average; the reference rounds it to
-uint8 first, so the two differ by at most half a grey level times the gain (tests hold them to that).
+channel order is folded into the block. What remains is one uint8 -> float32 conversion, two BLAS
+calls, a rounding, a multiply-add and a 60 k-element transpose on the small result: about a third of the
+reference's time. The area average is rounded as OpenCV rounds its uint8 result, so the network is fed
+the same values; OpenCV's own float weights differ in the last bits, which moves a value sitting on
+a rounding tie by one grey level (0.4 % of them at 640x480; tests hold the two to 1 %).
 Ratios with a long period (1920x1080 -> 160x128 repeats only every 135 rows) would make the blocks
 dense and slow, so they keep the reference path.
 """
@@ -77,7 +78,9 @@ class AreaBlob:
         dst: (height, width) of the network input.
         rows: ``(b_h, a_h)`` float32 row block.
         row_repeats: ``g_h``, how many times the row block repeats.
-        cols: ``(a_w * 3, b_w * 3)`` float32 column block with the per-channel gain and order folded in.
+        cols: ``(a_w * 3, b_w * 3)`` float32 column block with the network's channel order folded in.
+        halves_up: Round halves up (integer factors both ways, as OpenCV's fast path) instead of to even.
+        gain: Per-channel ``scale / std``, (3,) float32, in the network's channel order.
         bias: Per-channel offset, (3,) float32, in the network's channel order.
     """
 
@@ -86,6 +89,8 @@ class AreaBlob:
     rows: npt.NDArray[np.float32]
     row_repeats: int
     cols: npt.NDArray[np.float32]
+    halves_up: bool
+    gain: npt.NDArray[np.float32]
     bias: npt.NDArray[np.float32]
 
     @classmethod
@@ -113,13 +118,15 @@ class AreaBlob:
         order = (2, 1, 0) if bgr else (0, 1, 2)  # network channel k reads input channel order[k]
         cols = np.zeros((a_w * 3, b_w * 3), dtype=np.float64)
         for k, c in enumerate(order):
-            cols[c::3, k::3] = col_weights.T * float(gain[k])
+            cols[c::3, k::3] = col_weights.T
         return cls(
             src=(src_h, src_w),
             dst=(dst_h, dst_w),
             rows=rows.astype(np.float32),
             row_repeats=row_repeats,
             cols=cols.astype(np.float32),
+            halves_up=rows.shape[0] == 1 and col_weights.shape[0] == 1,
+            gain=np.asarray(gain, dtype=np.float32).reshape(3),
             bias=np.asarray(bias, dtype=np.float32).reshape(3),
         )
 
@@ -131,5 +138,13 @@ class AreaBlob:
         block = self.cols.shape[0]  # a_w pixels x 3 channels: one period of columns
         tall = np.matmul(self.rows, x).reshape(dst_h * src_w * 3 // block, block)
         out = (tall @ self.cols).reshape(dst_h, dst_w, 3)
+        # OpenCV's uint8 result, so the network is fed what it was fed before: its integer-factor path
+        # rounds halves up ((sum + n/2) / n), its general path to even (cvRound).
+        if self.halves_up:
+            out += 0.5
+            np.floor(out, out=out)
+        else:
+            np.rint(out, out=out)
+        out *= self.gain
         out += self.bias
         return np.ascontiguousarray(out.transpose(2, 0, 1))[None]

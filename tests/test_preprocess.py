@@ -41,18 +41,19 @@ def test_area_block_rows_cover_each_input_pixel_once() -> None:
     [((480, 640), (128, 160)), ((720, 1280), (128, 160)), ((240, 320), (128, 160)), ((480, 640), (240, 320))],
 )
 @pytest.mark.parametrize("bgr", [False, True])
-def test_fused_blob_equals_opencv_area_resize_within_half_a_grey_level(
+def test_fused_blob_feeds_the_network_what_opencv_area_resize_does(
     src: tuple[int, int], dst: tuple[int, int], bgr: bool
 ) -> None:
-    """OpenCV rounds the area average to uint8 before normalising; the fused path keeps it exact."""
+    """The same uint8 levels as cv2.resize(INTER_AREA), but for a rare tie rounded the other way."""
     blob = AreaBlob.build(src, dst, GAIN, BIAS, bgr)
     assert blob is not None
     rgb = _frame(*src)
     fast, ref = blob(rgb), reference_blob(rgb, dst, GAIN, BIAS, bgr)
     assert fast.shape == ref.shape == (1, 3, *dst) and fast.dtype == np.float32 and fast.flags.c_contiguous
-    tolerance = 0.5 * GAIN.max() * 1.001 + 1e-5
-    assert np.abs(fast - ref).max() <= tolerance
-    # Against the unrounded area average in float64 the fused path is exact up to float32 rounding.
+    levels = np.abs(fast - ref)[0] / GAIN[:, None, None]  # in grey levels
+    assert levels.max() <= 1.0 + 1e-3
+    assert np.mean(levels > 1e-3) < 0.01
+    # Against the exact area average (float64), the fused value is its rounding.
     rows, _ = area_block(src[0], dst[0])
     cols, _ = area_block(src[1], dst[1])
     wy = np.kron(np.eye(src[0] // rows.shape[1]), rows)
@@ -60,8 +61,8 @@ def test_fused_blob_equals_opencv_area_resize_within_half_a_grey_level(
     exact = np.stack([wy @ rgb[..., c].astype(np.float64) @ wx.T for c in range(3)])
     if bgr:
         exact = exact[::-1]
-    exact = exact * GAIN[:, None, None] + BIAS[:, None, None]
-    np.testing.assert_allclose(fast[0], exact, atol=1e-4)
+    fed = (fast[0] - BIAS[:, None, None]) / GAIN[:, None, None]
+    assert np.abs(fed - exact).max() <= 0.5 + 1e-3
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,8 @@ def test_estimator_uses_the_fused_path_and_matches_the_reference(imagenet_model:
     rgb = _frame(480, 640, seed=3)
     fast, ref = est.preprocess(rgb), est.preprocess_reference(rgb)
     assert est._blob is not None  # 640x480 -> 160x128 repeats every 15 rows: the fused path
-    assert np.abs(fast - ref).max() <= 0.5 * float(np.max(est._gain)) * 1.001 + 1e-5
+    assert np.abs(fast - ref).max() <= float(np.max(est._gain)) * 1.001 + 1e-5
+    assert np.mean(np.abs(fast - ref) > 1e-5) < 0.01
     est.preprocess(_frame(1080, 1920))
     assert est._blob is None  # a long period: the reference path, no stale blob
 
