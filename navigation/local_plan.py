@@ -66,6 +66,11 @@ def inflate(occupied: BoolArray, radius_cells: float) -> BoolArray:
     return out
 
 
+def _erode(cost: FloatArray, kernel: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
+    """The smallest neighbour under ``kernel`` of every cell, +inf beyond the border."""
+    return cv2.erode(cost, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=math.inf)
+
+
 def wavefront(blocked: BoolArray, seed_cost: FloatArray, max_sweeps: int | None = None) -> FloatArray:
     """Shortest 8-connected path cost (in cells) from each free cell to the cheapest seed.
 
@@ -81,8 +86,8 @@ def wavefront(blocked: BoolArray, seed_cost: FloatArray, max_sweeps: int | None 
     cost = np.where(blocked, np.inf, np.asarray(seed_cost, dtype=np.float64))
     diagonal = math.sqrt(2.0)
     for _ in range(max_sweeps or 4 * (n + m)):
-        straight = cv2.erode(cost, _STRAIGHT, borderType=cv2.BORDER_CONSTANT, borderValue=math.inf)
-        corner = cv2.erode(cost, _DIAGONAL, borderType=cv2.BORDER_CONSTANT, borderValue=math.inf)
+        straight = np.asarray(_erode(cost, _STRAIGHT), dtype=np.float64)
+        corner = np.asarray(_erode(cost, _DIAGONAL), dtype=np.float64)
         straight += 1.0
         corner += diagonal
         np.minimum(straight, corner, out=straight)
