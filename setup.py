@@ -78,6 +78,7 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-benchmark>=4",
+            "hypothesis>=6.100",
             "onnx>=1.15",
             "ruff>=0.5",
             "mypy>=1.8",

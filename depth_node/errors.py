@@ -23,6 +23,12 @@ class UnsupportedEncodingError(ImageDecodeError):
     reason = "unsupported_encoding"
 
 
+class ImageTooLargeError(ImageDecodeError):
+    """An image whose stated size is over the pixel limit: refused before anything that size is allocated."""
+
+    reason = "image_too_large"
+
+
 class CameraModelError(DepthNodeError):
     """A CameraInfo that cannot describe a pinhole camera (zero or non-finite focal length...)."""
 
