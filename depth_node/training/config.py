@@ -54,8 +54,23 @@ class AugmentConfig:
 class ModelConfig:
     """Network choice and what its output means."""
 
-    arch: str = param("fastdepth", "network", choices=("fastdepth", "resnet_unet", "attention_unet"))
+    arch: str = param(
+        "fastdepth",
+        "network",
+        choices=(
+            "fastdepth",
+            "resnet_unet",
+            "attention_unet",
+            "encdec_irv2",
+            "densedepth121",
+            "densedepth169",
+            "plain_encdec",
+        ),
+    )
     width_mult: float = param(1.0, "channel multiplier (MobileNetV2 width / U-Net base width scale)", min_value=0.1)
+    depth_mult: float = param(
+        1.0, "block-count multiplier of encdec_irv2 (10/20/10) and densedepth* (layers per dense block)", min_value=0.01
+    )
     input_width: int = param(160, "network input width (multiple of 32)", min_value=32)
     input_height: int = param(128, "network input height (multiple of 32)", min_value=32)
     min_depth: float = param(0.1, "smallest depth the network outputs, metres", min_value=0.001)
