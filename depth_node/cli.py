@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("depth_node.commands.export", "export a checkpoint to ONNX with its model spec"),
     "eval": ("depth_node.commands.eval", "depth metrics of a model on a synthetic split"),
     "sim": ("depth_node.commands.sim", "closed-loop simulation: robot, depth model, obstacle_avoidance"),
+    "compare": ("depth_node.commands.compare", "train every architecture on one budget, write one table"),
 }
 
 

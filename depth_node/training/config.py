@@ -23,9 +23,11 @@ from depth_node.params import param
 class DataConfig:
     """Where samples come from and how the synthetic ones are rendered."""
 
-    kind: str = param("synthetic", "dataset", choices=("synthetic", "nyu_mat", "nyu_csv", "kitti"))
+    kind: str = param("synthetic", "dataset", choices=("synthetic", "nyu_mat", "nyu_csv", "kitti", "cityscapes"))
     path: str = param("", "dataset root or file for the real datasets")
-    val_path: str = param("", "validation file/root of real datasets; empty = hold out val_fraction")
+    val_path: str = param(
+        "", "validation file/root of real datasets (cityscapes: its 'val' split); empty = hold out val_fraction"
+    )
     val_fraction: float = param(0.05, "share of a real dataset held out when val_path is empty", min_value=0.0)
     train_count: int = param(12000, "synthetic training samples (seeds train_seed ...)", min_value=1)
     train_seed: int = param(0, "first seed of the synthetic training split", min_value=0)

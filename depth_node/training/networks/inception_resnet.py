@@ -58,7 +58,7 @@ class ResidualInception(nn.Module):
         return F.relu(out) if self.relu else out
 
 
-def block_a(c: int, ch: int) -> ResidualInception:
+def block_a(c: int, ch: float) -> ResidualInception:
     """Inception-ResNet-A (35x35 grid in the paper): 1x1 | 1x1-3x3 | 1x1-3x3-3x3."""
     w32, w48, w64 = (scaled_channels(n, ch) for n in (32, 48, 64))
     branches: list[nn.Module] = [
@@ -69,7 +69,7 @@ def block_a(c: int, ch: int) -> ResidualInception:
     return ResidualInception(c, branches, 2 * w32 + w64, 0.17)
 
 
-def block_b(c: int, ch: int) -> ResidualInception:
+def block_b(c: int, ch: float) -> ResidualInception:
     """Inception-ResNet-B (17x17 grid): 1x1 | 1x1-1x7-7x1."""
     w128, w160, w192 = (scaled_channels(n, ch) for n in (128, 160, 192))
     branches: list[nn.Module] = [
@@ -79,7 +79,7 @@ def block_b(c: int, ch: int) -> ResidualInception:
     return ResidualInception(c, branches, 2 * w192, 0.10)
 
 
-def block_c(c: int, ch: int, relu: bool = True) -> ResidualInception:
+def block_c(c: int, ch: float, relu: bool = True) -> ResidualInception:
     """Inception-ResNet-C (8x8 grid): 1x1 | 1x1-1x3-3x1."""
     w192, w224, w256 = (scaled_channels(n, ch) for n in (192, 224, 256))
     branches: list[nn.Module] = [
