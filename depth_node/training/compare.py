@@ -136,7 +136,7 @@ def run_cli(args: list[str]) -> str:
 
 def train_and_export(plan: Plan, entry: Entry, reuse: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Train one entry (or reuse its finished checkpoint), export it; size, MACs, training time, val metrics."""
-    from depth_node.training.checkpoint import load_checkpoint, model_from_checkpoint
+    from depth_node.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
     from depth_node.training.config import load_config
     from depth_node.training.export import export_onnx
     from depth_node.training.profile import count_macs, count_params
@@ -154,9 +154,7 @@ def train_and_export(plan: Plan, entry: Entry, reuse: bool, log: Callable[[str],
         train(config, log=lambda line: log(f"{entry.name}: {line}"))
         minutes = (time.monotonic() - t0) / 60.0
         state = load_checkpoint(last)
-        state["train_minutes"] = minutes
-        from depth_node.training.checkpoint import save_checkpoint
-
+        state["train_minutes"] = minutes  # kept with the weights, so --reuse can still report it
         save_checkpoint(last, state)
     exported = export_onnx(last, onnx_path)
     model, cfg, state = model_from_checkpoint(last)
