@@ -10,6 +10,7 @@ so that the load of a shared machine falls on all of them alike.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
@@ -170,6 +171,7 @@ def train_and_export(plan: Plan, entry: Entry, reuse: bool, log: Callable[[str],
         "train_minutes": minutes,
         "val": {k: float(v) for k, v in state.get("metrics", {}).items()},
         "parity_m": exported.max_abs_diff_m,
+        "reused": done,
     }
 
 
@@ -200,6 +202,14 @@ def measure_latency(
     for (name, t), ts in samples.items():
         out[name][t] = {"median_ms": statistics.median(ts), "p90_ms": float(np.percentile(ts, 90))}
     return out
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to a temporary name, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
 
 
 def write_section(path: Path, text: str) -> None:

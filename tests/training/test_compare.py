@@ -74,15 +74,17 @@ def test_compare_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path.write_text(yaml.safe_dump(plan))
     out = tmp_path / "ARCH.md"
     torch.manual_seed(0)
-    assert main(["compare", "--config", str(path), "--out", str(out), "--no-sim"]) == 0
-    rows = json.loads((tmp_path / "runs" / "results.json").read_text())
-    assert [r["name"] for r in rows] == ["irv2"]
-    for r in rows:
-        assert r["parity_m"] < 1e-3 and r["macs"] > 0 and r["eval"]["count"] == 2
-        assert set(r["latency"]) == {"1", "2"} and r["latency"]["1"]["median_ms"] > 0
-    table = out.read_text()
-    assert "| irv2 | encdec_irv2 (0.1, 0.1) |" in table and "2 optimiser steps at batch 2" in table
-    # --reuse skips training when the checkpoint is complete
+    # --only trains and measures one entry and writes its row, no table yet
+    assert main(["compare", "--config", str(path), "--out", str(out), "--no-sim", "--only", "irv2"]) == 0
+    row = json.loads((tmp_path / "runs" / "irv2" / "row.json").read_text())
+    assert row["parity_m"] < 1e-3 and row["macs"] > 0 and row["eval"]["count"] == 2 and not out.exists()
+    assert main(["compare", "--config", str(path), "--out", str(out), "--only", "vit"]) == 2
+    # --reuse keeps the checkpoint and the held-out result, then times every model and writes the table
     capsys.readouterr()
     assert main(["compare", "--config", str(path), "--out", str(out), "--no-sim", "--reuse"]) == 0
     assert "irv2: reusing" in capsys.readouterr().out
+    rows = json.loads((tmp_path / "runs" / "results.json").read_text())
+    assert [r["name"] for r in rows] == ["irv2"] and rows[0]["eval"] == row["eval"]
+    assert set(rows[0]["latency"]) == {"1", "2"} and rows[0]["latency"]["1"]["median_ms"] > 0
+    table = out.read_text()
+    assert "| irv2 | encdec_irv2 (0.1, 0.1) |" in table and "2 optimiser steps at batch 2" in table
