@@ -219,7 +219,8 @@ def write_section(path: Path, text: str) -> None:
     if BEGIN in old and END in old:
         head, _, rest = old.partition(BEGIN)
         _, _, tail = rest.partition(END)
-        new = head + block + tail.lstrip("\n")
+        rest = tail.lstrip("\n")
+        new = head + block + ("\n" + rest if rest else "")
     else:
         new = old + ("\n" if old else "") + block
     path.parent.mkdir(parents=True, exist_ok=True)

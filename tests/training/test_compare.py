@@ -55,6 +55,7 @@ def test_write_section_keeps_the_rest(tmp_path: Path) -> None:
     write_section(doc, "table 2")
     text = doc.read_text()
     assert "table 2" in text and "table 1" not in text and text.startswith("# Title") and text.endswith("kept\n")
+    assert "<!-- compare:end -->\n\n## Notes" in text
 
 
 def test_compare_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
