@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("depth_node.commands.eval", "depth metrics of a model on a synthetic split"),
     "sim": ("depth_node.commands.sim", "closed-loop simulation: robot, depth model, obstacle_avoidance"),
     "serve": ("depth_node.commands.serve", "local web page: depth of your images, side by side, scored"),
+    "compare": ("depth_node.commands.compare", "train every architecture on one budget, write one table"),
 }
 
 
