@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime
 
 .PHONY: setup test lint demo replay-demo bench clean
 
@@ -27,6 +28,13 @@ $(STAMP): setup.py
 
 setup: $(STAMP)
 
+# The runtime alone (no torch, no test tools): what demo, replay-demo and bench need.
+$(RUNTIME_STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -36,14 +44,15 @@ lint: setup
 test: lint
 	$(PY) -m pytest -q
 
-# The main job: replay a recorded bag through the shipped default model (or MODEL=path) and print its report.
-demo: setup
-	$(VENV)/bin/depth-node sim --suite default --seeds 2 --out out/sim $(if $(MODEL),--model $(MODEL))
+# The main job: drive the simulated robot through every scenario (2 seeds) on the shipped model (or MODEL=path);
+# report in out/sim/report.html, bags of the failed runs only (BAGS=all records every run).
+demo: $(RUNTIME_STAMP)
+	$(VENV)/bin/depth-node sim --suite default --seeds 2 --out out/sim --overwrite --bags $(or $(BAGS),failed) $(if $(MODEL),--model $(MODEL))
 
-replay-demo: setup
+replay-demo: $(RUNTIME_STAMP)
 	$(PY) -m evaluation.demo --out out/demo $(if $(MODEL),--model $(MODEL))
 
-bench: setup
+bench: $(RUNTIME_STAMP)
 	$(VENV)/bin/depth-node bench
 
 clean:

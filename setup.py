@@ -36,10 +36,11 @@ setup(
     package_data={PACKAGE: ["py.typed"], f"{PACKAGE}.web": ["static/*"]},
     install_requires=[
         "numpy>=1.23",
-        "opencv-python-headless>=4.6",
+        "opencv-python-headless>=4.7",  # 4.7: cv2.dnn.NMSBoxesBatched
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",
+        "mcap>=1.1",  # salvage of a cut-off recording (stream reading without the summary)
         "PyYAML>=6",
         "tqdm>=4.60",
         "matplotlib>=3.6",  # report.html figures (Agg backend, no display)
@@ -79,10 +80,14 @@ setup(
         ],
         # depth-node serve: the local web page (Pillow reads image headers to refuse huge uploads early).
         "web": WEB,
-        # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test.
+        # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).
+        "hf": ["torch==2.13.0", "transformers>=5.0", "onnx>=1.15", "onnxscript>=0.1"],
+        # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test; transformers and
+        # onnxscript: the export-hf parity tests (tiny models built from configs, no download).
         "test": [
             "pytest>=7",
             "pytest-benchmark>=4",
+            "hypothesis>=6.100",
             "onnx>=1.15",
             "ruff>=0.5",
             "mypy>=1.8",
@@ -90,6 +95,8 @@ setup(
             *WEB,
             "httpx>=0.24",
             "selenium>=4.10",
+            "transformers>=5.0",
+            "onnxscript>=0.1",
         ],
     },
     zip_safe=True,
@@ -98,6 +105,7 @@ setup(
             "depth_node = depth_node.node_main:depth_node",
             "obstacle_avoidance = depth_node.node_main:obstacle_avoidance",
             "depth-node = depth_node.cli:main",
+            "detector = depth_node.node_main:detector",
         ],
     },
 )

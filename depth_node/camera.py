@@ -20,6 +20,9 @@ import numpy.typing as npt
 
 from depth_node.errors import CameraModelError
 
+# Cameras bin 2x2, 4x4, at most 8x8 or 16x16; a larger value is a corrupt field, not a sensor setting.
+MAX_BINNING = 64
+
 
 @dataclass(frozen=True)
 class CameraModel:
@@ -81,8 +84,10 @@ class CameraModel:
                 the CameraInfo's (binned, ROI'd) resolution, the intrinsics are rescaled to it.
 
         Raises:
-            CameraModelError: zero or non-finite focal lengths, wrong matrix sizes, or an unknown
-                resolution with no image to take it from.
+            CameraModelError: zero or non-finite focal lengths, wrong matrix sizes, an unknown
+                resolution with no image to take it from, an ROI outside the image, or a binning
+                that leaves no pixel (or is over :data:`MAX_BINNING`). The last two used to give an
+                all-NaN depth: the focal length divided by 100000 makes every depth tiny.
         """
         k_arr = np.asarray(k, dtype=np.float64).reshape(-1)
         p_arr = np.asarray(p, dtype=np.float64).reshape(-1)
@@ -94,11 +99,19 @@ class CameraModel:
             raise CameraModelError(f"CameraInfo needs P (12 values) or K (9 values), got {p_arr.size} and {k_arr.size}")
         bx = max(int(binning_x), 1)
         by = max(int(binning_y), 1)
+        if bx > MAX_BINNING or by > MAX_BINNING:
+            raise CameraModelError(f"CameraInfo binning {bx}x{by} is over {MAX_BINNING}: not a camera's binning")
         x_off, y_off, roi_w, roi_h = (int(v) for v in roi)
         full_w, full_h = int(width), int(height)
         if roi_w > 0 and roi_h > 0:
+            if full_w > 0 and full_h > 0 and (x_off + roi_w > full_w or y_off + roi_h > full_h):
+                raise CameraModelError(
+                    f"CameraInfo ROI {roi_w}x{roi_h} at ({x_off}, {y_off}) lies outside the {full_w}x{full_h} image"
+                )
             cx, cy = cx - x_off, cy - y_off
             full_w, full_h = roi_w, roi_h
+        if (full_w > 0 and full_w < bx) or (full_h > 0 and full_h < by):
+            raise CameraModelError(f"CameraInfo binning {bx}x{by} leaves no pixel of the {full_w}x{full_h} image")
         # Binning: one binned pixel covers bx full pixels; its centre sits at bx * u' + (bx - 1) / 2.
         fx, cx = fx / bx, (cx + 0.5) / bx - 0.5
         fy, cy = fy / by, (cy + 0.5) / by - 0.5

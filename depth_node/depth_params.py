@@ -6,10 +6,12 @@ CLI reads the same YAML, so a replayed bag runs with exactly the live settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
+from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
 from depth_node.scale import FloorScaler
 
@@ -40,6 +42,17 @@ class ModelOverrides:
         0.0, "Training focal length in pixels at trained_width (0 = from the model)", min_value=0.0
     )
     trained_width: int = param(0, "Image width trained_fx refers to (0 = from the model)", min_value=0)
+    keep_aspect_ratio: str = param(
+        "",
+        "Dynamic input: keep the aspect ratio around the nominal input size (empty = from the model)",
+        choices=("", "true", "false"),
+    )
+    size_rounding: str = param(
+        "", "How dynamic sizes reach size_multiple (empty = from the model)", choices=("", "nearest", "floor")
+    )
+    resample: str = param(
+        "", "Resize filter when enlarging (empty = from the model)", choices=("", "auto", "bilinear", "bicubic")
+    )
 
     def as_spec_overrides(self) -> dict[str, Any]:
         """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""
@@ -51,7 +64,7 @@ class ModelOverrides:
                 from depth_node.errors import ParameterError
 
                 raise ParameterError(f"parameter 'model.{name}': expected 3 values, got {list(value)}")
-            out[name] = value
+            out[name] = value == "true" if name == "keep_aspect_ratio" else value
         return out
 
 
@@ -59,7 +72,7 @@ class ModelOverrides:
 class DepthNodeParams:
     """Everything the depth node (and replay / predict) can be told."""
 
-    model_path: str = param("", "ONNX (.onnx) or TorchScript (.pt) depth model; empty = the shipped default")
+    model_path: str = param("", "model: .onnx, .pt2 (torch.export), TorchScript .pt/.ts; empty = the shipped default")
     providers: tuple[str, ...] = param(
         DEFAULT_PROVIDERS,
         "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)",
@@ -99,22 +112,54 @@ class DepthNodeParams:
         min_value=0.0,
         max_value=1.0,
     )
+    floor_scale_mode: str = param(
+        "scale",
+        "floor_scale fits one factor on metric depth (scale), or scale and shift of a relative inverse depth "
+        "(affine: MiDaS, DPT, Depth Anything relative; depth_node/floor_affine.py)",
+        choices=("scale", "affine"),
+    )
+    floor_smoothing: float = param(
+        0.0,
+        "affine mode: weight of the previous frames' floor line (0 = per frame only)",
+        min_value=0.0,
+        max_value=0.99,
+    )
+    floor_max_depth_m: float = param(
+        20.0, "affine mode: converted depths beyond this are unknown (NaN)", min_value=0.1, max_value=1000.0
+    )
     diagnostics_period_s: float = param(
         1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
     )
     model: ModelOverrides = field(default_factory=ModelOverrides)
 
-    def build_estimator(self) -> DepthEstimator:
-        """The depth estimator these parameters name (model file, spec overrides, providers, threads)."""
-        return load_estimator(
+    def build_estimator(self, notify: Callable[[str], None] | None = None) -> DepthEstimator:
+        """The depth estimator these parameters name (model file, spec overrides, providers, threads).
+
+        Args:
+            notify: Told once, at load, which conventions are assumed for a model file without a spec
+                (the node passes its logger; the CLI writes to stderr).
+        """
+        estimator = load_estimator(
             self.model_path or None,
             spec_overrides=self.model.as_spec_overrides(),
             providers=self.providers,
             threads=self.threads,
         )
+        notice = getattr(estimator, "spec_notice", None)
+        if notice and notify is not None:
+            notify(notice)
+        return estimator
 
-    def floor_scaler(self) -> FloorScaler | None:
+    def floor_scaler(self) -> FloorScaler | AffineFloorScaler | None:
         """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""
         if not self.floor_scale:
             return None
+        if self.floor_scale_mode == "affine":
+            return AffineFloorScaler(
+                self.camera_height_m,
+                self.camera_pitch_rad,
+                min_support=self.floor_min_support,
+                smoothing=self.floor_smoothing,
+                max_depth_m=self.floor_max_depth_m,
+            )
         return FloorScaler(self.camera_height_m, self.camera_pitch_rad, self.floor_scale_max, self.floor_min_support)

@@ -23,6 +23,12 @@ class UnsupportedEncodingError(ImageDecodeError):
     reason = "unsupported_encoding"
 
 
+class ImageTooLargeError(ImageDecodeError):
+    """An image whose stated size is over the pixel limit: refused before anything that size is allocated."""
+
+    reason = "image_too_large"
+
+
 class CameraModelError(DepthNodeError):
     """A CameraInfo that cannot describe a pinhole camera (zero or non-finite focal length...)."""
 
@@ -51,3 +57,9 @@ class BagError(DepthNodeError):
     """A path that is not a readable ROS 2 bag, or a bag without the topics asked for."""
 
     reason = "bad_bag"
+
+
+class DetectorError(ModelError):
+    """An object detector whose output matches no known layout, or whose labels do not fit it."""
+
+    reason = "detector_error"

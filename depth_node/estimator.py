@@ -24,6 +24,7 @@ from depth_node import model_spec as ms
 from depth_node.camera import CameraModel
 from depth_node.errors import ModelError, ProviderUnavailableError
 from depth_node.model_spec import ModelSpec, OutputKind
+from depth_node.preprocess import AreaBlob, reference_blob
 
 LOG = logging.getLogger(__name__)
 
@@ -97,9 +98,61 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> lis
     return chosen
 
 
+def open_session(path: Path, providers: Sequence[str], threads: int = 0) -> tuple[Any, list[str]]:
+    """An ONNX Runtime session of ``path`` on the first available of ``providers``: shared by every ONNX model.
+
+    Returns:
+        (the ``onnxruntime.InferenceSession``, the providers asked of it after dropping unavailable ones).
+
+    Raises:
+        ModelError: the file is missing or onnxruntime cannot load it.
+        ProviderUnavailableError: none of ``providers`` is available.
+    """
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist")
+    chosen = resolve_providers(providers, ort.get_available_providers())
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
+    return session, chosen
+
+
 def round_to_multiple(value: float, multiple: int) -> int:
     """Nearest multiple of ``multiple`` to ``value`` (halves round up), at least ``multiple``."""
     return max(multiple, math.floor(value / multiple + 0.5) * multiple)
+
+
+def floor_to_multiple(value: float, multiple: int) -> int:
+    """Largest multiple of ``multiple`` not above ``value``, at least ``multiple`` (GLPN's rule)."""
+    return max(multiple, math.floor(value / multiple) * multiple)
+
+
+def keep_aspect_size(
+    height: int, width: int, target_h: int, target_w: int, multiple: int, rounding: str = "nearest"
+) -> tuple[int, int]:
+    """The Hugging Face DPT rule: scale as little as possible to reach one target side, keep the aspect ratio.
+
+    Each side is then rounded to ``multiple`` with Python's ``round`` (halves to even), as the image processors
+    of DPT and Depth Anything do, so that the node feeds the network exactly the size ``transformers`` would.
+    """
+    scale_h, scale_w = target_h / height, target_w / width
+    if abs(1 - scale_w) < abs(1 - scale_h):
+        scale_h = scale_w
+    else:
+        scale_w = scale_h
+    if rounding == "floor":
+        return floor_to_multiple(scale_h * height, multiple), floor_to_multiple(scale_w * width, multiple)
+    return (
+        max(multiple, round(scale_h * height / multiple) * multiple),
+        max(multiple, round(scale_w * width / multiple) * multiple),
+    )
 
 
 class DepthEstimator(ABC):
@@ -122,6 +175,9 @@ class DepthEstimator(ABC):
         # (x * scale - mean) / std folded into one multiply-add per channel.
         self._gain = (spec.scale / std).astype(np.float32)
         self._bias = (-mean / std).astype(np.float32)
+        # The fused resize + normalisation of the last frame size (None: that size takes the reference path).
+        self._blob_key: tuple[tuple[int, int], tuple[int, int]] | None = None
+        self._blob: AreaBlob | None = None
 
     @property
     @abstractmethod
@@ -136,28 +192,36 @@ class DepthEstimator(ABC):
         """(height, width) the network is fed for an image of this size."""
         if self._fixed is not None:
             return self._fixed
-        m = self.spec.size_multiple
-        if self.spec.input_width and self.spec.input_height:  # given exactly: used exactly
-            return self.spec.input_height, self.spec.input_width
-        if self.spec.input_width:  # width given: keep the image's aspect ratio
-            return round_to_multiple(self.spec.input_width * height / width, m), round_to_multiple(
-                self.spec.input_width, m
-            )
+        spec = self.spec
+        m = spec.size_multiple
+        if spec.keep_aspect_ratio and spec.input_width and spec.input_height:
+            return keep_aspect_size(height, width, spec.input_height, spec.input_width, m, spec.size_rounding)
+        if spec.input_width and spec.input_height:  # given exactly: used exactly
+            return spec.input_height, spec.input_width
+        if spec.input_width:  # width given: keep the image's aspect ratio
+            return round_to_multiple(spec.input_width * height / width, m), round_to_multiple(spec.input_width, m)
+        if spec.size_rounding == "floor":
+            return floor_to_multiple(height, m), floor_to_multiple(width, m)
         return round_to_multiple(height, m), round_to_multiple(width, m)
 
     def preprocess(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """RGB uint8 (H, W, 3) -> normalised float32 (1, 3, h, w) in the network's channel order."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ModelError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        in_h, in_w = self.input_size(*rgb.shape[:2])
-        shrinking = in_h < rgb.shape[0] and in_w < rgb.shape[1]
-        resized = cv2.resize(rgb, (in_w, in_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        if self.spec.color_order == "bgr":
-            resized = resized[..., ::-1]
-        x = resized.astype(np.float32)
-        x *= self._gain
-        x += self._bias
-        return np.ascontiguousarray(x.transpose(2, 0, 1))[None]
+        size = self.input_size(*rgb.shape[:2])
+        src = (int(rgb.shape[0]), int(rgb.shape[1]))
+        if self._blob_key != (src, size):
+            self._blob = AreaBlob.build(src, size, self._gain, self._bias, self.spec.color_order == "bgr")
+            self._blob_key = (src, size)
+        if self._blob is not None:
+            return self._blob(rgb)
+        return self.preprocess_reference(rgb)
+
+    def preprocess_reference(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """:meth:`preprocess` through OpenCV's resize only (the tests' and the benchmark's baseline)."""
+        size = self.input_size(*rgb.shape[:2])
+        enlarge = cv2.INTER_CUBIC if self.spec.resample == "bicubic" else cv2.INTER_LINEAR
+        return reference_blob(rgb, size, self._gain, self._bias, self.spec.color_order == "bgr", enlarge)
 
     def postprocess(self, raw: npt.NDArray[Any], camera: CameraModel) -> npt.NDArray[np.float32]:
         """Raw network output -> metric depth at the camera's resolution, NaN where invalid."""
@@ -166,16 +230,22 @@ class DepthEstimator(ABC):
             out = out[0]
         if out.ndim != 2:
             raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}")
-        if out.shape != (camera.height, camera.width):
-            out = np.asarray(cv2.resize(out, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32)
         spec = self.spec
-        depth = out * np.float32(spec.depth_scale) + np.float32(spec.depth_shift)
+        gain, offset = float(spec.depth_scale), float(spec.depth_shift)
+        if spec.output_kind is OutputKind.METRIC_DEPTH and spec.focal_reference is not None:
+            # A metric net judges distance from apparent size: a longer lens makes things look nearer.
+            focal = (camera.fx / camera.width) / spec.focal_reference
+            gain, offset = gain * focal, offset * focal
+        # The affine part on the network's small grid: it commutes with the bilinear resize (weights sum
+        # to 1), and costs a sixteenth of doing it at the camera's resolution.
+        depth = out * np.float32(gain) + np.float32(offset)
+        if depth.shape != (camera.height, camera.width):
+            depth = np.asarray(
+                cv2.resize(depth, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32
+            )
         if spec.output_kind is OutputKind.RELATIVE_INVERSE_DEPTH:
             with np.errstate(divide="ignore", invalid="ignore"):
                 depth = np.where(depth > 0.0, 1.0 / depth, np.nan).astype(np.float32)
-        if spec.output_kind is OutputKind.METRIC_DEPTH and spec.focal_reference is not None:
-            # A metric net judges distance from apparent size: a longer lens makes things look nearer.
-            depth *= np.float32((camera.fx / camera.width) / spec.focal_reference)
         with np.errstate(invalid="ignore"):
             valid = (depth >= spec.min_depth_m) & (depth <= spec.max_depth_m)
         depth[~valid] = np.nan
@@ -190,6 +260,19 @@ class DepthEstimator(ABC):
         return self.postprocess(raw, camera)
 
 
+def assumed_spec_notice(path: Path, spec: ModelSpec) -> str:
+    """One line: the conventions assumed for a model file that carries no spec, and where to set them."""
+    size = (
+        f"{spec.input_width}x{spec.input_height}" if spec.input_width else f"dynamic, multiple of {spec.size_multiple}"
+    )
+    return (
+        f"model '{path.name}' has no '{ms.METADATA_KEY}' metadata and no model.* parameters were given; assuming "
+        f"input {size}, {spec.color_order.upper()} scaled by {spec.scale:.5g}, mean {list(spec.mean)}, "
+        f"std {list(spec.std)}, output {spec.output_kind.value} in [{spec.min_depth_m}, {spec.max_depth_m}] m; "
+        "set them under 'model:' in the depth_node YAML (README: 'Model spec') or export with depth-node export-hf"
+    )
+
+
 class OnnxEstimator(DepthEstimator):
     """ONNX Runtime backend; the spec comes from the file's metadata, overridden field by field."""
 
@@ -200,24 +283,14 @@ class OnnxEstimator(DepthEstimator):
         providers: Sequence[str] = DEFAULT_PROVIDERS,
         threads: int = 0,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(path)
-        if not path.is_file():
-            raise ModelError(f"model file '{path}' does not exist")
-        chosen = resolve_providers(providers, ort.get_available_providers())
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads > 0:
-            options.intra_op_num_threads = threads
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
+        self._session, chosen = open_session(path, providers, threads)
         metadata = self._session.get_modelmeta().custom_metadata_map
         spec = ModelSpec.from_metadata(metadata)
         if spec_overrides:
             spec = ms.from_mapping(spec_overrides, base=spec)
+        # A file without a spec, run without YAML: say once what is assumed (a wrong guess gives plausible nonsense).
+        self.spec_notice = None if (ms.METADATA_KEY in metadata or spec_overrides) else assumed_spec_notice(path, spec)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
         shape = inp.shape

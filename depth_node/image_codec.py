@@ -15,7 +15,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from depth_node.errors import ImageDecodeError, UnsupportedEncodingError
+from depth_node.errors import ImageDecodeError, ImageTooLargeError, UnsupportedEncodingError
+
+# The most pixels an image may state (an 8192 x 8192 frame). The node allocates about 40 bytes per pixel
+# downstream (colour, network input, depth, cloud), so a corrupt size field or a decompression bomb past
+# this would take gigabytes: it is refused from the header, before any buffer of that size exists.
+MAX_IMAGE_PIXELS = 1 << 26
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+# JPEG start-of-frame markers (baseline, progressive, lossless ...); C4, C8 and CC are other segments.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 @dataclass(frozen=True)
@@ -95,12 +105,14 @@ def decode_raw(
 
     Raises:
         UnsupportedEncodingError: an encoding outside :data:`ENCODINGS`.
+        ImageTooLargeError: more than :data:`MAX_IMAGE_PIXELS` pixels (checked before anything else).
         ImageDecodeError: sizes that do not add up (step shorter than a row, data shorter than
             step * height, zero sizes).
     """
     info = encoding_info(encoding)
     if height <= 0 or width <= 0:
         raise ImageDecodeError(f"image has zero size ({width}x{height})")
+    check_pixel_count(width, height)
     row_bytes = width * info.channels * info.dtype.itemsize
     if step < row_bytes:
         raise ImageDecodeError(f"step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)")
@@ -118,6 +130,49 @@ def decode_raw(
     return pixels.reshape(shape)
 
 
+def check_pixel_count(width: int, height: int) -> None:
+    """Refuse a stated image size over :data:`MAX_IMAGE_PIXELS` (:class:`ImageTooLargeError`)."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageTooLargeError(
+            f"image of {width}x{height} = {width * height} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels"
+        )
+
+
+def compressed_size(data: npt.NDArray[np.uint8]) -> tuple[str, int, int]:
+    """(codec, width, height) read from a PNG or JPEG header, without decoding any pixel.
+
+    Raises:
+        ImageDecodeError: data that is neither PNG nor JPEG, or whose header is cut short or has no size.
+    """
+    head = data[:8].tobytes()
+    if head.startswith(_PNG_MAGIC):
+        if data.size < 24 or data[12:16].tobytes() != b"IHDR":
+            raise ImageDecodeError("PNG data has no IHDR header")
+        width, height = (int.from_bytes(data[i : i + 4].tobytes(), "big") for i in (16, 20))
+        return "png", width, height
+    if head.startswith(_JPEG_MAGIC):
+        pos = 2
+        while pos + 9 <= data.size:  # walk the segments up to the frame header
+            if data[pos] != 0xFF:
+                break
+            marker = int(data[pos + 1])
+            if marker == 0xFF:  # fill byte
+                pos += 1
+                continue
+            if marker in _JPEG_SOF:
+                height = int(data[pos + 5]) << 8 | int(data[pos + 6])
+                width = int(data[pos + 7]) << 8 | int(data[pos + 8])
+                return "jpeg", width, height
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # segments without a length
+                pos += 2
+                continue
+            pos += 2 + (int(data[pos + 2]) << 8 | int(data[pos + 3]))
+        raise ImageDecodeError("JPEG data has no frame header (SOF) before its end")
+    raise ImageDecodeError(
+        f"compressed image could not be decoded: neither PNG nor JPEG data (starts with {head[:4].hex()})"
+    )
+
+
 def to_rgb8(image: npt.NDArray[Any], encoding: str) -> npt.NDArray[np.uint8]:
     """Colour pixels as RGB uint8 (H, W, 3): what the depth networks are fed.
 
@@ -129,6 +184,9 @@ def to_rgb8(image: npt.NDArray[Any], encoding: str) -> npt.NDArray[np.uint8]:
         image = (image >> 8).astype(np.uint8)
         encoding = "mono8"
     code = _TO_RGB.get(encoding)
+    info = ENCODINGS.get(encoding)
+    if info is not None and info.channels == 2 and image.shape[1] % 2:  # OpenCV would raise its own error
+        raise ImageDecodeError(f"{encoding} packs two pixels in 4 bytes: its width must be even, got {image.shape[1]}")
     if code is not None:
         return np.asarray(cv2.cvtColor(np.ascontiguousarray(image), code), dtype=np.uint8)
     raise UnsupportedEncodingError(f"encoding {encoding!r} is not a colour image")
@@ -192,15 +250,27 @@ def decode_compressed(fmt: str, data: Any) -> tuple[npt.NDArray[Any], str]:
 
     Raises:
         UnsupportedEncodingError: a format string that is not jpeg/png.
-        ImageDecodeError: bytes that OpenCV cannot decode.
+        ImageTooLargeError: a header stating more than :data:`MAX_IMAGE_PIXELS` pixels.
+        ImageDecodeError: bytes that are not PNG/JPEG or that OpenCV cannot decode.
     """
     original, _codec = parse_compressed_format(fmt)
     buf = as_uint8_buffer(data)
     if buf.size == 0:
         raise ImageDecodeError("compressed image has no data")
-    decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    # The header's size is checked before OpenCV allocates the decoded image; the magic check also keeps
+    # imdecode from reading anything else it knows (TIFF, EXR, ...) out of a message that says jpeg/png.
+    _codec_found, width, height = compressed_size(buf)
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError(f"compressed image header states a zero size ({width}x{height})")
+    check_pixel_count(width, height)
+    try:
+        decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise ImageDecodeError(f"compressed image ({fmt!r}, {buf.size} bytes) could not be decoded: {exc}") from None
     if decoded is None:
         raise ImageDecodeError(f"compressed image ({fmt!r}, {buf.size} bytes) could not be decoded")
+    if decoded.dtype not in (np.uint8, np.uint16) or (decoded.ndim == 3 and decoded.shape[2] not in (3, 4)):
+        raise ImageDecodeError(f"compressed image decoded to an unsupported {decoded.dtype} {decoded.shape} array")
     if decoded.ndim == 2:
         if decoded.dtype == np.uint16:
             return decoded, original if original in ("mono16", "16UC1") else "16UC1"

@@ -53,6 +53,12 @@ class ModelSpec:
             model's depth is multiplied by (camera fx / width) / (trained_fx / trained_width).
             0 disables the focal rescale.
         trained_width: The image width ``trained_fx`` refers to; 0 = ``input_width``.
+        keep_aspect_ratio: With a dynamic network and ``input_width`` x ``input_height`` as the nominal size,
+            scale the image as little as possible so that one side reaches its nominal length, keeping the
+            aspect ratio, then round each side to ``size_multiple`` (the Hugging Face DPT / Depth Anything rule).
+        size_rounding: How dynamic sizes reach ``size_multiple``: "nearest" or "floor" (GLPN floors).
+        resample: Resize filter when the image is enlarged: "auto" (bilinear), "bilinear" or "bicubic".
+            Shrinking always uses area averaging, the closest OpenCV filter to PIL's antialiased resize.
     """
 
     input_width: int = 0
@@ -69,6 +75,9 @@ class ModelSpec:
     max_depth_m: float = 20.0
     trained_fx: float = 0.0
     trained_width: int = 0
+    keep_aspect_ratio: bool = False
+    size_rounding: str = "nearest"
+    resample: str = "auto"
 
     def __post_init__(self) -> None:
         if self.input_width < 0 or self.input_height < 0:
@@ -85,6 +94,10 @@ class ModelSpec:
             raise ModelError(
                 f"model spec: need 0 <= min_depth_m < max_depth_m < inf, got {self.min_depth_m}, {self.max_depth_m}"
             )
+        if self.size_rounding not in ("nearest", "floor"):
+            raise ModelError(f"model spec: size_rounding must be 'nearest' or 'floor', got {self.size_rounding!r}")
+        if self.resample not in ("auto", "bilinear", "bicubic"):
+            raise ModelError(f"model spec: resample must be 'auto', 'bilinear' or 'bicubic', got {self.resample!r}")
         if self.trained_fx < 0.0 or not math.isfinite(self.trained_fx):
             raise ModelError(f"model spec: trained_fx must be >= 0, got {self.trained_fx}")
         if self.trained_fx > 0.0 and self.trained_width <= 0 and self.input_width <= 0:
@@ -145,7 +158,7 @@ def from_mapping(values: Mapping[str, Any], base: ModelSpec | None = None) -> Mo
                 changes[name] = OutputKind(value)
             elif name in ("mean", "std"):
                 changes[name] = tuple(float(v) for v in value)
-            elif name == "color_order":
+            elif name in ("color_order", "size_rounding", "resample"):
                 changes[name] = str(value).lower()
             elif isinstance(_FIELDS[name].default, bool):
                 changes[name] = bool(value)

@@ -1,11 +1,12 @@
 """``depth_node``: the rclpy shell around :class:`depth_node.processing.DepthFrameProcessor`.
 
-Wiring only: parameters (declared from :class:`DepthNodeParams`), QoS, subscriptions, publishers and a
-worker thread. The subscription callbacks just keep the newest frame; the worker runs the model on it,
-so frames arriving while the model is busy are dropped (counted) instead of queueing latency. A frame
-that fails is logged (throttled), counted by reason and dropped; the node never dies on one message,
-and the worker survives even an error nobody foresaw (counted as ``internal_error``). The counts go to
-``/diagnostics`` every ``diagnostics_period_s`` and to the log every 10 s.
+Wiring only: parameters (declared from :class:`DepthNodeParams`), QoS that follows the camera's
+publishers, subscriptions, publishers and a :class:`depth_node.frame_worker.LatestFrameWorker`. The image
+callback just hands the newest frame to the worker, which runs the model on it with the newest CameraInfo,
+so frames arriving while the model is busy are dropped (counted) instead of queueing latency. A frame that
+fails is logged (throttled), counted by reason and dropped; the node never dies on one message, and the
+worker survives even an error nobody foresaw (``internal_error``). The counts go to ``/diagnostics``
+every ``diagnostics_period_s`` and to the log every 10 s.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from depth_node.depth_params import NODE_NAME, DepthNodeParams
 from depth_node.errors import DepthNodeError
+from depth_node.frame_worker import FrameCounts, LatestFrameWorker
 from depth_node.msgs import MessageSet
 from depth_node.node_diagnostics import CountsReporter
 from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
 from depth_node.processing import DepthFrameProcessor
 
-STATS_PERIOD_S = 10.0
 LOG_THROTTLE_S = 5.0
 
 
@@ -36,47 +36,39 @@ class DepthNode(Node):
         super().__init__(NODE_NAME)
         self.params: DepthNodeParams = declare_and_read(self, DepthNodeParams)
         p = self.params
-        estimator = p.build_estimator()
+        estimator = p.build_estimator(notify=self.get_logger().warning)
         self.processor = DepthFrameProcessor(MessageSet.from_rclpy(), estimator, p)
         self.get_logger().info(
             f"depth model {getattr(estimator, 'path', '')} on {estimator.provider}, "
             f"input {estimator.spec.input_width}x{estimator.spec.input_height}"
         )
-
-        if p.image_transport == "compressed":
-            image_type, image_topic = CompressedImage, "image_raw/compressed"
-        else:
-            image_type, image_topic = Image, "image_raw"
-        self.subscriptions_matched = [
-            MatchedSubscription(self, image_type, image_topic, self._on_image, p.qos_depth, p.qos_reliability),
-            MatchedSubscription(self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability),
-        ]
         self.pub_depth = self.create_publisher(Image, "depth/image_raw", 5)
         self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", 5)
         self.pub_cloud = self.create_publisher(PointCloud2, "depth/points", 5) if p.publish_cloud else None
         self.pub_colored = self.create_publisher(Image, "depth/colored", 5) if p.publish_colored else None
 
-        self._lock = threading.Condition()
-        self._pending: Any = None
+        self._info_lock = threading.Lock()
         self._info: Any = None
-        self._running = True
-        self.stats = CountsReporter(self, NODE_NAME, self.create_publisher(DiagnosticArray, "/diagnostics", 10))
-        self._worker = threading.Thread(target=self._work, name="depth_inference", daemon=True)
-        self._worker.start()
-        if p.diagnostics_period_s > 0:
-            self.create_timer(p.diagnostics_period_s, self.stats.publish)
-        self.create_timer(STATS_PERIOD_S, self.stats.log)
+        self.counts = FrameCounts()
+        self.stats = CountsReporter(self, self.counts, p.diagnostics_period_s)
+        self.worker = LatestFrameWorker(self._process, "depth_inference", self.counts, self._on_worker_error)
+        if p.image_transport == "compressed":
+            image_type, image_topic = CompressedImage, "image_raw/compressed"
+        else:
+            image_type, image_topic = Image, "image_raw"
+        self.subscriptions_matched = [
+            MatchedSubscription(self, image_type, image_topic, self.worker.submit, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+        ]
 
     def _on_info(self, msg: CameraInfo) -> None:
-        with self._lock:
+        with self._info_lock:
             self._info = msg
 
-    def _on_image(self, msg: Any) -> None:
-        with self._lock:
-            if self._pending is not None:
-                self.stats.count("dropped_busy")
-            self._pending = msg
-            self._lock.notify()
+    def _on_worker_error(self, exc: Exception) -> None:
+        self.get_logger().error(
+            f"frame dropped (internal_error): {type(exc).__name__}: {exc}", throttle_duration_sec=LOG_THROTTLE_S
+        )
 
     def _wanted(self) -> tuple[bool, bool, bool]:
         """(anything, cloud, colored): which outputs have subscribers right now."""
@@ -85,30 +77,15 @@ class DepthNode(Node):
         colored = self.pub_colored is not None and self.pub_colored.get_subscription_count() > 0
         return depth or cloud or colored, cloud, colored
 
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                while self._running and self._pending is None:
-                    self._lock.wait(timeout=0.5)
-                if not self._running:
-                    return
-                image, info, self._pending = self._pending, self._info, None
-            try:
-                self._process(image, info)
-            except Exception as exc:  # the worker must outlive any one frame, whatever it raises
-                self.stats.count("internal_error")
-                self.get_logger().error(
-                    f"frame dropped (internal_error): {type(exc).__name__}: {exc}",
-                    throttle_duration_sec=LOG_THROTTLE_S,
-                )
-
-    def _process(self, image: Any, info: Any) -> None:
+    def _process(self, image: Any) -> None:
         anything, cloud, colored = self._wanted()
         if not anything:
-            self.stats.count("idle_no_subscribers")
+            self.counts.count("idle_no_subscribers")
             return
+        with self._info_lock:
+            info = self._info
         if info is None:
-            self.stats.count("no_camera_info")
+            self.counts.count("no_camera_info")
             self.get_logger().warning(
                 "no CameraInfo received yet on camera_info; frame dropped",
                 throttle_duration_sec=LOG_THROTTLE_S,
@@ -117,7 +94,7 @@ class DepthNode(Node):
         try:
             out = self.processor.process(image, info, want_cloud=cloud, want_colored=colored)
         except DepthNodeError as exc:
-            self.stats.count(exc.reason)
+            self.counts.count(exc.reason)
             self.get_logger().warning(f"frame dropped ({exc.reason}): {exc}", throttle_duration_sec=LOG_THROTTLE_S)
             return
         self.pub_depth.publish(out.depth_msg)
@@ -126,14 +103,11 @@ class DepthNode(Node):
             self.pub_cloud.publish(out.cloud_msg)
         if out.colored_msg is not None and self.pub_colored is not None:
             self.pub_colored.publish(out.colored_msg)
-        self.stats.count("processed", out.times_ms["total"])
+        self.counts.count("processed", out.times_ms["total"])
         if out.floor is not None and not out.floor.found:
-            self.stats.count("floor_not_found")  # published at the model's own scale
+            self.counts.count("floor_not_found")  # published at the model's own scale
 
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""
-        with self._lock:
-            self._running = False
-            self._lock.notify()
-        self._worker.join(timeout=2.0)
+        self.worker.stop()
         super().destroy_node()

@@ -17,3 +17,8 @@ def depth_node(args: list[str] | None = None) -> None:
 def obstacle_avoidance(args: list[str] | None = None) -> None:
     """``obstacle_avoidance``: depth (and detections) in, cmd_vel, scan and obstacles out."""
     run_node("obstacle_avoidance", "navigation.node", "ObstacleAvoidanceNode", args)
+
+
+def detector(args: list[str] | None = None) -> None:
+    """``detector``: camera frames in, vision_msgs detections out."""
+    run_node("detector", "depth_node.detector_node", "DetectorNode", args)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -154,6 +154,23 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _unknown_message(unknown: Sequence[str], known: Iterable[str]) -> str:
+    """ "unknown parameter 'x' (did you mean 'y'?)" for each typo: the nearest name, not all 40 of them."""
+    import difflib
+
+    names = sorted(known)
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        if not close:  # a nested key's last part alone ('model.widht' -> 'model.input_width')
+            leaf = name.rsplit(".", 1)[-1]
+            by_leaf = {n.rsplit(".", 1)[-1]: n for n in names}
+            close = [by_leaf[m] for m in difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.6)]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        parts.append(f"'{name}'{hint}")
+    return f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(parts)}"
+
+
 def from_mapping(cls: type[T], values: Mapping[str, Any], *, source: str = "parameters") -> T:
     """Build a parameter dataclass from (possibly nested) values; defaults fill what is absent.
 
@@ -164,7 +181,7 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], *, source: str = "para
     infos = {info.name: info for info in describe(cls)}
     unknown = sorted(set(flat) - set(infos))
     if unknown:
-        raise ParameterError(f"{source}: unknown parameter(s) {unknown}; known: {sorted(infos)}")
+        raise ParameterError(f"{source}: {_unknown_message(unknown, infos)}")
     checked = {name: coerce(infos[name], value) for name, value in flat.items()}
     return _build(cls, checked, prefix="")
 

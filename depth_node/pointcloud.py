@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -85,6 +86,7 @@ class PointCloudBuilder:
         self.max_range_m = max_range_m
         self._rays_key: CameraModel | None = None
         self._rays: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
+        self._zeros: npt.NDArray[np.float32] | None = None  # the xyz cloud's padding plane
 
     def rays(self, camera: CameraModel) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """The x/z and y/z planes, each (h, w) and contiguous, of ``camera`` at this decimation (cached).
@@ -116,21 +118,22 @@ class PointCloudBuilder:
             z = np.where(z <= self.max_range_m, z, np.float32(np.nan))
         ray_x, ray_y = self.rays(camera)
         h, w = z.shape
-        floats_per_point = 8 if rgb is not None else 4
-        fields: tuple[PointFieldSpec, ...] = XYZ_FIELDS
-        # Every byte of the buffer is written below (padding zeroed), so it need not start zeroed.
-        buf = np.empty((h, w, floats_per_point), dtype=np.float32)
-        np.multiply(ray_x, z, out=buf[..., 0])
-        np.multiply(ray_y, z, out=buf[..., 1])
-        buf[..., 2] = z
-        buf[..., 3] = 0.0
-        if rgb is not None:
-            if rgb.shape[:2] != depth.shape:
-                raise ValueError(f"colour of shape {rgb.shape} does not match the depth's {depth.shape}")
-            buf[..., 4].view(np.uint32)[...] = pack_rgb(rgb[::k, ::k])
-            buf[..., 5:] = 0.0
-            fields = XYZRGB_FIELDS
-        return CloudData(h, w, fields, floats_per_point * 4, buf.reshape(-1).view(np.uint8))
+        # Planes first, then one interleaving pass (cv2.merge): several times faster than strided writes.
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        if self._zeros is None or self._zeros.shape != z.shape:
+            self._zeros = np.zeros_like(z)
+        zeros = self._zeros
+        if rgb is None:
+            buf = cv2.merge((ray_x * z, ray_y * z, z, zeros))
+            return CloudData(h, w, XYZ_FIELDS, 16, np.asarray(buf, dtype=np.float32).reshape(-1).view(np.uint8))
+        if rgb.shape[:2] != depth.shape:
+            raise ValueError(f"colour of shape {rgb.shape} does not match the depth's {depth.shape}")
+        # PCL's packed 0x00RRGGBB read as little-endian bytes is B, G, R, 0: a BGRA image with alpha zeroed.
+        bgra = cv2.cvtColor(np.ascontiguousarray(rgb[::k, ::k]), cv2.COLOR_RGB2BGRA)
+        bgra[..., 3] = 0
+        packed = bgra.view(np.float32)[..., 0]
+        buf = cv2.merge((ray_x * z, ray_y * z, z, zeros, packed, zeros, zeros, zeros))
+        return CloudData(h, w, XYZRGB_FIELDS, 32, np.asarray(buf, dtype=np.float32).reshape(-1).view(np.uint8))
 
 
 def backproject_numpy(depth: npt.NDArray[np.float32], camera: CameraModel) -> npt.NDArray[np.float32]:

@@ -21,6 +21,7 @@ from depth_node.colorize import colorize_depth
 from depth_node.depth_params import DepthNodeParams
 from depth_node.errors import DepthNodeError, ModelError
 from depth_node.estimator import DepthEstimator
+from depth_node.floor_affine import AffineFit
 from depth_node.msgs import MessageSet, camera_from_info, decode_image
 from depth_node.pointcloud import PointCloudBuilder
 from depth_node.scale import FloorFit
@@ -46,7 +47,8 @@ class FrameOutputs:
         cloud_msg: Organised PointCloud2, or None.
         colored_msg: bgr8 inferno_r Image, or None.
         times_ms: Milliseconds per stage (see :data:`STAGES`; the floor fit counts as inference).
-        floor: The frame's floor-scale fit (already applied to ``depth``), or None when ``floor_scale`` is off.
+        floor: The frame's floor fit (already applied to ``depth``), or None when ``floor_scale`` is off.
+            In affine mode a frame with no floor line and none before it raises ``FloorNotFoundError``.
     """
 
     depth: npt.NDArray[np.float32]
@@ -56,7 +58,7 @@ class FrameOutputs:
     cloud_msg: Any
     colored_msg: Any
     times_ms: dict[str, float]
-    floor: FloorFit | None = None
+    floor: FloorFit | AffineFit | None = None
 
 
 class DepthFrameProcessor:
@@ -104,7 +106,7 @@ class DepthFrameProcessor:
             raise
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
-        floor = None
+        floor: FloorFit | AffineFit | None = None
         if self.floor_scaler is not None:
             depth, floor = self.floor_scaler.apply(depth, camera)
         t2 = time.perf_counter()

@@ -21,11 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+
+if TYPE_CHECKING:
+    from depth_node.floor_affine import AffineFit
 
 # Rays less than this far below the horizontal (height lost per metre of depth, about 3 degrees) meet the
 # floor far away, where a pixel of depth error is metres: they are left out of the fit.
@@ -131,10 +135,11 @@ class FloorScaler:
         return depth * np.float32(fit.scale), fit
 
 
-def summarise_fits(fits: Sequence[FloorFit]) -> dict[str, float | int | None]:
+def summarise_fits(fits: Sequence[FloorFit | AffineFit]) -> dict[str, float | int | None]:
     """What a run's floor fits say, for a report: how often a floor was found and how far the scale moved.
 
-    The factors are over the frames with a floor (the others were left at 1.0). A median far from 1 says the
+    The factors are over the frames with a floor (the others were left at 1.0; in affine mode the factor is
+    the slope of the floor line, in inverse metres per unit of the network's output). A median far from 1 says the
     model's scale is off for this camera or scene; a wide 5-95 % spread says it drifts from frame to frame,
     which is what the fit is for. All None when no frame was fitted.
     """

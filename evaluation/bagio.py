@@ -1,8 +1,9 @@
 """Reading ROS 2 bags and writing output bags atomically (rosbags, no ROS installation needed).
 
 :func:`open_bag` turns every way a path can fail to be a bag into one :class:`BagError` with a one-line
-message. :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target
-and renames it into place only when everything, report included, is complete, so a crash or a bad input
+message (salvaging a bag that rosbags refuses is :mod:`evaluation.bag_recovery`'s work).
+:class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target and renames
+it into place only when everything, report included, is complete, so a crash or a bad input
 never leaves a half-written OUT behind. :class:`StampIndex` pairs messages of different topics by header
 stamp, whatever order the bag logged them in.
 """
@@ -30,23 +31,30 @@ COLOUR_ENCODINGS = frozenset(
 )
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 @contextlib.contextmanager
-def open_bag(path: str | Path, typestore: Any = None) -> Iterator[Any]:
-    """An open rosbags ``AnyReader`` on a bag directory, .db3 or .mcap file.
+def open_bag(path: str | Path | Sequence[Path], typestore: Any = None) -> Iterator[Any]:
+    """An open rosbags ``AnyReader`` on a bag directory, .db3 or .mcap file (or several, read as one).
 
     Raises:
         BagError: the path is missing, not a bag, or unreadable.
     """
     from rosbags.highlevel import AnyReader
 
-    p = Path(path)
-    if not p.exists():
-        raise BagError(f"bag '{p}' does not exist")
-    reader = AnyReader([p], default_typestore=typestore)
+    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+    for p in paths:
+        if not p.exists():
+            raise BagError(f"bag '{p}' does not exist")
+    # rosbags raises several unrelated types for "not a bag", some already in the constructor (an empty
+    # directory, a directory of PNGs, a .png file): both steps are inside the try.
     try:
+        reader = AnyReader(paths, default_typestore=typestore)
         reader.open()
-    except Exception as exc:  # rosbags raises several unrelated types for "not a bag"
-        raise BagError(f"'{p}' is not a readable ROS 2 bag: {exc}") from exc
+    except Exception as exc:
+        raise BagError(f"'{paths[0]}' is not a readable ROS 2 bag: {_one_line(exc)}") from exc
     try:
         yield reader
     finally:
@@ -63,17 +71,31 @@ def _sibling_info_topic(image_topic: str, info_topics: Sequence[str]) -> str | N
     return None
 
 
-def _is_colour_topic(reader: Any, connection: Any) -> bool:
-    """Peek at a topic's first message: colour images only (depth and IR topics are not inputs)."""
+def _first_encoding(reader: Any, connection: Any) -> str | None:
+    """The encoding (Image) or format (CompressedImage) of a topic's first message; None if it has none.
+
+    An undecodable first message reads as ``"?"``: not a colour encoding.
+    """
     for conn, _t, raw in reader.messages(connections=[connection]):
         try:
             msg = reader.deserialize(raw, conn.msgtype)
         except Exception:
-            return False
-        if conn.msgtype.endswith("CompressedImage"):
-            return "compresseddepth" not in str(msg.format).lower()
-        return str(msg.encoding) in COLOUR_ENCODINGS
-    return False
+            return "?"
+        return str(msg.format if conn.msgtype.endswith("CompressedImage") else msg.encoding)
+    return None
+
+
+def _is_colour_encoding(msgtype: str, encoding: str) -> bool:
+    """Colour or mono images only: depth and IR topics are not inputs of the model."""
+    if msgtype.endswith("CompressedImage"):
+        return encoding != "?" and "compresseddepth" not in encoding.lower()
+    return encoding in COLOUR_ENCODINGS
+
+
+def _is_colour_topic(reader: Any, connection: Any) -> bool:
+    """Peek at a topic's first message: colour images only (depth and IR topics are not inputs)."""
+    encoding = _first_encoding(reader, connection)
+    return encoding is not None and _is_colour_encoding(connection.msgtype, encoding)
 
 
 def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) -> tuple[str, str]:
@@ -93,6 +115,12 @@ def select_topics(reader: Any, image_topic: str | None, info_topic: str | None) 
             raise BagError(
                 f"image topic '{image_topic}' is not an Image/CompressedImage topic of the bag; "
                 f"it has {listing(reader)}"
+            )
+        encoding = _first_encoding(reader, conn)
+        if encoding not in (None, "?") and not _is_colour_encoding(conn.msgtype, encoding):  # ?: count, skip
+            raise BagError(
+                f"image topic '{image_topic}' carries '{encoding}' images, not colour or mono "
+                f"({', '.join(sorted(COLOUR_ENCODINGS))}); a depth topic goes to --depth-topic"
             )
     else:
         candidates = [c.topic for c in reader.connections if c.msgtype in IMAGE_TYPES and _is_colour_topic(reader, c)]

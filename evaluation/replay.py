@@ -29,11 +29,14 @@ import numpy.typing as npt
 from depth_node import image_codec
 from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
+from depth_node.detection.detector import Detector
 from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
+from depth_node.floor_affine import AffineFit
 from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
 from depth_node.processing import STAGES, DepthFrameProcessor
 from depth_node.scale import FloorFit, summarise_fits
+from evaluation.bag_recovery import integrity_report, readable_bag
 from evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
@@ -45,9 +48,11 @@ from evaluation.bagio import (
 )
 from evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
 from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
+from evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
 from navigation import msgs as nav_msgs
 from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
 from navigation.params import ObstacleAvoidanceParams
+from navigation.vision_defs import register as register_vision
 
 OUTPUT_TOPICS = {
     "depth": ("/depth/image_raw", "sensor_msgs/msg/Image"),
@@ -95,7 +100,9 @@ class ReplayStats:
     frames_processed: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
-    floor_fits: list[FloorFit] = field(default_factory=list)  # empty unless the depth node's floor_scale is on
+    floor_fits: list[FloorFit | AffineFit] = field(
+        default_factory=list
+    )  # empty unless the depth node's floor_scale is on
 
     def skip(self, reason: str) -> None:
         """Count one skipped frame under ``reason``."""
@@ -138,7 +145,7 @@ NO_DEPTH_EVAL: dict[str, Any] = {"depth_metrics": None, "depth_metrics_median_sc
 
 
 def _ground_truth(
-    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack
+    reader: Any, options: ReplayOptions, n_frames: int, stack: contextlib.ExitStack, paths: list[Path]
 ) -> DepthEvaluator | None:
     """The evaluator of ``options``' ground-truth topic, or None without one.
 
@@ -164,7 +171,7 @@ def _ground_truth(
             f"it has {listing(reader)}"
         )
     index = StampIndex.from_bag(reader, topic, keep_messages=False)
-    gt_reader = stack.enter_context(open_bag(options.bag))
+    gt_reader = stack.enter_context(open_bag(paths))
 
     def fetch(stamp: int) -> Any:
         hit = index.nearest(stamp, GT_MATCH_NS)
@@ -192,7 +199,7 @@ class _FrameSource:
 
     def process(
         self, image: Any, info: Any
-    ) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]], FloorFit | None]:
+    ) -> tuple[Any, CameraModel, dict[str, float], list[tuple[str, Any]], FloorFit | AffineFit | None]:
         """(depth m, camera, stage milliseconds, depth-node output messages by OUTPUT_TOPICS key, floor fit).
 
         Raises:
@@ -214,6 +221,7 @@ def run_replay(
     estimator: DepthEstimator | None,
     params: DepthNodeParams,
     nav_params: ObstacleAvoidanceParams | None = None,
+    detector: Detector | None = None,
 ) -> dict[str, Any]:
     """Replay ``options.bag`` and write ``options.out``; returns the report (also in OUT/report.json).
 
@@ -221,18 +229,35 @@ def run_replay(
     ``estimator`` may be None), from the bag's sensor depth. Either way the navigation controller runs on
     it on the bag clock (:mod:`evaluation.nav_replay`).
 
+    With a ``detector`` each colour frame is also run through it, in place of ``options.detections_topic``
+    (:mod:`evaluation.replay_detector`); its detections go to the navigation and to ``/detections``.
+
     With a ground-truth topic in ``options`` the depth is also scored against it (module docstring).
     OUT also gets report.html: the report as a table, and with ground truth the depth figures.
 
     Raises:
         BagError: the input is not a readable bag, the topics cannot be chosen, or OUT exists.
-        ParameterError: inconsistent ground-truth options.
+        ParameterError: inconsistent ground-truth options, or a detector with a detections topic or sensor depth.
     """
+    if detector is not None and (options.detections_topic or options.depth_topic):
+        raise ParameterError(
+            "--detector runs on the colour images in place of --detections-topic and the model's "
+            "depth; it cannot be combined with --detections-topic or --depth-topic"
+        )
     nav_params = nav_params or ObstacleAvoidanceParams()
     stats = ReplayStats()
     stats.latencies["navigation"] = []
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(open_bag(options.bag))
+        bag = stack.enter_context(readable_bag(options.bag))
+        reader = stack.enter_context(open_bag(bag.paths))
+        # What the bag promises per topic: its own index (or, for a salvaged recording, its metadata.yaml).
+        expected: Counter[str] = Counter()
+        if bag.salvage is None:
+            for c in reader.connections:
+                expected[c.topic] += c.msgcount
+        else:
+            expected.update(bag.expected_by_topic)
+        read: Counter[str] = Counter()
         if options.depth_topic is not None:
             image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
         else:
@@ -241,15 +266,20 @@ def run_replay(
             image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
         det_topic = _check_detections_topic(reader, options.detections_topic)
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
+        if detector is not None and vision_source is None:
+            register_vision(out_store)  # the detector's own messages need vision_msgs in any case
+            vision_source = "built-in"
         messages = MessageSet.from_rosbags(out_store)
         source = _FrameSource(messages, None if options.depth_topic else estimator, params)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
-        evaluator = _ground_truth(reader, options, n_images, stack)
+        evaluator = _ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
             written = set(NAV_TOPICS.values())
             if source.processor is not None:
                 written |= {t for t, _ in OUTPUT_TOPICS.values()}
+            if detector is not None:
+                written.add(DETECTIONS_TOPIC)
             # An input topic of the same name as an output (a re-replayed output bag, a robot's own
             # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
             replaced = sorted({c.topic for c in reader.connections if c.topic in written})
@@ -268,10 +298,12 @@ def run_replay(
                 write_obstacles=vision_source is not None,
                 tf_static=_tf_static_writer(writer, copies, reader, out_store),
             )
+            detect = None if detector is None else ReplayDetector(messages, detector, writer)
             infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
+                    read[conn.topic] += 1
                     nav.advance(timestamp)
                     last_time = timestamp
                     if conn.id in copies:
@@ -286,16 +318,22 @@ def run_replay(
                         continue
                     stats.frames_total += 1
                     bar.update(1)
-                    frame = _Frame(reader, conn, raw, timestamp, stats.frames_total - 1)
+                    frame = _Frame(reader, conn, raw, timestamp, stats.frames_total - 1, detect)
                     _process_frame(frame, infos, source, stats, nav, evaluator, writer, outs, out_store)
             if last_time is not None:
                 nav.advance(last_time, inclusive=True)
             stats.latencies["navigation"] = nav.latencies_ms
+            if detect is not None:
+                stats.latencies["detector"] = detect.latencies_ms
             navigation = nav.navigation_report()
             navigation["obstacles_written"] = vision_source is not None
             navigation["vision_msgs_from"] = vision_source
+            warnings = []
             if vision_source is None:
                 navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
+                warnings.append(navigation["warning"])
+            integrity = integrity_report(bag.salvage, expected, read)
+            warnings.extend(integrity.pop("warnings"))
             report = stats.report(
                 {
                     "camera_info_malformed": infos.malformed,
@@ -308,7 +346,10 @@ def run_replay(
                     "cmd_vel": nav.report(),
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
+                    "detector": None if detect is None else detect.report(),
                     **(NO_DEPTH_EVAL if evaluator is None else evaluator.report()),
+                    **integrity,
+                    "warnings": warnings,
                 }
             )
             out.add_json("report.json", report)
@@ -318,16 +359,13 @@ def run_replay(
 
 def _write_html(directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None) -> None:
     """report.html (and with ground truth its figures) into the bag directory being written."""
-    from evaluation.report import depth_figures, write_html
+    from evaluation.replay_page import replay_page_blocks
+    from evaluation.report import depth_figures, write_page
 
-    sections = []
-    if ev is not None:
-        figures = depth_figures(directory, ev.records())
-        if figures:
-            sections.append((f"Depth against ground truth ({ev.topic})", figures))
-    first = [k for k in NO_DEPTH_EVAL if report.get(k) is not None]  # the scores before the bookkeeping
-    summary = {**{k: report[k] for k in first}, **{k: v for k, v in report.items() if k not in first}}
-    write_html(directory / "report.html", f"depth-node replay: {options.bag.name}", summary, sections)
+    figures = depth_figures(directory, ev.records()) if ev is not None else []
+    blocks = replay_page_blocks(report, figures, None if ev is None else ev.topic)
+    subtitle = f"{report['frames_processed']} of {report['frames_total']} frames processed, on {report['provider']}"
+    write_page(directory / "report.html", f"depth-node replay: {options.bag.name}", blocks, subtitle)
 
 
 @dataclass
@@ -339,6 +377,7 @@ class _Frame:
     raw: bytes
     timestamp: int
     index: int
+    detector: ReplayDetector | None = None  # runs on the frame before its depth
 
 
 def _process_frame(
@@ -360,6 +399,8 @@ def _process_frame(
         stats.skip("malformed_message")
         nav.on_failed(timestamp, "malformed message")
         return
+    if frame.detector is not None:
+        frame.detector.process(image, timestamp, nav)
     stamp = stamp_ns(image.header)
     info = infos.lookup(stamp)
     if info is None:

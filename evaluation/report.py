@@ -10,30 +10,32 @@ never pays for it.
 
 from __future__ import annotations
 
-import html
 import io
-import os
-import tempfile
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from depth_node.fileio import atomic_write_bytes
+from evaluation.html_blocks import figures, flatten_raw, format_value, key_values, page, section
+
 if TYPE_CHECKING:
     from evaluation.depth_eval import DepthRecords
 
 Section = tuple[str, Sequence[tuple[str, str]]]  # (heading, [(png file name, caption), ...])
 DPI = 100
+PAGE_WIDTH_IN = 13.6  # figures fill a 1400 px page (html_blocks.PAGE_WIDTH_PX) at DPI, less the margins
+READABLE_FONTS = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "figure.titlesize": 14,
+}
 DEPTH_CMAP = "inferno_r"  # near = bright, as the node's colourised depth
-_STYLE = (
-    "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
-    "table{border-collapse:collapse;margin-bottom:2em}"
-    "td,th{border:1px solid #ccc;padding:2px 10px;text-align:left;vertical-align:top}"
-    "td.v{font-family:monospace}figure{margin:1.5em 0}img{max-width:100%}"
-    "figcaption{color:#555;margin-top:.3em}"
-)
 
 
 def pyplot() -> Any:
@@ -46,18 +48,14 @@ def pyplot() -> Any:
     return plt
 
 
+def readable_fonts(plt: Any) -> Any:
+    """A context in which new figures use fonts readable on the page (a context: no global style change)."""
+    return plt.rc_context(READABLE_FONTS)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary name in ``path``'s directory, then rename it to ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), data)
 
 
 def figure_png(fig: Any) -> bytes:
@@ -75,56 +73,16 @@ def save_figure(fig: Any, path: Path) -> None:
     atomic_write(Path(path), figure_png(fig))
 
 
-def format_value(value: Any) -> str:
-    """A summary cell: floats to 4 significant digits, integers exact, None as an em dash."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.4g}"
-    if isinstance(value, list | tuple):
-        return ", ".join(format_value(v) for v in value) if value else "—"
-    return str(value)
-
-
 def flatten(summary: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """(dotted key, formatted value) rows of a nested mapping, in its own order."""
-    rows: list[tuple[str, str]] = []
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            rows.extend(flatten(value, f"{name}."))
-        else:
-            rows.append((name, "—" if isinstance(value, Mapping) else format_value(value)))
-    return rows
+    return [(k, format_value(v)) for k, v in flatten_raw(summary, prefix)]
 
 
 def render_html(title: str, summary: Mapping[str, Any], sections: Sequence[Section]) -> str:
-    """The report page: title, summary table, then each section's figures with captions."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        "<h2>Summary</h2>",
-        "<table>",
-    ]
-    parts += [f'<tr><th>{esc(k)}</th><td class="v">{esc(v)}</td></tr>' for k, v in flatten(summary)]
-    parts.append("</table>")
-    for heading, figures in sections:
-        parts.append(f"<h2>{esc(heading)}</h2>")
-        for name, caption in figures:
-            src = esc(urllib.parse.quote(name), quote=True)
-            parts.append(
-                f'<figure><img src="{src}" alt="{esc(caption, quote=True)}">'
-                f"<figcaption>{esc(caption)}</figcaption></figure>"
-            )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    """A plain page: title, the summary as a table of dotted keys, then each section's figures."""
+    blocks = [section("Summary", key_values(summary))]
+    blocks += [section(heading, figures(items)) for heading, items in sections]
+    return page(title, blocks)
 
 
 def write_html(path: Path, title: str, summary: Mapping[str, Any], sections: Sequence[Section]) -> None:
@@ -137,6 +95,11 @@ def write_html(path: Path, title: str, summary: Mapping[str, Any], sections: Seq
         sections: (heading, [(png file name, caption), ...]) in order.
     """
     atomic_write(Path(path), render_html(title, summary, sections).encode("utf-8"))
+
+
+def write_page(path: Path, title: str, blocks: Sequence[str], subtitle: str | None = None) -> None:
+    """Write a results page made of :mod:`evaluation.html_blocks` pieces to ``path`` atomically (UTF-8)."""
+    atomic_write(Path(path), page(title, blocks, subtitle).encode("utf-8"))
 
 
 def _depth_limits(*arrays: np.ndarray) -> tuple[float, float]:
@@ -157,16 +120,20 @@ def depth_figures(out_dir: Path, records: DepthRecords) -> list[tuple[str, str]]
     if not records.stamps_ns:
         return []
     plt = pyplot()
+    with readable_fonts(plt):
+        return _depth_figures(plt, Path(out_dir), records)
+
+
+def _depth_figures(plt: Any, out_dir: Path, records: DepthRecords) -> list[tuple[str, str]]:
     from matplotlib.colors import LogNorm
 
-    out_dir = Path(out_dir)
     lo_d, hi_d = records.min_depth, records.max_depth
     # The prediction as the metrics see it: unknown -> max depth, clipped to the evaluated range.
     pred = np.clip(np.where(np.isfinite(records.pred), records.pred, hi_d), lo_d, hi_d)
     gt = records.gt
     figures: list[tuple[str, str]] = []
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(9, 4.5))
+    fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(PAGE_WIDTH_IN, 5.5))
     t = (np.asarray(records.stamps_ns, np.int64) - records.stamps_ns[0]) / 1e9
     ax1.plot(t, records.abs_rel, ".-", color="tab:red")
     ax1.set_ylabel("AbsRel")
@@ -182,7 +149,7 @@ def depth_figures(out_dir: Path, records: DepthRecords) -> list[tuple[str, str]]
     lo, hi = (float(v) for v in np.percentile(err, [1, 99]))
     if not hi > lo:
         lo, hi = lo - 0.05, hi + 0.05
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.7, 5))
     ax.hist(err, bins=80, range=(lo, hi), color="tab:gray")
     ax.axvline(0.0, color="k", lw=1)
     ax.axvline(float(np.median(err)), color="tab:red", lw=1, ls="--", label=f"median {np.median(err):+.3f} m")
@@ -197,7 +164,7 @@ def depth_figures(out_dir: Path, records: DepthRecords) -> list[tuple[str, str]]
     top = min(hi_d, float(max(np.percentile(gt, 99.5), np.percentile(pred, 99.5))))
     top = top if top > lo_d else hi_d
     counts, xe, ye = np.histogram2d(gt, pred, bins=80, range=[[lo_d, top], [lo_d, top]])
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(8, 7))
     mesh = ax.pcolormesh(xe, ye, np.ma.masked_equal(counts.T, 0), norm=LogNorm(vmin=1, vmax=max(counts.max(), 1)))
     ax.plot([lo_d, top], [lo_d, top], "w--", lw=1)
     ax.set_xlabel("true depth (m)")
@@ -218,7 +185,7 @@ def _frame_strip(plt: Any, path: Path, records: DepthRecords) -> tuple[str, str]
 
     frames = records.frames
     cmap = matplotlib.colormaps[DEPTH_CMAP].with_extremes(bad="0.85")
-    fig, axes = plt.subplots(len(frames), 4, figsize=(14, 2.8 * len(frames)), squeeze=False)
+    fig, axes = plt.subplots(len(frames), 4, figsize=(PAGE_WIDTH_IN, 2.8 * len(frames)), squeeze=False)
     t0 = records.stamps_ns[0]
     for row, frame in zip(axes, frames, strict=True):
         valid = np.isfinite(frame.gt) & (frame.gt >= records.min_depth) & (frame.gt <= records.max_depth)

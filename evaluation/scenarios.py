@@ -284,6 +284,30 @@ SCENARIOS = tuple(_BUILDERS)
 SUITES: dict[str, tuple[str, ...]] = {"default": SCENARIOS}
 
 
+# What each scenario tests, in the words of the report page (the module docstring's table).
+DESCRIPTIONS: dict[str, str] = {
+    "corridor_boxes": "A corridor with boxes against alternate walls: weave between them.",
+    "cluttered_room": "Boxes, cabinets and pillars scattered between start and goal (a path is guaranteed).",
+    "doorway": "A partition wall across the room; the goal is behind its door, off the straight line.",
+    "person_standing": "A person stands on the straight line to the goal: slow down, go around.",
+    "person_crossing": "A person walks across the robot's path as it arrives: give way, then go on.",
+    "dead_end": "A corridor closed at the end, the goal beyond the wall: approach and stop without touching.",
+}
+
+
+def pass_rule(scenario: Scenario) -> str:
+    """How a run of ``scenario`` is judged, in one sentence for the report."""
+    if scenario.expect == STOP:
+        return (
+            f"Expects a stop: the goal cannot be reached, so a run passes when the robot touches nothing until "
+            f"the {scenario.timeout_s:.0f} s timeout (outcome 'timeout' is the pass)."
+        )
+    return (
+        f"Expects arrival: a run passes when the robot gets within {scenario.goal_tolerance_m:.2f} m of the goal "
+        f"without touching anything, before the {scenario.timeout_s:.0f} s timeout."
+    )
+
+
 def build_scenario(name: str, seed: int) -> Scenario:
     """The scenario ``name`` built from ``seed``.
 

@@ -1,7 +1,9 @@
 """Figures of a simulation suite: top-down trajectories with obstacles and footprint, speed and steering.
 
-One pair of PNGs per scenario (every seed of it in one figure), returned as report sections for
-:func:`evaluation.report.write_html`.
+One pair of PNGs per scenario (every seed of it in one figure), returned as report sections for the page
+(:mod:`evaluation.sim_page`). Each seed has its own colour, the same in both figures and named in their
+legends; model depth is drawn solid, oracle depth dashed. Figures are drawn for the page's width
+(:data:`evaluation.report.PAGE_WIDTH_IN`) with fonts that stay readable there.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.report import pyplot, save_figure
+from evaluation.report import PAGE_WIDTH_IN, pyplot, readable_fonts, save_figure
 from evaluation.sim import SimResult
 
-_MODEL_COLOR, _ORACLE_COLOR = "tab:blue", "tab:orange"
+_ORACLE_STYLE, _MODEL_STYLE = "--", "-"
 _CLASS_COLORS = {"person": "tab:red", "pillar": "0.45", None: "0.25"}
 
 
@@ -50,11 +52,22 @@ def _draw_scene(ax: Any, result: SimResult) -> None:
     ax.plot(*scenario.goal, "g*", ms=10)
 
 
-def _draw_path(ax: Any, result: SimResult, color: str, style: str) -> None:
+def seed_color(index: int) -> Any:
+    """The colour of the ``index``-th seed of a scenario: tab10, then tab20's light shades, then golden-ratio hues."""
+    import matplotlib
+
+    if index < 10:
+        return matplotlib.colormaps["tab10"](index)
+    if index < 20:
+        return matplotlib.colormaps["tab20"](2 * (index - 10) + 1)
+    return matplotlib.colormaps["hsv"]((index * 0.618034) % 1.0)
+
+
+def _draw_path(ax: Any, result: SimResult, color: Any, style: str) -> None:
     """The path, the footprint every second, and an X where a run collided."""
     plt = pyplot()
     tr = result.trace
-    ax.plot(tr.x, tr.y, style, color=color, lw=1.2)
+    ax.plot(tr.x, tr.y, style, color=color, lw=1.6)
     step = max(1, round(1.0 / max(tr.t[1] - tr.t[0], 1e-6))) if len(tr.t) > 1 else 1
     for i in range(0, len(tr.t), step):
         ax.add_patch(plt.Circle((tr.x[i], tr.y[i]), result.radius, fill=False, ec=color, lw=0.4, alpha=0.5))
@@ -62,10 +75,19 @@ def _draw_path(ax: Any, result: SimResult, color: str, style: str) -> None:
         ax.plot(tr.x[-1], tr.y[-1], "x", color="red", ms=10, mew=2)
 
 
-def _grid(plt: Any, count: int, width: float, height: float) -> tuple[Any, list[Any]]:
-    cols = min(count, 5)
+def _aspect(result: SimResult) -> float:
+    """Height over width of what a panel shows (the room and the goal), so the panel has no empty band."""
+    room, goal = result.scenario.scene.room, result.scenario.goal
+    width = max(room.hi[0], goal[0]) - min(room.lo[0], goal[0]) + 1.0
+    height = max(room.hi[1], goal[1]) - min(room.lo[1], goal[1]) + 1.0
+    return min(max(height / width, 0.3), 1.2)
+
+
+def _grid(plt: Any, count: int, aspect: float) -> tuple[Any, list[Any]]:
+    cols = min(count, 3)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    width = PAGE_WIDTH_IN / cols
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_IN, (aspect * width + 0.9) * rows + 0.8), squeeze=False)
     flat = [ax for row in axes for ax in row]
     for ax in flat[count:]:
         ax.set_visible(False)
@@ -74,40 +96,61 @@ def _grid(plt: Any, count: int, width: float, height: float) -> tuple[Any, list[
 
 def _trajectories(out: Path, name: str, runs: list[SimResult], oracle: dict[int, SimResult]) -> tuple[str, str]:
     plt = pyplot()
-    fig, axes = _grid(plt, len(runs), 3.6, 3.0)
-    for ax, result in zip(axes, runs, strict=False):
-        _draw_scene(ax, result)
-        if result.scenario.seed in oracle:
-            _draw_path(ax, oracle[result.scenario.seed], _ORACLE_COLOR, "--")
-        _draw_path(ax, result, _MODEL_COLOR, "-")
-        verdict = "ok" if result.success else result.outcome
-        ax.set_title(f"seed {result.scenario.seed}: {verdict}, {result.time_s:.0f} s", fontsize=9)
-        ax.set_aspect("equal")
-        ax.tick_params(labelsize=7)
-    fig.suptitle(f"{name}: model depth (solid){', oracle (dashed)' if oracle else ''}; footprint every 1 s")
-    file = f"sim_{name}_paths.png"
-    save_figure(fig, out / file)
-    return file, f"{name}: top-down paths (m), start square, goal star, people red, collisions X"
+    with readable_fonts(plt):
+        fig, axes = _grid(plt, len(runs), max(_aspect(r) for r in runs))
+        for i, (ax, result) in enumerate(zip(axes, runs, strict=False)):
+            _draw_scene(ax, result)
+            color = seed_color(i)
+            if result.scenario.seed in oracle:
+                _draw_path(ax, oracle[result.scenario.seed], "0.2", _ORACLE_STYLE)
+            _draw_path(ax, result, color, _MODEL_STYLE)
+            verdict = "pass" if result.success else f"FAIL ({result.outcome})"
+            ax.set_title(f"seed {result.scenario.seed}: {verdict}, {result.time_s:.0f} s", color=color)
+            ax.set_aspect("equal")
+            ax.set_xlabel("x (m)")
+            ax.set_ylabel("y (m)")
+        handles = [
+            plt.Line2D([], [], color="0.4", ls=_MODEL_STYLE, lw=1.6, label="model depth"),
+            plt.Line2D([], [], marker="s", ls="", color="k", label="start"),
+            plt.Line2D([], [], marker="*", ls="", color="g", ms=12, label="goal"),
+            plt.Line2D([], [], marker="x", ls="", color="red", mew=2, label="collision"),
+        ]
+        if oracle:
+            handles.insert(1, plt.Line2D([], [], color="0.2", ls=_ORACLE_STYLE, lw=1.6, label="oracle depth"))
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), bbox_to_anchor=(0.5, -0.02))
+        fig.suptitle(f"{name}: top-down paths, footprint every 1 s")
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        file = f"sim_{name}_paths.png"
+        save_figure(fig, out / file)
+    caption = f"{name}: top-down paths per seed; people red, pillars grey, a walking person's path an arrow"
+    return file, caption
 
 
 def _controls(out: Path, name: str, runs: list[SimResult], oracle: dict[int, SimResult]) -> tuple[str, str]:
     plt = pyplot()
-    fig, (ax_v, ax_w) = plt.subplots(2, 1, figsize=(9, 4.5), sharex=True)
-    for result in runs:
-        tr = result.trace
-        ax_v.plot(tr.t, tr.v, color=_MODEL_COLOR, lw=0.8, alpha=0.7)
-        ax_w.plot(tr.t, tr.w, color=_MODEL_COLOR, lw=0.8, alpha=0.7)
-        if result.scenario.seed in oracle:
-            o = oracle[result.scenario.seed].trace
-            ax_v.plot(o.t, o.v, "--", color=_ORACLE_COLOR, lw=0.8, alpha=0.7)
-            ax_w.plot(o.t, o.w, "--", color=_ORACLE_COLOR, lw=0.8, alpha=0.7)
-    ax_v.set_ylabel("speed (m/s)")
-    ax_w.set_ylabel("turn rate (rad/s)")
-    ax_w.set_xlabel("time (s)")
-    ax_v.set_title(f"{name}: every seed, model (solid){' and oracle (dashed)' if oracle else ''}")
-    file = f"sim_{name}_controls.png"
-    save_figure(fig, out / file)
-    return file, f"{name}: forward speed and turn rate over time"
+    with readable_fonts(plt):
+        fig, (ax_v, ax_w) = plt.subplots(2, 1, figsize=(PAGE_WIDTH_IN, 6.5), sharex=True)
+        for i, result in enumerate(runs):
+            color = seed_color(i)
+            tr = result.trace
+            label = f"seed {result.scenario.seed}"
+            ax_v.plot(tr.t, tr.v, _MODEL_STYLE, color=color, lw=1.4, label=label)
+            ax_w.plot(tr.t, tr.w, _MODEL_STYLE, color=color, lw=1.4)
+            if result.scenario.seed in oracle:
+                o = oracle[result.scenario.seed].trace
+                ax_v.plot(o.t, o.v, _ORACLE_STYLE, color=color, lw=1.2, label=f"{label}, oracle")
+                ax_w.plot(o.t, o.w, _ORACLE_STYLE, color=color, lw=1.2)
+        ax_v.set_ylabel("speed (m/s)")
+        ax_w.set_ylabel("turn rate (rad/s)")
+        ax_w.set_xlabel("time (s)")
+        for ax in (ax_v, ax_w):
+            ax.grid(alpha=0.3)
+        ax_v.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        what = "model depth solid, oracle dashed" if oracle else "model depth"
+        ax_v.set_title(f"{name}: forward speed and turn rate, one colour per seed ({what})")
+        file = f"sim_{name}_controls.png"
+        save_figure(fig, out / file)
+    return file, f"{name}: forward speed and turn rate (> 0: left) over time, one colour per seed"
 
 
 def sim_figures(

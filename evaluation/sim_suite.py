@@ -16,13 +16,14 @@ from typing import Any
 
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
-from evaluation.report import atomic_write, write_html
+from evaluation.report import atomic_write, write_page
 from evaluation.scenarios import Scenario, build_scenario
 from evaluation.sim import SimOptions, SimResult, run_scenario
 from evaluation.sim_figures import sim_figures
+from evaluation.sim_page import sim_page_blocks
 from navigation.params import ObstacleAvoidanceParams
 
-BAG_MODES = ("all", "failed", "none")
+BAG_MODES = ("failed", "all", "none")
 # Runs one scenario: (scenario, options, bag directory or None) -> result.
 Runner = Callable[[Scenario, SimOptions, Path | None], SimResult]
 
@@ -42,7 +43,7 @@ class SuiteSpec:
     scenarios: tuple[str, ...]
     seeds: tuple[int, ...]
     compare_oracle: bool = False
-    bags: str = "all"
+    bags: str = "failed"
 
 
 def rates(results: Sequence[SimResult]) -> dict[str, Any]:
@@ -91,6 +92,15 @@ def _run_all(
     return results
 
 
+def _subtitle(spec: SuiteSpec, options: SimOptions, transport: str = "in_process") -> str:
+    seeds = f"seed {spec.seeds[0]}" if len(spec.seeds) == 1 else f"seeds {spec.seeds[0]}-{spec.seeds[-1]}"
+    oracle = ", compared with exact (oracle) depth" if spec.compare_oracle else ""
+    return (
+        f"{len(spec.scenarios)} scenario(s) x {seeds}, {options.depth} depth{oracle}, "
+        f"camera {options.width}x{options.height}" + (", through the ROS 2 graph (--ros)" if transport == "ros" else "")
+    )
+
+
 def run_suite(
     spec: SuiteSpec,
     out: Path,
@@ -130,11 +140,15 @@ def run_suite(
     oracle: list[SimResult] = []
     if spec.compare_oracle and options.depth != "oracle":
         oracle = _run_all(spec, out, replace(options, depth="oracle"), run_one, log)
+    for r in [*results, *oracle]:  # relative to OUT: the report's links still work after a move or copy
+        if r.bag is not None and Path(r.bag).is_relative_to(out):
+            r.bag = Path(r.bag).relative_to(out).as_posix()
     report: dict[str, Any] = {
         "suite_scenarios": list(spec.scenarios),
         "seeds": list(spec.seeds),
         "depth": options.depth,
         "transport": transport,
+        "bags": spec.bags,
         **rates(results),
         "options": {k: v for k, v in asdict(options).items() if k != "limits"},
         "robot": asdict(options.limits),
@@ -143,15 +157,7 @@ def run_suite(
     if oracle:
         report["oracle"] = rates(oracle)
     sections = sim_figures(out, results, oracle)
-    summary = {
-        "transport": report["transport"],
-        "depth": options.depth,
-        "runs": len(results),
-        "success_rate": report["success_rate"],
-        "collision_rate": report["collision_rate"],
-        **({"oracle": {k: report["oracle"][k] for k in ("success_rate", "collision_rate")}} if oracle else {}),
-        "by_scenario": report["by_scenario"],
-    }
-    write_html(out / "report.html", "depth_node closed-loop simulation", summary, sections)
+    blocks = sim_page_blocks(out, report, results, oracle, sections, spec.bags)
+    write_page(out / "report.html", "depth_node closed-loop simulation", blocks, _subtitle(spec, options, transport))
     atomic_write(out / "report.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     return report

@@ -7,12 +7,16 @@ odometry and goal topics, and publishes cmd_vel onto the robot's velocity topic.
 The camera mount (``camera_height_m``, ``camera_pitch_rad``) is one fact of the robot used by both nodes
 (depth_node's floor scale, obstacle_avoidance's floor removal and scan): it is given here once and
 overrides both parameter files.
+
+With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
+onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
@@ -33,6 +37,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("camera_pitch_rad", default_value="0.10", description="camera pitch, positive down"),
         DeclareLaunchArgument("depth_params", default_value=str(share / "config" / "depth_node.yaml")),
         DeclareLaunchArgument("nav_params", default_value=str(share / "config" / "obstacle_avoidance.yaml")),
+        DeclareLaunchArgument(
+            "detector_model", default_value="", description="ONNX detector; when set, the detector node runs too"
+        ),
+        DeclareLaunchArgument("detector_params", default_value=str(share / "config" / "detector.yaml")),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
     ]
@@ -69,4 +77,19 @@ def generate_launch_description() -> LaunchDescription:
         ],
         output="screen",
     )
-    return LaunchDescription([*args, depth, navigation])
+    detector_model = LaunchConfiguration("detector_model")
+    detector = Node(
+        package="depth_node",
+        executable="detector",
+        name="detector",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("detector_params"), {"model_path": detector_model}, sim_time],
+        remappings=[
+            ("image_raw", LaunchConfiguration("image")),
+            ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
+            ("detections", LaunchConfiguration("detections")),
+        ],
+        condition=IfCondition(PythonExpression(["'", detector_model, "' != ''"])),
+        output="screen",
+    )
+    return LaunchDescription([*args, depth, navigation, detector])

@@ -97,3 +97,33 @@ def bench_navigation(repeats: int = 50, params: ObstacleAvoidanceParams | None =
         "control": median_ms(control_step, repeats),
         "total": median_ms(full_step, repeats),
     }
+
+
+def bench_navigation_at(width: int, height: int, repeats: int = 10) -> dict[str, float]:
+    """The scan's first frame and warm step, and the whole controller step, on a ``width`` x ``height`` depth frame.
+
+    Returns:
+        ``scan_first`` (median of three fresh scanners' first frame, which builds the per-camera geometry),
+        ``scan`` (warm), ``total`` (one controller step, depth and detections in), milliseconds.
+    """
+    p = ObstacleAvoidanceParams()
+    depth, camera, detections = synthetic_frame(p, width, height)
+    first = median_ms(lambda _: VirtualScanner(p).scan(depth, camera), 3)
+    scanner = VirtualScanner(p)
+    scanner.scan(depth, camera)
+    full = Controller(p)
+    full.update_depth(0.0, depth, camera)
+    full.step(0.0)
+    period = 1.0 / p.control_rate_hz
+
+    def full_step(i: int) -> None:
+        stamp = (i + 1) * period
+        full.update_depth(stamp, depth, camera)
+        full.update_detections(stamp, detections)
+        full.step(stamp)
+
+    return {
+        "scan_first": first,
+        "scan": median_ms(lambda _: scanner.scan(depth, camera), repeats),
+        "total": median_ms(full_step, repeats),
+    }

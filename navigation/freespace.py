@@ -31,6 +31,9 @@ from navigation.types import Gap, Scan
 
 FloatArray = npt.NDArray[np.float64]
 
+# ``scan_pixel_step: 0`` decimates a depth image to at most this many columns (see auto_pixel_step).
+AUTO_SCAN_COLUMNS = 640
+
 
 def optical_to_base(points: npt.ArrayLike, height_m: float, pitch_rad: float) -> FloatArray:
     """Optical-frame points (..., 3) in the base frame (..., 3), for a camera pitched down by ``pitch_rad``.
@@ -115,9 +118,12 @@ def build_scan_geometry(
     pixels = np.flatnonzero(inside)
     grid = bearing.reshape(rays.shape[:2])
     pixels, pixel_bins = _cover_every_row(grid, ahead, pixels, index[pixels], bins, half, increment)
-    by_bin = np.argsort(pixel_bins, kind="stable")
+    # A stable sort of small integers: numpy radix-sorts 16-bit keys, ten times faster than intp ones.
+    key_type = np.int16 if bins <= np.iinfo(np.int16).max else np.intp
+    by_bin = np.argsort(pixel_bins.astype(key_type), kind="stable")
     order, sorted_bins = pixels[by_bin], pixel_bins[by_bin]
-    nonempty, starts = np.unique(sorted_bins, return_index=True)
+    starts = np.flatnonzero(np.diff(sorted_bins, prepend=-1))
+    nonempty = sorted_bins[starts]
     return ScanGeometry(
         angle_low=-half,
         increment=increment,
@@ -176,6 +182,15 @@ def _cover_every_row(
     return np.concatenate(extra_pixels), np.concatenate(extra_bins)
 
 
+def auto_pixel_step(width: int, columns: int = AUTO_SCAN_COLUMNS) -> int:
+    """The smallest pixel step that leaves at most ``columns`` columns of a ``width``-pixel depth image.
+
+    The scan's cost grows faster than its pixel count (the per-bin gather leaves the cache), while a
+    640-column image already puts several columns in every bin; a 1920x1080 camera thus gets step 3.
+    """
+    return max(1, math.ceil(width / columns))
+
+
 class VirtualScanner:
     """Depth image -> :class:`Scan`, with the per-camera geometry cached between frames."""
 
@@ -188,11 +203,10 @@ class VirtualScanner:
     def geometry(self, camera: CameraModel) -> ScanGeometry:
         """The cached geometry for this camera model (rebuilt when the model changes)."""
         p = self._params
-        key = (camera, p.scan_pixel_step)
+        step = p.scan_pixel_step or auto_pixel_step(camera.width)
+        key = (camera, step)
         if self._geometry is None or self._key != key:
-            self._geometry = build_scan_geometry(
-                camera, p.camera_pitch_rad, p.scan_bins, p.scan_fov_rad, p.scan_pixel_step
-            )
+            self._geometry = build_scan_geometry(camera, p.camera_pitch_rad, p.scan_bins, p.scan_fov_rad, step)
             self._key = key
         return self._geometry
 

@@ -51,6 +51,15 @@ def box_to_depth_pixels(
     )
 
 
+def valid_box(box: tuple[float, float, float, float], score: float) -> bool:
+    """Whether a box (in depth pixels) and its score are finite, with sizes >= 0.
+
+    A detector's NaN or negative box would otherwise reach ``math.ceil`` (ValueError on NaN,
+    OverflowError on inf) or place an obstacle at NaN; such a box says nothing, so it is skipped.
+    """
+    return all(math.isfinite(v) for v in (*box, score)) and box[2] >= 0.0 and box[3] >= 0.0
+
+
 def robust_depth(
     depth: npt.NDArray[np.floating],
     box: tuple[float, float, float, float],
@@ -101,7 +110,8 @@ def fuse_detections(
 
     Args:
         detections: Boxes in camera-image pixels (or detector pixels, see the parameters); those
-            scoring under ``min_detection_score`` are dropped.
+            scoring under ``min_detection_score`` are dropped, and so are boxes with a NaN or infinite
+            coordinate, a negative size or a NaN score (see :func:`valid_box`).
         depth: float HxW, metres along the optical axis, NaN = unknown.
         camera: Model of the camera image the boxes refer to; rescaled to the depth's resolution.
         params: Margin, percentile, minimum valid pixels, detector size, camera height and pitch.
@@ -121,9 +131,11 @@ def fuse_detections(
     forward_per_depth = cos_p - ry_rows * sin_p  # base-frame x per metre of optical depth, per row
     obstacles: list[Obstacle] = []
     for det in detections:
-        if det.score < params.min_detection_score:
+        if not det.score >= params.min_detection_score:  # NaN scores too
             continue
         box = box_to_depth_pixels(det, camera, (rows, cols), params)
+        if not valid_box(box, det.score):
+            continue
         cu, cv, w, h = box
         forward, count = robust_depth(
             depth, box, params.box_margin, params.depth_percentile, params.min_valid_pixels, forward_per_depth

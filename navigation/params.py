@@ -163,7 +163,10 @@ class ObstacleAvoidanceParams:
     scan_range_min_m: float = param(0.05, "range_min of the virtual scan; closer returns are -inf, m.", min_value=0.0)
     scan_range_max_m: float = param(5.0, "range_max of the virtual scan; farther returns are +inf, m.", min_value=0.1)
     scan_pixel_step: int = param(
-        1, "Use every n-th depth pixel in both directions for the scan (speed vs thin obstacles).", min_value=1
+        0,
+        "Use every n-th depth pixel in both directions for the scan (speed vs thin obstacles); "
+        "0 = automatic, the smallest step that leaves at most 640 columns (1 up to 640 px wide, 3 at 1920).",
+        min_value=0,
     )
     scan_frame: str = param(
         "camera_scan",

@@ -49,7 +49,8 @@ def test_predict_refuses_a_missing_image(
         )
         == 2
     )
-    assert "nope.png' does not exist or cannot be decoded" in capsys.readouterr().err
+    assert "nope.png' does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_bench_reports_every_stage(metric_model: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from depth_node.camera import CameraModel
 from depth_node.errors import ModelError, ProviderUnavailableError
-from depth_node.estimator import load_estimator, resolve_providers
+from depth_node.estimator import OnnxEstimator, load_estimator, resolve_providers
 from depth_node.model_spec import ModelSpec, OutputKind
 from tests.onnx_models import plain_spec, write_affine_model
 
@@ -138,3 +138,46 @@ def test_torch_backend_matches_onnx(metric_model: Path, tmp_path: Path, camera: 
     assert est.provider == "torch:cpu"
     onnx_depth = load_estimator(metric_model, providers=("cpu",)).predict(_image(), camera)
     np.testing.assert_allclose(est.predict(_image(), camera), onnx_depth, rtol=1e-6)
+
+
+def test_a_model_without_spec_says_once_what_it_assumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from depth_node.commands.common import build_estimator
+    from depth_node.depth_params import DepthNodeParams, ModelOverrides
+
+    plain = write_affine_model(tmp_path / "plain.onnx", None)
+    told: list[str] = []
+    build_estimator(DepthNodeParams(model_path=str(plain), providers=("cpu",)), notify=told.append)
+    assert len(told) == 1
+    assert "has no 'depth_node.model_spec' metadata" in told[0] and "mean [0.485, 0.456, 0.406]" in told[0]
+    assert "model:" in told[0]  # how to set them
+    # With YAML overrides, or with a spec in the file, nothing is assumed and nothing is said.
+    told.clear()
+    given = ModelOverrides(output_kind="metric_depth")
+    build_estimator(DepthNodeParams(model_path=str(plain), providers=("cpu",), model=given), notify=told.append)
+    with_spec = write_affine_model(tmp_path / "spec.onnx", plain_spec())
+    build_estimator(DepthNodeParams(model_path=str(with_spec), providers=("cpu",)), notify=told.append)
+    assert told == []
+    # The CLI says it on stderr, once.
+    import cv2
+
+    from depth_node.cli import main
+
+    image = tmp_path / "frame.png"
+    cv2.imwrite(str(image), np.full((48, 64, 3), 128, np.uint8))
+    assert main(["predict", str(image), "--out", str(tmp_path / "out"), "--model", str(plain)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("has no 'depth_node.model_spec' metadata") == 1
+
+
+def test_keep_aspect_and_floor_rounding_of_dynamic_inputs(tmp_path: Path) -> None:
+    path = write_affine_model(tmp_path / "dyn.onnx", plain_spec(), fixed_hw=None)
+    keep = OnnxEstimator(
+        path, {"input_width": 518, "input_height": 518, "size_multiple": 14, "keep_aspect_ratio": True}
+    )
+    assert keep.input_size(480, 640) == (518, 686)  # the side nearer its nominal length is matched
+    assert keep.input_size(720, 1280) == (518, 924)
+    floor = OnnxEstimator(path, {"size_multiple": 32, "size_rounding": "floor"})
+    assert floor.input_size(470, 630) == (448, 608)
+    assert OnnxEstimator(path, {"size_multiple": 32}).input_size(470, 630) == (480, 640)
+    with pytest.raises(ModelError, match="size_rounding"):
+        OnnxEstimator(path, {"size_rounding": "up"})

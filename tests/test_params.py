@@ -55,7 +55,7 @@ def test_nested_and_overrides(tmp_path: Path) -> None:
         ({"model": {"output_kind": "disparity"}}, "parameter 'model.output_kind'"),
         ({"providers": "cuda"}, "parameter 'providers': expected a list"),
         ({"cloud_max_range_m": float("nan")}, "parameter 'cloud_max_range_m': nan is not a finite number"),
-        ({"decimaton": 2}, r"unknown parameter\(s\) \['decimaton'\]"),
+        ({"decimaton": 2}, r"unknown parameter 'decimaton' \(did you mean 'decimation'\?\)$"),
     ],
 )
 def test_bad_values_are_refused_naming_the_parameter(values: dict[str, object], match: str) -> None:

@@ -38,7 +38,7 @@ def test_summary_is_flattened_with_four_significant_digits(tmp_path: Path) -> No
     page = tmp_path / "r.html"
     write_html(page, "t", summary, [])
     text = page.read_text(encoding="utf-8")
-    assert '<tr><th>a.b</th><td class="v">1.235</td></tr>' in text and "<img" not in text
+    assert '<tr><th>a.b</th><td class="n">1.235</td></tr>' in text and "<img" not in text
 
 
 def test_writes_are_atomic_and_leave_no_temporary_file(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from depth_node import params as params_mod
@@ -15,7 +17,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="depth model (.onnx or TorchScript .pt); default: params or the shipped model",
+        help="depth model: .onnx, .pt2 (torch.export) or TorchScript .pt/.ts (first input and first output used); "
+        "default: params or the shipped model",
     )
     parser.add_argument(
         "--params", type=Path, help="ROS 2 parameter YAML with a 'depth_node: ros__parameters:' section"
@@ -33,6 +36,10 @@ def load_params(args: argparse.Namespace) -> DepthNodeParams:
     return params_mod.load(DepthNodeParams, args.params, NODE_NAME, overrides)
 
 
-def build_estimator(params: DepthNodeParams) -> DepthEstimator:
-    """The estimator the node would build from these parameters."""
-    return params.build_estimator()
+def _to_stderr(line: str) -> None:
+    print(f"depth-node: warning: {line}", file=sys.stderr)
+
+
+def build_estimator(params: DepthNodeParams, notify: Callable[[str], None] = _to_stderr) -> DepthEstimator:
+    """The estimator the CLI builds from these parameters; a model without a spec is noted on stderr."""
+    return params.build_estimator(notify)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from depth_node.commands.common import add_model_arguments, build_estimator, loa
 from depth_node.errors import ParameterError
 
 NAV_NODE_NAME = "obstacle_avoidance"
+EXIT_NO_FRAMES = 3  # the replay ran, wrote its report, but not one frame could be processed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take depth from this sensor topic (16UC1 mm or 32FC1 m) instead of running the model",
     )
     parser.add_argument("--detections-topic", help="vision_msgs/Detection2DArray topic fed to obstacle_avoidance")
+    parser.add_argument(
+        "--detector",
+        type=Path,
+        metavar="MODEL",
+        help="run this ONNX detector on each colour frame in place of a detections topic (writes /detections); "
+        "its settings come from the 'detector' section of --params",
+    )
     parser.add_argument(
         "--msg-dir",
         type=Path,
@@ -74,7 +83,8 @@ def load_both_params(args: argparse.Namespace) -> tuple[Any, Any]:
 
     path = args.params
     has_depth, has_nav = _has_section(path, "depth_node"), _has_section(path, NAV_NODE_NAME)
-    if path is not None and not (has_depth or has_nav):
+    has_detector = getattr(args, "detector", None) is not None and _has_section(path, "detector")
+    if path is not None and not (has_depth or has_nav or has_detector):
         raise ParameterError(f"params file '{path}': no 'depth_node' or '{NAV_NODE_NAME}' ros__parameters section")
     depth_args = argparse.Namespace(**{**vars(args), "params": path if has_depth else None})
     depth_params = load_params(depth_args)
@@ -82,11 +92,23 @@ def load_both_params(args: argparse.Namespace) -> tuple[Any, Any]:
     return depth_params, nav_params
 
 
+def _load_detector(args: argparse.Namespace) -> Any:
+    """The detector of ``--detector`` with the --params file's 'detector' section (if any), or None."""
+    if args.detector is None:
+        return None
+    from depth_node.detection.detector import Detector
+    from depth_node.detection.params import NODE_NAME, DetectorParams
+
+    path = args.params if _has_section(args.params, NODE_NAME) else None
+    return Detector(params_mod.load(DetectorParams, path, NODE_NAME, {"model_path": str(args.detector)}))
+
+
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
     from evaluation.replay import ReplayOptions, run_replay
 
     params, nav_params = load_both_params(args)
+    detector = _load_detector(args)
     estimator = None if args.depth_topic else build_estimator(params)
     options = ReplayOptions(
         bag=args.bag,
@@ -103,14 +125,30 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=False if args.no_progress else None,
     )
-    report = run_replay(options, estimator, params, nav_params)
+    report = run_replay(options, estimator, params, nav_params, detector)
     summary = {k: report[k] for k in ("frames_total", "frames_processed", "frames_skipped", "skip_reasons", "provider")}
     summary["total_ms_p50"] = report["latency_ms"]["total"]["p50"]
+    if report["detector"] is not None:
+        summary["detections"] = report["detector"].get("detections", 0)
     summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
     summary["cmd_vel"] = report["cmd_vel"]["count"]
+    if report["messages_recovered"] is not None:
+        summary["truncated"] = report["truncated"]
+        summary["messages_recovered"] = report["messages_recovered"]
+    if report["missing_messages"]:
+        summary["missing_messages"] = report["missing_messages"]
     if report["depth_metrics"] is not None:
         summary["abs_rel"] = report["depth_metrics"]["abs_rel"]
         summary["abs_rel_median_scaled"] = report["depth_metrics_median_scaled"]["abs_rel"]
+    for warning in report["warnings"]:
+        print(f"depth-node replay: warning: {warning}", file=sys.stderr)
     print(json.dumps(summary))
     print(f"wrote {args.out} (report: {args.out / 'report.json'}, {args.out / 'report.html'})")
+    if report["frames_processed"] == 0:
+        reasons = ", ".join(f"{k}: {v}" for k, v in report["skip_reasons"].items()) or "no image on the topic"
+        print(
+            f"depth-node replay: error: no frame of {report['frames_total']} could be processed ({reasons})",
+            file=sys.stderr,
+        )
+        return EXIT_NO_FRAMES
     return 0

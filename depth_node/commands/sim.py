@@ -36,7 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--depth", choices=DEPTH_SOURCES, default="model", help="depth source (default: model)")
     parser.add_argument("--compare-oracle", action="store_true", help="also run every scenario with exact depth")
-    parser.add_argument("--bags", choices=BAG_MODES, default="all", help="which runs write a bag (default: all)")
+    parser.add_argument(
+        "--bags",
+        choices=BAG_MODES,
+        default="failed",
+        help="which runs write a bag: failed (default), all (about 2-3 MB per simulated second), none",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (the whole directory)")
     parser.add_argument("--width", type=int, default=160, help="camera width (default 160)")
     parser.add_argument("--height", type=int, default=120, help="camera height (default 120)")
     parser.add_argument("--det-noise-px", type=float, default=0.0, help="detector box edge noise, pixels (default 0)")
@@ -65,10 +71,13 @@ def run(args: argparse.Namespace) -> int:
     from depth_node.commands.replay import load_both_params
     from depth_node.errors import ParameterError
     from depth_node.estimator import default_model_path
+    from depth_node.fileio import staged_dir
     from evaluation.scenarios import SUITES
     from evaluation.sim import SimOptions
     from evaluation.sim_suite import SuiteSpec, run_suite
 
+    if args.out.exists() and not args.overwrite:
+        raise ParameterError(f"output '{args.out}' already exists (pass --overwrite to replace it)")
     if args.seeds < 1 or args.seed_start < 0:
         raise ParameterError(f"--seeds must be >= 1 and --seed-start >= 0, got {args.seeds} and {args.seed_start}")
     try:
@@ -101,21 +110,28 @@ def run(args: argparse.Namespace) -> int:
         "provider": getattr(estimator, "provider", None),
     }
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    if args.ros:
-        report = _run_ros(args, spec, options, depth_params, nav_params, info, log)
-    else:
-        report = run_suite(spec, args.out, options, estimator, depth_params, nav_params, log=log, info=info)
+    with staged_dir(args.out) as staging:  # OUT appears, or replaces the old one, only when complete
+        if args.ros:
+            report = _run_ros(args, staging, spec, options, depth_params, nav_params, info, log)
+        else:
+            report = run_suite(spec, staging, options, estimator, depth_params, nav_params, log=log, info=info)
     line = f"{args.depth}: success_rate {report['success_rate']:.3f}, collision_rate {report['collision_rate']:.3f}"
     if "oracle" in report:
         oracle = report["oracle"]
         line += f"; oracle: success_rate {oracle['success_rate']:.3f}, collision_rate {oracle['collision_rate']:.3f}"
     print(line)
     print(f"wrote {args.out / 'report.json'} and {args.out / 'report.html'}")
+    recorded = sum(1 for r in report["scenarios"] + report.get("oracle", {}).get("scenarios", []) if r["bag"])
+    if args.bags == "failed":
+        print(f"recorded {recorded} bag(s) of failed runs in {args.out / 'bags'}; --bags all records every run")
+    elif args.bags == "all":
+        print(f"recorded {recorded} bag(s) in {args.out / 'bags'}")
     return 0
 
 
 def _run_ros(
     args: argparse.Namespace,
+    out: Path,
     spec: Any,
     options: Any,
     depth_params: Any,
@@ -139,11 +155,11 @@ def _run_ros(
     # The simulator publishes /clock and drives /cmd_vel: unless asked otherwise, keep its graph on this host,
     # away from any robot on the network (the nodes inherit this environment).
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    with RosRunner(args.out / "ros", timing) as ros:
+    with RosRunner(out / "ros", timing) as ros:
 
         def run_one(scenario: Any, opts: Any, bag: Path | None) -> Any:
             return ros.run(scenario, opts, depth_params, nav_params, bag)
 
         return run_suite(
-            spec, args.out, options, None, depth_params, nav_params, log=log, info=info, runner=run_one, transport="ros"
+            spec, out, options, None, depth_params, nav_params, log=log, info=info, runner=run_one, transport="ros"
         )

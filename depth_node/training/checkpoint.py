@@ -57,7 +57,7 @@ def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, TrainConfig, dic
     state = load_checkpoint(path)
     config = config_of(state, str(path))
     m = config.model
-    model = build_network(m.arch, m.width_mult, m.min_depth, m.max_depth)
+    model = build_network(m.arch, m.width_mult, m.min_depth, m.max_depth, m.depth_mult)
     model.load_state_dict(state["model"])
     model.eval()
     return model, config, state

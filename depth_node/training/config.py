@@ -23,9 +23,11 @@ from depth_node.params import param
 class DataConfig:
     """Where samples come from and how the synthetic ones are rendered."""
 
-    kind: str = param("synthetic", "dataset", choices=("synthetic", "nyu_mat", "nyu_csv", "kitti"))
+    kind: str = param("synthetic", "dataset", choices=("synthetic", "nyu_mat", "nyu_csv", "kitti", "cityscapes"))
     path: str = param("", "dataset root or file for the real datasets")
-    val_path: str = param("", "validation file/root of real datasets; empty = hold out val_fraction")
+    val_path: str = param(
+        "", "validation file/root of real datasets (cityscapes: its 'val' split); empty = hold out val_fraction"
+    )
     val_fraction: float = param(0.05, "share of a real dataset held out when val_path is empty", min_value=0.0)
     train_count: int = param(12000, "synthetic training samples (seeds train_seed ...)", min_value=1)
     train_seed: int = param(0, "first seed of the synthetic training split", min_value=0)
@@ -54,8 +56,23 @@ class AugmentConfig:
 class ModelConfig:
     """Network choice and what its output means."""
 
-    arch: str = param("fastdepth", "network", choices=("fastdepth", "resnet_unet", "attention_unet"))
+    arch: str = param(
+        "fastdepth",
+        "network",
+        choices=(
+            "fastdepth",
+            "resnet_unet",
+            "attention_unet",
+            "encdec_irv2",
+            "densedepth121",
+            "densedepth169",
+            "plain_encdec",
+        ),
+    )
     width_mult: float = param(1.0, "channel multiplier (MobileNetV2 width / U-Net base width scale)", min_value=0.1)
+    depth_mult: float = param(
+        1.0, "block-count multiplier of encdec_irv2 (10/20/10) and densedepth* (layers per dense block)", min_value=0.01
+    )
     input_width: int = param(160, "network input width (multiple of 32)", min_value=32)
     input_height: int = param(128, "network input height (multiple of 32)", min_value=32)
     min_depth: float = param(0.1, "smallest depth the network outputs, metres", min_value=0.001)

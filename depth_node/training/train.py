@@ -141,7 +141,7 @@ def train(config: TrainConfig, resume: str | Path | None = None, log: Callable[[
         if steps == 0:
             raise ValueError(f"training set of {len(train_set)} samples is smaller than one batch of {o.batch_size}")
         m = config.model
-        model: nn.Module = build_network(m.arch, m.width_mult, m.min_depth, m.max_depth).to(device)
+        model: nn.Module = build_network(m.arch, m.width_mult, m.min_depth, m.max_depth, m.depth_mult).to(device)
         if m.init_checkpoint:
             loaded, fresh = load_init_weights(model, m.init_checkpoint)
             if info.main:

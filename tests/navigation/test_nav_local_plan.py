@@ -178,3 +178,41 @@ def test_a_pocket_in_the_cluttered_room_is_escaped() -> None:
     planned = run_scenario(scenario, SimOptions(depth="oracle"), None)
     assert plain.outcome == "timeout"
     assert planned.success and not planned.collision
+
+
+def _dijkstra(blocked: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """Reference: textbook Dijkstra over the 8-connected grid (moves of 1 and sqrt 2, never into a blocked cell)."""
+    import heapq
+
+    n, m = blocked.shape
+    cost = np.where(blocked, np.inf, seed)
+    heap = [(float(cost[i, j]), i, j) for i, j in zip(*np.nonzero(np.isfinite(cost)), strict=True)]
+    heapq.heapify(heap)
+    while heap:
+        c, i, j = heapq.heappop(heap)
+        if c > cost[i, j]:
+            continue
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                a, b = i + di, j + dj
+                if (di or dj) and 0 <= a < n and 0 <= b < m and not blocked[a, b]:
+                    step = c + math.hypot(di, dj)
+                    if step < cost[a, b]:
+                        cost[a, b] = step
+                        heapq.heappush(heap, (step, a, b))
+    return cost
+
+
+def test_wavefront_equals_dijkstra_and_a_limited_one_is_exact_within_its_sweeps() -> None:
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n, m = int(rng.integers(5, 40)), int(rng.integers(5, 40))
+        blocked = rng.random((n, m)) < rng.uniform(0.0, 0.4)
+        seed = np.full((n, m), np.inf)
+        seed[rng.integers(0, n, 3), rng.integers(0, m, 3)] = rng.uniform(0.0, 4.0, 3)
+        if trial % 4 == 0:
+            seed[0, :] = np.linspace(0.0, 6.0, m)  # a border seeded with costs, as cost_to_go does
+        reference = _dijkstra(blocked, seed)
+        np.testing.assert_allclose(wavefront(blocked, seed), reference, atol=1e-9)
+        near = reference <= 6.0  # at most 6 moves away from a seed (every move is >= 1 cell)
+        np.testing.assert_allclose(wavefront(blocked, seed, max_sweeps=6)[near], reference[near], atol=1e-9)

@@ -9,6 +9,8 @@
 * ``kitti``: a BTS-style list file, ``rgb_path depth_path [focal]`` per line relative to the list's folder;
   depth PNGs are 16-bit with depth = value / 256 m and 0 = no LiDAR return. Lines whose depth is ``None`` are
   skipped.
+* ``cityscapes``: a Cityscapes root (``leftImg8bit``, ``disparity``, ``camera``); see
+  :mod:`depth_node.training.datasets.cityscapes`.
 """
 
 from __future__ import annotations
@@ -193,4 +195,8 @@ def open_real_dataset(kind: str, path: Path, augmenter: Augmenter, train: bool, 
         return PairListDataset(kind, read_nyu_csv(path), augmenter, train, seed)
     if kind == "kitti":
         return PairListDataset(kind, read_kitti_list(path), augmenter, train, seed)
-    raise ParameterError(f"unknown real dataset kind {kind!r}; known: nyu_mat, nyu_csv, kitti")
+    if kind == "cityscapes":
+        from depth_node.training.datasets.cityscapes import open_cityscapes
+
+        return open_cityscapes(path, augmenter, train, seed)
+    raise ParameterError(f"unknown real dataset kind {kind!r}; known: nyu_mat, nyu_csv, kitti, cityscapes")

@@ -42,3 +42,11 @@ def check_input(x: torch.Tensor, multiple: int) -> None:
     h, w = x.shape[-2:]
     if x.dim() != 4 or x.shape[1] != 3 or h % multiple or w % multiple:
         raise ValueError(f"expected an (N, 3, H, W) input with H and W multiples of {multiple}, got {tuple(x.shape)}")
+
+
+def scaled_channels(channels: int, mult: float, divisor: int = 4) -> int:
+    """``channels * mult`` rounded to a multiple of ``divisor`` (at least ``divisor``): the width multiplier rule.
+
+    Exact at ``mult == 1`` for the papers' channel counts, and never zero for the tiny widths tests use.
+    """
+    return max(divisor, round(channels * mult / divisor) * divisor)

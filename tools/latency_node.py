@@ -10,7 +10,7 @@ Starts ``depth_node`` (this venv's console script, the shipped params) in an iso
 Phases: depth only; depth + a cloud subscriber; and a best-effort camera with the node pinned to
 best_effort, which shows the frames DDS drops before the node sees them.
 
-Usage: python tools/ros_latency.py [--seconds 20]
+Usage: python tools/latency_node.py [--seconds 20]
 """
 
 from __future__ import annotations

@@ -1,0 +1,20 @@
+"""The reliability a subscription picks from its publishers' offers."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("rclpy")
+
+from rclpy.qos import ReliabilityPolicy
+
+from depth_node.node_qos import wanted_reliability
+
+RELIABLE, BEST_EFFORT = ReliabilityPolicy.RELIABLE, ReliabilityPolicy.BEST_EFFORT
+
+
+def test_reliable_only_when_every_publisher_is() -> None:
+    assert wanted_reliability([]) is None
+    assert wanted_reliability([RELIABLE, RELIABLE]) == RELIABLE
+    assert wanted_reliability([RELIABLE, BEST_EFFORT]) == BEST_EFFORT
+    assert wanted_reliability([BEST_EFFORT]) == BEST_EFFORT

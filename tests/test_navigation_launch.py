@@ -1,0 +1,67 @@
+"""launch/navigation.launch.py: ``detector_model`` starts the detector onto obstacle_avoidance's detections topic.
+
+The launch description is evaluated, not run: each Node's condition and remappings are performed in a
+LaunchContext holding the launch arguments. Skipped without launch_ros (a ROS 2 install or its sources).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("launch_ros")
+
+from launch.actions import DeclareLaunchArgument
+from launch_ros.actions import Node
+
+from launch import LaunchContext
+
+LAUNCH = Path(__file__).resolve().parents[1] / "launch" / "navigation.launch.py"
+
+
+def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **arguments: str) -> dict[str, Any]:
+    """The nodes the launch file starts with these arguments: executable -> performed Node."""
+    prefix = tmp_path / "prefix"
+    marker = prefix / "share" / "ament_index" / "resource_index" / "packages" / "depth_node"
+    marker.parent.mkdir(parents=True)
+    marker.touch()
+    (prefix / "share" / "depth_node").mkdir()
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
+    spec = importlib.util.spec_from_file_location("navigation_launch", LAUNCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    description = module.generate_launch_description()
+    context = LaunchContext()
+    for entity in description.entities:
+        if isinstance(entity, DeclareLaunchArgument):
+            default = entity.default_value
+            context.launch_configurations[entity.name] = "".join(s.perform(context) for s in default or [])
+    context.launch_configurations.update(arguments)
+    started = {}
+    for entity in description.entities:
+        if isinstance(entity, Node) and (entity.condition is None or entity.condition.evaluate(context)):
+            entity._perform_substitutions(context)
+            started[entity.node_executable] = entity
+    return started
+
+
+def test_no_detector_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sorted(nodes(tmp_path, monkeypatch)) == ["depth_node", "obstacle_avoidance"]
+
+
+def test_detector_model_starts_the_detector_onto_the_navigation_detections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = nodes(tmp_path, monkeypatch, detector_model="/models/yolo11n.onnx", detections="/robot/detections")
+    assert sorted(started) == ["depth_node", "detector", "obstacle_avoidance"]
+    detector = dict(started["detector"]._Node__expanded_remappings)
+    navigation = dict(started["obstacle_avoidance"]._Node__expanded_remappings)
+    assert detector["detections"] == navigation["detections"] == "/robot/detections"
+    assert detector["image_raw"] == dict(started["depth_node"]._Node__expanded_remappings)["image_raw"]
+    # The parameters go to the node as files: the YAML path, then the launch's own dict written out.
+    files = [Path(path).read_text() for path, _ in started["detector"]._Node__expanded_parameter_arguments]
+    assert any("model_path: /models/yolo11n.onnx" in text for text in files), files
