@@ -51,7 +51,7 @@ def test_a_short_ros_run_reaches_its_goal_and_writes_its_report_and_bag(ros_run:
     assert run["outcome"] == "goal" and run["transport"] == "ros", run
     assert run["node_exit_codes"] == {"obstacle_avoidance": 0, "depth_node": 0}
     assert run["lockstep_misses"][-1] == 0 and run["blind_ticks"] == 0
-    with open_bag(Path(run["bag"])) as reader:
+    with open_bag(out / run["bag"]) as reader:  # relative to OUT
         counts = {c.topic: c.msgcount for c in reader.connections}
         static = [
             (t.header.frame_id, t.child_frame_id)
@@ -83,7 +83,8 @@ def test_the_graph_gives_the_in_process_result(ros_run: tuple[Path, dict[str, An
 def test_the_ros_bag_replays(ros_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     (run,) = ros_run[1]["scenarios"]
     out = tmp_path / "replay"
-    argv = ["replay", run["bag"], "--out", str(out), "--image-topic", "/camera/image_raw", "--no-progress"]
+    bag = str(ros_run[0] / run["bag"])
+    argv = ["replay", bag, "--out", str(out), "--image-topic", "/camera/image_raw", "--no-progress"]
     argv += ["--gt-depth-topic", "/camera/depth_gt", "--detections-topic", "/detections"]
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
