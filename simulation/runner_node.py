@@ -185,7 +185,7 @@ def _not_started(scenario: Scenario, options: SimOptions, error: str) -> SimResu
 def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: bool, timing: GraphOptions) -> None:
     """Wait until every link of the lockstep is matched: a message sent before its link is up is lost
     (volatile), and the step waiting for it would time out."""
-    pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections"]
+    pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections", "/clock"]
     answers = ["/cmd_vel", "/diagnostics"]
     if options.depth == "model":
         wanted.append("/camera/image_raw")
@@ -198,6 +198,8 @@ def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: 
             # this node and obstacle_avoidance on depth_node's outputs (or on the oracle's)
             and node.count_subscribers("/depth/image_raw") >= 2
             and node.count_subscribers("/depth/camera_info") >= 2
+            # both nodes run on /clock: a tick lost before obstacle_avoidance matched would never come
+            and pubs["/clock"].get_subscription_count() >= (2 if options.depth == "model" else 1)
         )
 
     step.until(connected, timing.start_timeout_s, "while starting the nodes")
