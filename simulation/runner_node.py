@@ -225,6 +225,11 @@ def _loop(
     state, trace = scenario.start, Trace()
     node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad))
     node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal))
+    if options.depth == "model":
+        # The camera's CameraInfo before its first image: depth_node takes the two on separate subscriptions
+        # and drops an image that comes before any CameraInfo (then the first step would wait in vain).
+        node.publish("/camera/camera_info", m.camera_info(camera, m.header(START_NS, CAMERA_FRAME)))
+    step.spin_for(0.2)
     frames, blind_ticks, misses, path, min_clearance, outcome = 0, 0, 0, 0.0, math.inf, "timeout"
     error = None
     for k in range(math.ceil(scenario.timeout_s / dt)):
