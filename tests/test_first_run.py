@@ -53,11 +53,18 @@ def _recipe(target: str) -> tuple[str, list[str]]:
 
 
 def test_the_demo_setup_installs_the_runtime_only() -> None:
+    """The runtime and the ROS 2 runtime (the demo runs the live graph), never torch or the test tools."""
     prereq, _ = _recipe("demo")
     stamp = prereq.split()[0]
     _, lines = _recipe(stamp)
     installs = [line for line in lines if "pip install" in line and "--upgrade pip" not in line]
-    assert installs and all("torch" not in line and "[" not in line for line in installs), installs
+    assert installs and all("torch" not in line for line in installs), installs
+    extras = {e for line in installs for group in re.findall(r"\[([^\]]*)\]", line) for e in group.split(",")}
+    assert extras <= {"ros", "ros-build"}, extras
+    setup = (REPO / "setup.py").read_text()
+    for extra in extras:
+        block = re.search(rf'"{extra}": \[(.*?)\n        \]', setup, re.DOTALL)
+        assert block and not re.search(r'"(torch|pytest)\b', block.group(1)), extra
 
 
 @pytest.mark.parametrize("flag", ["--bags", "--overwrite"])
