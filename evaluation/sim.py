@@ -305,22 +305,16 @@ def _loop(
         moved = step_unicycle(state, command.linear_x, command.angular_z, dt, limits)
         path += math.hypot(moved.x - state.x, moved.y - state.y)
         state = moved
-    collision = outcome == "collision"
-    success = outcome == "goal" if scenario.expect == REACH else not collision
-    return SimResult(
-        scenario=scenario,
-        depth=options.depth,
-        success=success,
-        collision=collision,
-        outcome=outcome,
-        min_clearance_m=min_clearance,
-        time_s=trace.t[-1] if trace.t else 0.0,
+    return run_result(
+        scenario,
+        options,
+        outcome,
+        state,
+        trace,
         path_length_m=path,
-        goal_distance_m=goal_distance(scenario, state),
+        min_clearance_m=min_clearance,
         frames=frames,
         blind_ticks=int(nav.counts["blind_ticks"]),
-        trace=trace,
-        radius=limits.radius,
     )
 
 
@@ -363,3 +357,40 @@ def _camera_frame(
             ("out_cloud", out.cloud_msg),
         ):
             recorder.write(key, t_ns, msg)
+
+
+def run_result(
+    scenario: Scenario,
+    options: SimOptions,
+    outcome: str,
+    state: RobotState,
+    trace: Trace,
+    *,
+    path_length_m: float,
+    min_clearance_m: float,
+    frames: int,
+    blind_ticks: int,
+    details: dict[str, Any] | None = None,
+) -> SimResult:
+    """One run's result from where it ended, for both transports (in-process and ``--ros``).
+
+    A run passes when it reached the goal of a REACH scenario, or, for a scenario that expects a stop, when
+    it ran out of time without contact (a ``collision`` or ``no_answer`` outcome fails either kind).
+    """
+    success = outcome == "goal" if scenario.expect == REACH else outcome == "timeout"
+    return SimResult(
+        scenario=scenario,
+        depth=options.depth,
+        success=success,
+        collision=outcome == "collision",
+        outcome=outcome,
+        min_clearance_m=min_clearance_m,
+        time_s=trace.t[-1] if trace.t else 0.0,
+        path_length_m=path_length_m,
+        goal_distance_m=goal_distance(scenario, state),
+        frames=frames,
+        blind_ticks=blind_ticks,
+        trace=trace,
+        radius=options.limits.radius,
+        details=details or {},
+    )

@@ -42,6 +42,7 @@ from evaluation.sim import (
     Trace,
     detect,
     goal_distance,
+    run_result,
     sim_depth_params,
     sim_nav_params,
 )
@@ -164,21 +165,18 @@ def _not_started(scenario: Scenario, options: SimOptions, error: str) -> SimResu
     """The result of a run whose nodes never connected: failed, ``no_answer``, the robot at its start."""
     trace = Trace()
     trace.record(0.0, scenario.start, math.nan, True)
-    return SimResult(
-        scenario=scenario,
-        depth=options.depth,
-        success=False,
-        collision=False,
-        outcome="no_answer",
-        min_clearance_m=math.nan,
-        time_s=0.0,
+    details = {"transport": "ros", "lockstep_misses": 0, "error": error.splitlines()[0]}
+    return run_result(
+        scenario,
+        options,
+        "no_answer",
+        scenario.start,
+        trace,
         path_length_m=0.0,
-        goal_distance_m=goal_distance(scenario, scenario.start),
+        min_clearance_m=math.nan,
         frames=0,
         blind_ticks=0,
-        trace=trace,
-        radius=options.limits.radius,
-        details={"transport": "ros", "lockstep_misses": 0, "error": error.splitlines()[0]},
+        details=details,
     )
 
 
@@ -272,25 +270,19 @@ def _loop(
         moved = step_unicycle(state, twist.linear.x, twist.angular.z, dt, limits)
         path += math.hypot(moved.x - state.x, moved.y - state.y)
         state = moved
-    collision = outcome == "collision"
-    success = outcome == "goal" if scenario.expect == REACH else (outcome == "timeout")
     details: dict[str, Any] = {"transport": "ros", "lockstep_misses": misses}
     if error is not None:
         details["error"] = error.splitlines()[0]
-    return SimResult(
-        scenario=scenario,
-        depth=options.depth,
-        success=success,
-        collision=collision,
-        outcome=outcome,
-        min_clearance_m=min_clearance,
-        time_s=trace.t[-1] if trace.t else 0.0,
+    return run_result(
+        scenario,
+        options,
+        outcome,
+        state,
+        trace,
         path_length_m=path,
-        goal_distance_m=goal_distance(scenario, state),
+        min_clearance_m=min_clearance,
         frames=frames,
         blind_ticks=blind_ticks,
-        trace=trace,
-        radius=limits.radius,
         details=details,
     )
 
