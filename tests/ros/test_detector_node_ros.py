@@ -60,15 +60,21 @@ def send_until(ros: Harness, pub: Any, make: Any, received: list[Any], proc: Any
     raise AssertionError("nothing arrived:\n" + proc.output()[-3000:])
 
 
+def wire(ros: Harness, ns: str, image_type: Any, topic: str) -> tuple[Any, list[Any]]:
+    """A camera publisher the detector listens to, and the list its detections arrive in."""
+    pub = ros.publisher(image_type, f"{ns}/{topic}")
+    ros.wait_matched(pub)
+    detections = ros.collect(Detection2DArray, f"{ns}/detections")
+    assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+    return pub, detections
+
+
 def test_detections_carry_the_image_stamp_and_image_pixels(ros: Harness, person_model: tuple[Path, Path]) -> None:
     ns, proc = start_detector(ros, person_model, "-p", "publish_image:=true")
     try:
         frames = Frames()
-        pub = ros.publisher(Image, f"{ns}/image_raw")
-        ros.wait_matched(pub)
-        detections = ros.collect(Detection2DArray, f"{ns}/detections")
         drawn = ros.collect(Image, f"{ns}/detections/image")
-        assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+        pub, detections = wire(ros, ns, Image, "image_raw")
         sent = send_until(ros, pub, frames.image, detections, proc)
         msg = detections[0]
         assert msg.header.stamp in [s.header.stamp for s in sent]
@@ -89,10 +95,7 @@ def test_a_bad_frame_is_dropped_and_later_frames_still_detected(ros: Harness, pe
     ns, proc = start_detector(ros, person_model)
     try:
         frames = Frames()
-        pub = ros.publisher(Image, f"{ns}/image_raw")
-        ros.wait_matched(pub)
-        detections = ros.collect(Detection2DArray, f"{ns}/detections")
-        assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+        pub, detections = wire(ros, ns, Image, "image_raw")
         send_until(ros, pub, frames.image, detections, proc)
         bad = frames.raw(640, 480, "rgb8", 640 * 3, b"\x00" * 100)  # 100 bytes where 921600 are due
         pub.publish(bad)
@@ -114,10 +117,7 @@ def test_yaml_parameters_apply_in_a_namespace(ros: Harness, person_model: tuple[
     proc = ros.start("detector", ns, params_file=params)
     try:
         frames = Frames()
-        pub = ros.publisher(Image, f"{ns}/image_raw")
-        ros.wait_matched(pub)
-        detections = ros.collect(Detection2DArray, f"{ns}/detections")
-        assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+        pub, detections = wire(ros, ns, Image, "image_raw")
         send_until(ros, pub, frames.image, detections, proc)
         assert detections[0].detections == []  # the person is filtered out: only "car" is kept
     finally:
@@ -128,10 +128,7 @@ def test_compressed_transport(ros: Harness, person_model: tuple[Path, Path]) -> 
     ns, proc = start_detector(ros, person_model, "-p", "image_transport:=compressed")
     try:
         frames = Frames()
-        pub = ros.publisher(CompressedImage, f"{ns}/image_raw/compressed")
-        ros.wait_matched(pub)
-        detections = ros.collect(Detection2DArray, f"{ns}/detections")
-        assert ros.spin_until(lambda: ros.node.count_publishers(f"{ns}/detections") > 0)
+        pub, detections = wire(ros, ns, CompressedImage, "image_raw/compressed")
         sent = send_until(ros, pub, frames.compressed, detections, proc)
         assert detections[0].header.stamp in [s.header.stamp for s in sent]
         assert detections[0].detections[0].bbox.size_x == pytest.approx(320.0)
