@@ -15,7 +15,7 @@ BUILD_INTERFACES := $(PY) -c "import vision_msgs.msg, tf2_msgs.msg" 2>/dev/null 
 
 # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
 # The ROS 2 Jazzy runtime comes from PyPI (extra "ros"); vision_msgs is on no registry, so it is built from
-# navigation/vision_defs.py with the rosidl generators (extra "ros-build") into the venv. Where the launch
+# depth_node/msgs/vision_defs.py with the rosidl generators (extra "ros-build") into the venv. Where the launch
 # sources are beside the project (../shared/ros2), launch and launch_ros are installed for the launch tests.
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,7 @@ demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/depth-node sim --suite default --seeds 2 --ros --out out/sim --overwrite --bags $(or $(BAGS),failed) $(if $(MODEL),--model $(MODEL))
 
 replay-demo: $(RUNTIME_STAMP)
-	$(PY) -m evaluation.demo --out out/demo $(if $(MODEL),--model $(MODEL))
+	$(PY) -m depth_node.evaluation.demo --out out/demo $(if $(MODEL),--model $(MODEL))
 
 bench: $(RUNTIME_STAMP)
 	$(VENV)/bin/depth-node bench

@@ -19,10 +19,6 @@ setup(
             "depth_node.*",
             "navigation",
             "navigation.*",
-            "evaluation",
-            "evaluation.*",
-            "simulation",
-            "simulation.*",
         ]
     ),
     data_files=[

@@ -2,7 +2,7 @@
 
 The rclpy ``detector`` node and ``depth-node replay --detector`` both call
 :meth:`DetectorFrameProcessor.process`, so a replayed bag runs exactly the detection the robot runs.
-Boxes go out as ``vision_msgs/Detection2DArray`` through :func:`navigation.msgs.detections_to_msg`, the
+Boxes go out as ``vision_msgs/Detection2DArray`` through :func:`depth_node.msgs.detections_to_msg`, the
 inverse of what obstacle_avoidance reads, in the image's pixels with its header. A frame that cannot be
 processed raises a :class:`depth_node.errors.DepthNodeError` whose ``reason`` the shell counts.
 """
@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from depth_node import image_codec
+from depth_node import msgs as ros_msgs
 from depth_node.detection.detector import Detection, Detector
 from depth_node.detection.draw import draw_detections
 from depth_node.errors import DepthNodeError
 from depth_node.msgs import MessageSet, decode_image
 from depth_node.processing import InferenceError
-from navigation import msgs as nav_msgs
-from navigation.types import Detection2D
+from depth_node.types import Detection2D
 
 
 @dataclass
@@ -76,7 +76,7 @@ class DetectorFrameProcessor:
             raise InferenceError(f"detection failed: {type(exc).__name__}: {exc}") from exc
         t2 = time.perf_counter()
         header = image_msg.header
-        msg = nav_msgs.detections_to_msg(self.messages, [to_detection2d(d) for d in detections], header)
+        msg = ros_msgs.detections_to_msg(self.messages, [to_detection2d(d) for d in detections], header)
         drawn = None
         if want_image:
             bgr = np.ascontiguousarray(rgb[..., ::-1])

@@ -15,11 +15,11 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.timing import median_ms
+from depth_node.types import Detection2D, Scan
 from navigation.controller import Controller
 from navigation.freespace import VirtualScanner
 from navigation.fusion import fuse_detections
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Detection2D, Scan
 
 # (u0, u1, v0, v1, depth m, class) of the boxes in the synthetic frame.
 _BOXES = ((60, 200, 180, 420, 1.6, "chair"), (300, 380, 120, 470, 2.5, "person"), (470, 600, 220, 330, 3.2, "table"))

@@ -22,12 +22,12 @@ import numpy.typing as npt
 from simple_pid import PID
 
 from depth_node.camera import CameraModel
+from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges, gaps_from_ranges
 from navigation.fusion import fuse_detections
 from navigation.local_plan import LocalPlanner, ProgressWatch
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Command, Detection2D, Gap, Obstacle, Scan
 
 # A followed target's own scan returns lie within this distance in front of its measured distance.
 _TARGET_DEPTH_TOLERANCE_M = 0.3

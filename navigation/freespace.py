@@ -26,8 +26,8 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.errors import ImageDecodeError
+from depth_node.types import Gap, Scan
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Gap, Scan
 
 FloatArray = npt.NDArray[np.float64]
 

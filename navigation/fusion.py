@@ -25,9 +25,9 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.errors import ImageDecodeError
+from depth_node.types import Detection2D, Obstacle
 from navigation.freespace import optical_to_base, pixel_bearing
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Detection2D, Obstacle
 
 
 def box_to_depth_pixels(

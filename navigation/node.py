@@ -1,6 +1,6 @@
 """``obstacle_avoidance``: the rclpy shell around :class:`navigation.controller.Controller`.
 
-Wiring only. Callbacks convert messages (:mod:`navigation.msgs`) and hand them to the controller; a
+Wiring only. Callbacks convert messages (:mod:`depth_node.msgs`) and hand them to the controller; a
 timer at ``control_rate_hz`` steps it and publishes, so the watchdog stops the robot even when no
 message arrives. A message that cannot be used is logged (throttled) and counted; a failed depth frame
 also makes the controller blind (``mark_failed``). The node never dies on one message.
@@ -12,7 +12,7 @@ As on a robot: ``odom`` (nav_msgs/Odometry) places the memory and the rolling wi
 the robot frame (without it, dead reckoning of the commands; the node logs which); ``goal_pose``
 (geometry_msgs/PoseStamped in ``odom_frame``, what RViz's "2D Goal Pose" and Foxglove publish) sets a goal
 point, and within ``goal_tolerance_m`` the node stops with a zero twist. The state goes to ``/diagnostics``.
-``scan`` and ``markers`` are in ``scan_frame`` (level, z up; see :mod:`navigation.frames`), whose transform
+``scan`` and ``markers`` are in ``scan_frame`` (level, z up; see :mod:`depth_node.frames`), whose transform
 from the depth image's optical frame the node publishes on ``/tf_static`` (tf2_msgs, when installed).
 """
 
@@ -30,13 +30,13 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import MarkerArray
 
+from depth_node import msgs as ros_msgs
 from depth_node.errors import DepthNodeError
+from depth_node.frames import yaw_from_quaternion
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
 from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
-from navigation import msgs as nav_msgs
 from navigation.controller import Controller
-from navigation.frames import yaw_from_quaternion
 from navigation.params import ObstacleAvoidanceParams
 from navigation.status import nav_status
 
@@ -164,7 +164,7 @@ class ObstacleAvoidanceNode(Node):
             self._pending_depth = msg
             return
         try:
-            depth = nav_msgs.depth_from_msg(msg)
+            depth = ros_msgs.depth_from_msg(msg)
             camera = camera_from_info(self._info, image_size=(depth.shape[1], depth.shape[0]))
             if self.controller.update_depth(stamp, depth, camera) is not None:
                 self._new_header = msg.header
@@ -176,7 +176,7 @@ class ObstacleAvoidanceNode(Node):
 
     def _on_detections(self, msg: Any) -> None:
         try:
-            dets = nav_msgs.detections_from_msg(msg)
+            dets = ros_msgs.detections_from_msg(msg)
         except (AttributeError, TypeError, ValueError) as exc:
             self._warn("bad_detections", f"detections dropped: {exc}")
             return
@@ -189,22 +189,22 @@ class ObstacleAvoidanceNode(Node):
         if command.blind:
             self.get_logger().warning(f"stopped: {command.reason}", throttle_duration_sec=LOG_THROTTLE_S)
         header = self.m.header(now.nanoseconds, BASE_FRAME) if self.params.stamped else None
-        self.pub_cmd.publish(nav_msgs.twist_to_msg(self.m, command, header))
+        self.pub_cmd.publish(ros_msgs.twist_to_msg(self.m, command, header))
         self._publish_status(now.nanoseconds, command)
         if self._new_header is None or command.blind:
             return
         depth_header, self._new_header = self._new_header, None
         p = self.params
         self._announce_scan_frame(depth_header)
-        scan_header = nav_msgs.scan_header(self.m, depth_header, p.scan_frame)
+        scan_header = ros_msgs.scan_header(self.m, depth_header, p.scan_frame)
         obstacles = self.controller.obstacles
         scan = self.controller.scan
         if scan is not None:
-            self.pub_scan.publish(nav_msgs.scan_to_msg(self.m, scan, scan_header))
+            self.pub_scan.publish(ros_msgs.scan_to_msg(self.m, scan, scan_header))
         if self.pub_obstacles is not None:
-            self.pub_obstacles.publish(nav_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
+            self.pub_obstacles.publish(ros_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
         if self.pub_markers is not None:
-            markers = nav_msgs.markers_to_msg(
+            markers = ros_msgs.markers_to_msg(
                 self.m, obstacles, command, scan_header, p.person_classes, pitch_rad=p.camera_pitch_rad
             )
             self.pub_markers.publish(markers)
@@ -216,7 +216,7 @@ class ObstacleAvoidanceNode(Node):
             return
         self._announced.add(frame)
         p = self.params
-        self.pub_static.publish(nav_msgs.scan_tf_msg(self.m, depth_header, p.scan_frame, p.camera_pitch_rad))
+        self.pub_static.publish(ros_msgs.scan_tf_msg(self.m, depth_header, p.scan_frame, p.camera_pitch_rad))
 
     def _publish_status(self, now_ns: int, command: Any) -> None:
         """The state on /diagnostics: at once when it changes, else every diagnostics_period_s."""

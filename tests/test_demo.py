@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from rosbags.highlevel import AnyReader
 
-from evaluation.demo import main
+from depth_node.evaluation.demo import main
 
 
 def test_demo_records_and_replays(tmp_path: Path, metric_model: Path) -> None:

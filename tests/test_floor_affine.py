@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 
 from depth_node.depth_params import DepthNodeParams
+from depth_node.evaluation.sim import OracleDepth
+from depth_node.evaluation.world import Pose, camera_for, render, sample_view
 from depth_node.floor_affine import AffineFloorScaler, FloorNotFoundError
-from depth_node.msgs import MessageSet
+from depth_node.msgs import MessageSet, depth_from_msg
+from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
 from depth_node.scale import FloorScaler, summarise_fits
-from evaluation.sim import OracleDepth
-from evaluation.world import Pose, camera_for, render, sample_view
-from navigation.msgs import depth_from_msg
-from navigation.vision_defs import typestore_with_vision
 
 CAMERA = camera_for(160, 120)
 

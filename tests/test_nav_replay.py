@@ -12,9 +12,9 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from depth_node import msgs as ros_msgs
 from depth_node.cli import main
 from depth_node.msgs import MessageSet
-from navigation import msgs as nav_msgs
 from navigation.bench import synthetic_frame
 from navigation.params import ObstacleAvoidanceParams
 from tests.bags import T0, Frame, write_camera_bag
@@ -30,7 +30,7 @@ def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = Fa
     """A depth camera (floor + boxes, 64x48) at ``depth_times`` (ns after T0); optionally detections of the boxes."""
     store = get_typestore(Stores.ROS2_HUMBLE)
     if detections:
-        nav_msgs.register_msg_dir(store, VISION_DIR)
+        ros_msgs.register_msg_dir(store, VISION_DIR)
     m = MessageSet.from_rosbags(store)
     full, full_camera, dets = synthetic_frame(ObstacleAvoidanceParams())  # 640x480, boxes in its pixels
     depth, camera = np.ascontiguousarray(full[::10, ::10]), full_camera.rescaled(64, 48)
@@ -41,7 +41,7 @@ def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = Fa
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         img = writer.add_connection("/cam/depth/image_raw", "sensor_msgs/msg/Image", typestore=store)
         info = writer.add_connection("/cam/depth/camera_info", "sensor_msgs/msg/CameraInfo", typestore=store)
-        det = writer.add_connection("/detections", nav_msgs.DETECTION2D_ARRAY, typestore=store) if detections else None
+        det = writer.add_connection("/detections", ros_msgs.DETECTION2D_ARRAY, typestore=store) if detections else None
         for dt in depth_times:
             t = T0 + dt
             header = m.header(t, "cam_depth_optical")
@@ -49,7 +49,7 @@ def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = Fa
             writer.write(info, t, store.serialize_cdr(m.camera_info(camera, header), "sensor_msgs/msg/CameraInfo"))
             if det is not None:
                 writer.write(
-                    det, t, store.serialize_cdr(nav_msgs.detections_to_msg(m, dets, header), nav_msgs.DETECTION2D_ARRAY)
+                    det, t, store.serialize_cdr(ros_msgs.detections_to_msg(m, dets, header), ros_msgs.DETECTION2D_ARRAY)
                 )
     return path
 
@@ -131,7 +131,7 @@ def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: Mess
     assert report["cmd_vel"]["count"] == 7 and report["navigation"]["stamped"] is True
     topics = _read(out)
     cmds = topics["/cmd_vel"]
-    assert all(msg.__msgtype__ == nav_msgs.TWIST_STAMPED for _, msg in cmds)
+    assert all(msg.__msgtype__ == ros_msgs.TWIST_STAMPED for _, msg in cmds)
     assert cmds[0][1].header.frame_id == "base_link"
     truncated_t = T0 + 4 * PERIOD
     after = next(msg for t, msg in cmds if t >= truncated_t)  # the tick after the failed frame stops the robot

@@ -15,13 +15,12 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from depth_node.camera import CameraModel
 from depth_node.cli import main
+from depth_node.evaluation.demo import record_drive
+from depth_node.evaluation.depth_eval import DepthEvaluator, points_from_cloud, project_points
+from depth_node.evaluation.world import camera_for
 from depth_node.metrics import compute_metrics, median_scaled
-from depth_node.msgs import MessageSet, stamp_ns
+from depth_node.msgs import MessageSet, depth_from_msg, stamp_ns
 from depth_node.pointcloud import PointCloudBuilder
-from evaluation.demo import record_drive
-from evaluation.depth_eval import DepthEvaluator, points_from_cloud, project_points
-from evaluation.world import camera_for
-from navigation.msgs import depth_from_msg
 
 CAMERA = camera_for(64, 48)
 FRAMES = 4

@@ -1,4 +1,4 @@
-"""evaluation.report: the static HTML page and the PNG figures."""
+"""depth_node.evaluation.report: the static HTML page and the PNG figures."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.depth_eval import DepthRecords, KeptFrame
-from evaluation.report import depth_figures, flatten, pyplot, save_figure, write_html
+from depth_node.evaluation.depth_eval import DepthRecords, KeptFrame
+from depth_node.evaluation.report import depth_figures, flatten, pyplot, save_figure, write_html
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

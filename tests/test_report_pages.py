@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from depth_node.cli import main
+from depth_node.evaluation.html_blocks import Html, link, table
+from depth_node.evaluation.scenarios import DESCRIPTIONS
+from depth_node.evaluation.sim_figures import seed_color
 from depth_node.msgs import MessageSet
-from evaluation.html_blocks import Html, link, table
-from evaluation.scenarios import DESCRIPTIONS
-from evaluation.sim_figures import seed_color
 from tests.bags import Frame, write_camera_bag
 
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from evaluation.robot import RobotLimits, RobotState, step_unicycle
+from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 
 LIMITS = RobotLimits(max_linear=0.6, max_angular=1.5, max_linear_accel=1.0, max_angular_accel=4.0)
 

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from depth_node.evaluation.bagio import open_bag
+from depth_node.evaluation.scenarios import build_scenario
+from depth_node.evaluation.sim import START_NS, SimOptions, run_scenario
+from depth_node.frames import matrix_from_quaternion, optical_to_scan, scan_from_optical, scan_tf_rotation
 from depth_node.msgs import stamp_ns
-from evaluation.bagio import open_bag
-from evaluation.scenarios import build_scenario
-from evaluation.sim import START_NS, SimOptions, run_scenario
-from navigation.frames import matrix_from_quaternion, optical_to_scan, scan_from_optical, scan_tf_rotation
 from navigation.params import ObstacleAvoidanceParams
 
 ORACLE = SimOptions(depth="oracle", width=96, height=72)
@@ -72,7 +72,7 @@ def oracle_bag(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Obs
 def test_every_scan_point_lies_on_a_rendered_surface_through_the_bags_tf(
     oracle_bag: tuple[Path, Any, ObstacleAvoidanceParams],
 ) -> None:
-    from evaluation.world import obstacle_distance
+    from depth_node.evaluation.world import obstacle_distance
 
     bag, scenario, params = oracle_bag
     tf = BagTf(bag)

@@ -14,14 +14,23 @@ import pytest
 
 from depth_node.cli import main
 from depth_node.estimator import load_estimator
-from depth_node.msgs import stamp_ns
-from evaluation.bagio import open_bag
-from evaluation.robot import RobotLimits
-from evaluation.scenarios import REACH, SCENARIOS, STOP, Scenario, build_scenario, path_exists
-from evaluation.sim import SimOptions, detect, run_scenario
-from evaluation.world import Box, Cylinder, Pose, Room, Scene, camera_for, generate_scene, obstacle_distance, render
-from navigation.frames import quaternion_from_matrix
-from navigation.msgs import depth_from_msg
+from depth_node.evaluation.bagio import open_bag
+from depth_node.evaluation.robot import RobotLimits
+from depth_node.evaluation.scenarios import REACH, SCENARIOS, STOP, Scenario, build_scenario, path_exists
+from depth_node.evaluation.sim import SimOptions, detect, run_scenario
+from depth_node.evaluation.world import (
+    Box,
+    Cylinder,
+    Pose,
+    Room,
+    Scene,
+    camera_for,
+    generate_scene,
+    obstacle_distance,
+    render,
+)
+from depth_node.frames import quaternion_from_matrix
+from depth_node.msgs import depth_from_msg, stamp_ns
 from navigation.params import ObstacleAvoidanceParams
 
 SMALL = SimOptions(width=64, height=48)

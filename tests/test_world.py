@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.world import (
+from depth_node.evaluation.world import (
     SCENE_KINDS,
     Box,
     Cylinder,
@@ -24,7 +24,7 @@ from evaluation.world import (
     render_sample,
     sample_pose,
 )
-from evaluation.world_scene import periodic_noise
+from depth_node.evaluation.world_scene import periodic_noise
 
 # Odd sizes put the principal point exactly on a pixel centre: (80, 60).
 CAM = camera_for(161, 121)

@@ -5,7 +5,7 @@ builds with cmake into the venv's own prefix: the generated Python modules land 
 C libraries in its ``lib/`` next to the wheels' own, and the ament index under ``share/``. After that,
 ``import vision_msgs.msg`` works in that venv with no environment variable set.
 
-vision_msgs is generated from :mod:`navigation.vision_defs` (the field lists this package already reads and
+vision_msgs is generated from :mod:`depth_node.msgs.vision_defs` (the field lists this package already reads and
 writes bags with), so the live messages and the replay messages cannot drift apart.
 
 Usage::
@@ -46,7 +46,7 @@ _VISION_PACKAGE_XML = """<?xml version="1.0"?>
 <package format="3">
   <name>vision_msgs</name>
   <version>4.1.1</version>
-  <description>vision_msgs 4.x messages used by depth_node, generated from navigation/vision_defs.py</description>
+  <description>vision_msgs 4.x messages used by depth_node, generated from depth_node/msgs/vision_defs.py</description>
   <maintainer email="depth-node@example.org">depth_node</maintainer>
   <license>Apache-2.0</license>
   <buildtool_depend>ament_cmake</buildtool_depend>
@@ -77,7 +77,7 @@ ament_package()
 def write_vision_msgs(dest: Path) -> Path:
     """Write the vision_msgs source package (package.xml, CMakeLists.txt, msg/) into ``dest``."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from navigation.vision_defs import DEFINITIONS
+    from depth_node.msgs.vision_defs import DEFINITIONS
 
     (dest / "msg").mkdir(parents=True)
     for name, text in DEFINITIONS.items():

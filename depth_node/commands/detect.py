@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from depth_node.detection.detector import Detector
     from depth_node.detection.draw import draw_detections
-    from evaluation.report import atomic_write
+    from depth_node.evaluation.report import atomic_write
 
     detector = Detector(load_detector_params(args))
     if args.out is not None:

@@ -1,7 +1,7 @@
 """``depth-node eval --synthetic --seed S --count N [--model M]``: metrics of a model on a fresh synthetic split.
 
-The split is rendered from seeds S .. S+N-1 (see :func:`evaluation.world.render_sample`), so choosing S far from
-the training seeds (0 .. 19999 for the shipped model) gives scenes the model has never seen. The model runs
+The split is rendered from seeds S .. S+N-1 (see :func:`~depth_node.evaluation.world.render_sample`), so choosing S far
+from the training seeds (0 .. 19999 for the shipped model) gives scenes the model has never seen. The model runs
 through the same estimator as the live node (resize, normalisation, focal rescale), and the metrics are pooled
 over all valid pixels of all frames.
 """
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from depth_node.depth_params import DepthNodeParams
     from depth_node.errors import ParameterError
     from depth_node.estimator import load_estimator
+    from depth_node.evaluation.world import camera_for, render, sample_view
     from depth_node.metrics import compute_metrics, median_scaled
-    from evaluation.world import camera_for, render, sample_view
 
     if args.count < 1:
         raise ParameterError(f"--count must be >= 1, got {args.count}")

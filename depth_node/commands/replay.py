@@ -105,7 +105,7 @@ def _load_detector(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
-    from evaluation.replay import ReplayOptions, run_replay
+    from depth_node.evaluation.replay import ReplayOptions, run_replay
 
     params, nav_params = load_both_params(args)
     detector = _load_detector(args)

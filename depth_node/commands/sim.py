@@ -5,7 +5,7 @@
     depth-node sim --suite default --seeds 3 --out DIR --ros --bags failed   # through the ROS 2 graph
 
 Writes DIR/report.json, DIR/report.html with its figures, and one MCAP bag per run under DIR/bags/
-(see :mod:`evaluation.sim_suite`).
+(see :mod:`depth_node.evaluation.sim_suite`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from depth_node.commands.common import add_model_arguments, build_estimator
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the sim command."""
-    from evaluation.scenarios import SCENARIOS, SUITES
-    from evaluation.sim import DEPTH_SOURCES
-    from evaluation.sim_suite import BAG_MODES
+    from depth_node.evaluation.scenarios import SCENARIOS, SUITES
+    from depth_node.evaluation.sim import DEPTH_SOURCES
+    from depth_node.evaluation.sim_suite import BAG_MODES
 
     parser.add_argument("--out", type=Path, required=True, help="output directory (report.json, report.html, bags/)")
     which = parser.add_mutually_exclusive_group()
@@ -71,10 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from depth_node.commands.replay import load_both_params
     from depth_node.errors import ParameterError
     from depth_node.estimator import default_model_path
+    from depth_node.evaluation.scenarios import SUITES
+    from depth_node.evaluation.sim import SimOptions
+    from depth_node.evaluation.sim_suite import SuiteSpec, run_suite
     from depth_node.fileio import staged_dir
-    from evaluation.scenarios import SUITES
-    from evaluation.sim import SimOptions
-    from evaluation.sim_suite import SuiteSpec, run_suite
 
     if args.out.exists() and not args.overwrite:
         raise ParameterError(f"output '{args.out}' already exists (pass --overwrite to replace it)")
@@ -139,12 +139,12 @@ def _run_ros(
     info: dict[str, Any],
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """The suite through the ROS 2 graph (:mod:`simulation.runner_node`)."""
+    """The suite through the ROS 2 graph (:mod:`depth_node.simulation.runner_node`)."""
     from depth_node.errors import ParameterError
-    from evaluation.sim_suite import run_suite
+    from depth_node.evaluation.sim_suite import run_suite
 
     try:
-        from simulation.runner_node import GraphOptions, RosRunner
+        from depth_node.simulation.runner_node import GraphOptions, RosRunner
     except ImportError as exc:
         raise ParameterError(
             f"--ros needs a ROS 2 Python runtime ({exc}): install the 'ros' extra (make setup) or source ROS 2"

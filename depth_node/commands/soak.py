@@ -109,9 +109,9 @@ def soak(
     """
     from depth_node.camera import CameraModel
     from depth_node.errors import DepthNodeError
+    from depth_node.types import Detection2D
     from navigation.controller import Controller
     from navigation.params import ObstacleAvoidanceParams
-    from navigation.types import Detection2D
 
     messages = processor.messages
     frames = frame_stream(width, height)

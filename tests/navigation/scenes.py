@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+from depth_node.types import Command, Detection2D
 from navigation.controller import Controller
-from navigation.types import Command, Detection2D
 
 
 @dataclass(frozen=True)

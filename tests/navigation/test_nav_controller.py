@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from depth_node.types import Command, Detection2D, Gap
 from navigation.controller import Controller, choose_gap, speed_ramp
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Command, Detection2D, Gap
 from tests.navigation.scenes import Box, Pose, camera, detect, render_depth
 
 CAM = camera()

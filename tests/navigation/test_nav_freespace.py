@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from depth_node.types import Scan
 from navigation.freespace import (
     VirtualScanner,
     corridor_clearance,
@@ -18,7 +19,6 @@ from navigation.freespace import (
     pixel_bearing,
 )
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Scan
 from tests.navigation.scenes import Box, camera, render_depth
 
 CAM = camera(160, 120)

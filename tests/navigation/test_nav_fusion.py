@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from depth_node.errors import ImageDecodeError
+from depth_node.types import Detection2D
 from navigation.fusion import fuse_detections, robust_depth
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Detection2D
 from tests.navigation.scenes import Box, Pose, camera, detect, render_depth
 
 CAM = camera(640, 480)

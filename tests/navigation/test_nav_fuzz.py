@@ -15,15 +15,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from depth_node import msgs as ros_msgs
 from depth_node.errors import DepthNodeError
-from depth_node.msgs import MessageSet, camera_from_info
-from navigation import msgs as nav_msgs
-from navigation import vision_defs
+from depth_node.msgs import MessageSet, camera_from_info, vision_defs
+from depth_node.types import Detection2D
 from navigation.bench import synthetic_frame
 from navigation.controller import Controller
 from navigation.fusion import fuse_detections
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Detection2D
 from tests.conftest import roundtrip
 
 FUZZ = settings(
@@ -83,8 +82,8 @@ def boxes(draw: st.DrawFn) -> list[Detection2D]:
 @example([Detection2D(math.nan, 60.0, 20.0, 20.0, "chair", 0.9)])  # math.ceil(NaN) before the fix
 @example([Detection2D(80.0, 60.0, -30.0, -40.0, "person", 0.9), Detection2D(1e308, 1e308, 1e308, 1e308, "x", 1.0)])
 def test_fuzzed_detection_arrays(rig: NavRig, detections: list[Detection2D]) -> None:
-    msg = roundtrip(rig.store, nav_msgs.detections_to_msg(rig.m, detections, rig.header))
-    read = nav_msgs.detections_from_msg(msg)
+    msg = roundtrip(rig.store, ros_msgs.detections_to_msg(rig.m, detections, rig.header))
+    read = ros_msgs.detections_from_msg(msg)
     assert len(read) == len(detections)
     for ob in fuse_detections(read, rig.depth, rig.camera, rig.params):
         assert math.isfinite(ob.bearing_rad)  # NaN and infinite boxes are skipped, not placed at NaN
@@ -142,7 +141,7 @@ def test_fuzzed_depth_frames(rig: NavRig, fields: dict[str, Any]) -> None:
     image, info = roundtrip(rig.store, image), roundtrip(rig.store, info)
     stamp = rig.tick()
     try:  # what ObstacleAvoidanceNode._on_depth does
-        depth = nav_msgs.depth_from_msg(image)
+        depth = ros_msgs.depth_from_msg(image)
         camera = camera_from_info(info, image_size=(depth.shape[1], depth.shape[0]))
         rig.controller.update_depth(stamp, depth, camera)
     except DepthNodeError as exc:

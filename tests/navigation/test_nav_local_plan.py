@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.scenarios import build_scenario
-from evaluation.sim import SimOptions, run_scenario
+from depth_node.evaluation.scenarios import build_scenario
+from depth_node.evaluation.sim import SimOptions, run_scenario
 from navigation.local_plan import LocalPlanner, ProgressWatch, inflate, wavefront
 from navigation.params import ObstacleAvoidanceParams
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_node import msgs as ros_msgs
 from depth_node.errors import UnsupportedEncodingError
 from depth_node.msgs import MessageSet, stamp_ns
-from navigation import msgs as nav_msgs
-from navigation.types import Command, Obstacle, Scan
+from depth_node.types import Command, Obstacle, Scan
 from tests.conftest import SHARED_DATA, roundtrip
 
 VISION_DIR = SHARED_DATA / "msg" / "vision_msgs"
@@ -32,8 +32,8 @@ def vision() -> MessageSet:
     if not VISION_DIR.is_dir():
         pytest.skip("vision_msgs definitions not in shared data")
     store = get_typestore(Stores.ROS2_HUMBLE)
-    names = nav_msgs.register_msg_dir(store, VISION_DIR)
-    assert nav_msgs.DETECTION2D_ARRAY in names and nav_msgs.DETECTION3D_ARRAY in names
+    names = ros_msgs.register_msg_dir(store, VISION_DIR)
+    assert ros_msgs.DETECTION2D_ARRAY in names and ros_msgs.DETECTION3D_ARRAY in names
     return MessageSet.from_rosbags(store)
 
 
@@ -53,30 +53,30 @@ def _obstacle(class_id: str = "chair", distance: float = 2.0) -> Obstacle:
 
 def _det2d(m: MessageSet, hyps: list[tuple[str, float]], cx: float, cy: float, sx: float, sy: float) -> Any:
     results = [
-        nav_msgs.make(
+        ros_msgs.make(
             m,
             "vision_msgs/msg/ObjectHypothesisWithPose",
-            hypothesis=nav_msgs.make(m, "vision_msgs/msg/ObjectHypothesis", class_id=c, score=s),
+            hypothesis=ros_msgs.make(m, "vision_msgs/msg/ObjectHypothesis", class_id=c, score=s),
         )
         for c, s in hyps
     ]
-    pos = nav_msgs.make(m, "vision_msgs/msg/Point2D", x=cx, y=cy)
-    bbox = nav_msgs.make(
+    pos = ros_msgs.make(m, "vision_msgs/msg/Point2D", x=cx, y=cy)
+    bbox = ros_msgs.make(
         m,
         "vision_msgs/msg/BoundingBox2D",
-        center=nav_msgs.make(m, "vision_msgs/msg/Pose2D", position=pos),
+        center=ros_msgs.make(m, "vision_msgs/msg/Pose2D", position=pos),
         size_x=sx,
         size_y=sy,
     )
-    return nav_msgs.make(m, "vision_msgs/msg/Detection2D", results=results, bbox=bbox, id="")
+    return ros_msgs.make(m, "vision_msgs/msg/Detection2D", results=results, bbox=bbox, id="")
 
 
 @needs_vision
 def test_detections_take_best_hypothesis_through_cdr(vision: MessageSet) -> None:
     header = vision.header(1_500_000_000, "cam")
-    msg = nav_msgs.make(
+    msg = ros_msgs.make(
         vision,
-        nav_msgs.DETECTION2D_ARRAY,
+        ros_msgs.DETECTION2D_ARRAY,
         header=header,
         detections=[
             _det2d(vision, [("cat", 0.3), ("person", 0.9), ("dog", 0.5)], 100.0, 80.0, 40.0, 60.0),
@@ -84,7 +84,7 @@ def test_detections_take_best_hypothesis_through_cdr(vision: MessageSet) -> None
         ],
     )
     back = roundtrip(vision.typestore, msg)
-    dets = nav_msgs.detections_from_msg(back)
+    dets = ros_msgs.detections_from_msg(back)
     assert stamp_ns(back.header) == 1_500_000_000
     assert len(dets) == 2
     a, b = dets
@@ -97,7 +97,7 @@ def test_detections_take_best_hypothesis_through_cdr(vision: MessageSet) -> None
 def test_obstacles_to_detection3d_array(vision: MessageSet) -> None:
     header = vision.header(7, "cam_optical")
     obstacles = [_obstacle(), _obstacle("person", math.nan)]
-    msg = roundtrip(vision.typestore, nav_msgs.obstacles_to_msg(vision, obstacles, header))
+    msg = roundtrip(vision.typestore, ros_msgs.obstacles_to_msg(vision, obstacles, header))
     assert msg.header.frame_id == "cam_optical"
     assert len(msg.detections) == 1  # the unknown-distance one is left out
     det = msg.detections[0]
@@ -113,7 +113,7 @@ def test_obstacles_to_detection3d_array(vision: MessageSet) -> None:
 def test_scan_to_laserscan(plain: MessageSet) -> None:
     ranges = np.array([1.0, np.inf, np.nan, -np.inf, 2.5], np.float32)
     scan = Scan(-0.5, 0.5, 0.25, 0.05, 5.0, ranges, scan_time=0.05)
-    msg = roundtrip(plain.typestore, nav_msgs.scan_to_msg(plain, scan, plain.header(3, "cam")))
+    msg = roundtrip(plain.typestore, ros_msgs.scan_to_msg(plain, scan, plain.header(3, "cam")))
     assert msg.angle_min == pytest.approx(-0.5) and msg.angle_increment == pytest.approx(0.25)
     assert (msg.range_min, msg.range_max) == (pytest.approx(0.05), 5.0)
     assert msg.scan_time == pytest.approx(0.05) and msg.intensities.size == 0
@@ -122,17 +122,17 @@ def test_scan_to_laserscan(plain: MessageSet) -> None:
 
 def test_twist_and_twist_stamped(plain: MessageSet) -> None:
     cmd = Command(linear_x=0.3, angular_z=-0.4, blind=False, reason="ok", mode="goal")
-    twist = roundtrip(plain.typestore, nav_msgs.twist_to_msg(plain, cmd))
-    assert twist.__msgtype__ == nav_msgs.TWIST
+    twist = roundtrip(plain.typestore, ros_msgs.twist_to_msg(plain, cmd))
+    assert twist.__msgtype__ == ros_msgs.TWIST
     assert (twist.linear.x, twist.linear.y, twist.angular.z) == (0.3, 0.0, -0.4)
-    stamped = roundtrip(plain.typestore, nav_msgs.twist_to_msg(plain, cmd, plain.header(5, "base_link")))
-    assert stamped.__msgtype__ == nav_msgs.TWIST_STAMPED
+    stamped = roundtrip(plain.typestore, ros_msgs.twist_to_msg(plain, cmd, plain.header(5, "base_link")))
+    assert stamped.__msgtype__ == ros_msgs.TWIST_STAMPED
     assert stamped.header.frame_id == "base_link" and stamped.twist.angular.z == -0.4
 
 
 def test_markers(plain: MessageSet) -> None:
     cmd = Command(0.2, 0.3, False, "ok", "goal", chosen_heading_rad=math.pi / 2)
-    msg = nav_msgs.markers_to_msg(
+    msg = ros_msgs.markers_to_msg(
         plain, [_obstacle(), _obstacle("person")], cmd, plain.header(1, "cam"), person_classes=("person",)
     )
     msg = roundtrip(plain.typestore, msg)
@@ -144,21 +144,21 @@ def test_markers(plain: MessageSet) -> None:
     assert (tip.x, tip.y, tip.z) == pytest.approx((0.0, 1.0, 0.0), abs=1e-12)
     assert arrow.header.frame_id == "cam"
     assert arrow.color.g > arrow.color.r
-    blind = roundtrip(plain.typestore, nav_msgs.markers_to_msg(plain, [], Command.stop("x"), plain.header(1, "c")))
+    blind = roundtrip(plain.typestore, ros_msgs.markers_to_msg(plain, [], Command.stop("x"), plain.header(1, "c")))
     assert blind.markers[-1].color.r == 1.0 and len(blind.markers) == 2
 
 
 def test_depth_16uc1_and_32fc1(plain: MessageSet) -> None:
     header = plain.header(0, "d")
     mm = np.array([[0, 1000], [2500, 65535]], np.uint16)
-    depth = nav_msgs.depth_from_msg(roundtrip(plain.typestore, plain.image(mm, "16UC1", header)))
+    depth = ros_msgs.depth_from_msg(roundtrip(plain.typestore, plain.image(mm, "16UC1", header)))
     assert depth.dtype == np.float32
     np.testing.assert_allclose(depth, [[np.nan, 1.0], [2.5, 65.535]], rtol=1e-6)
     m = np.array([[np.nan, 0.0], [1.25, 3.0]], np.float32)
-    depth = nav_msgs.depth_from_msg(roundtrip(plain.typestore, plain.image(m, "32FC1", header)))
+    depth = ros_msgs.depth_from_msg(roundtrip(plain.typestore, plain.image(m, "32FC1", header)))
     np.testing.assert_allclose(depth, [[np.nan, np.nan], [1.25, 3.0]])
     with pytest.raises(UnsupportedEncodingError, match="rgb8"):
-        nav_msgs.depth_from_msg(plain.image(np.zeros((2, 2, 3), np.uint8), "rgb8", header))
+        ros_msgs.depth_from_msg(plain.image(np.zeros((2, 2, 3), np.uint8), "rgb8", header))
 
 
 def test_register_from_bag_typestore(tmp_path: Path) -> None:
@@ -167,14 +167,14 @@ def test_register_from_bag_typestore(tmp_path: Path) -> None:
     msg_dir.mkdir()
     (msg_dir / "Thing.msg").write_text("Part[] parts\nstring name\n")
     (msg_dir / "Part.msg").write_text("float64 x\n")
-    assert nav_msgs.register_msg_dir(src, msg_dir, "my_msgs") == ["my_msgs/msg/Part", "my_msgs/msg/Thing"]
+    assert ros_msgs.register_msg_dir(src, msg_dir, "my_msgs") == ["my_msgs/msg/Part", "my_msgs/msg/Thing"]
     dst = get_typestore(Stores.ROS2_HUMBLE)
-    assert not nav_msgs.has_types(dst, "my_msgs/msg/Thing")
-    assert nav_msgs.register_from_typestore(dst, src, "my_msgs") == ["my_msgs/msg/Part", "my_msgs/msg/Thing"]
-    assert nav_msgs.has_types(dst, "my_msgs/msg/Thing", "my_msgs/msg/Part")
-    assert nav_msgs.register_from_typestore(dst, src, "none_msgs") == []
+    assert not ros_msgs.has_types(dst, "my_msgs/msg/Thing")
+    assert ros_msgs.register_from_typestore(dst, src, "my_msgs") == ["my_msgs/msg/Part", "my_msgs/msg/Thing"]
+    assert ros_msgs.has_types(dst, "my_msgs/msg/Thing", "my_msgs/msg/Part")
+    assert ros_msgs.register_from_typestore(dst, src, "none_msgs") == []
     with pytest.raises(FileNotFoundError, match="no .msg"):
-        nav_msgs.register_msg_dir(dst, tmp_path / "empty")
+        ros_msgs.register_msg_dir(dst, tmp_path / "empty")
 
 
 def test_markers_are_level_in_the_scan_frame_whatever_the_pitch(plain: MessageSet) -> None:
@@ -184,7 +184,7 @@ def test_markers_are_level_in_the_scan_frame_whatever_the_pitch(plain: MessageSe
     center = (0.0, -2.0 * math.sin(pitch), 2.0 * math.cos(pitch))  # above the axis: optical -y
     ob = Obstacle("box", 0.9, 2.0, 0.0, 0.4, center[2], center, (0.4, 0.6, 0.4), 50)
     cmd = Command(0.2, 0.0, False, "ok", "goal")
-    msg = nav_msgs.markers_to_msg(plain, [ob], cmd, plain.header(1, "camera_scan"), pitch_rad=pitch)
+    msg = ros_msgs.markers_to_msg(plain, [ob], cmd, plain.header(1, "camera_scan"), pitch_rad=pitch)
     cube = roundtrip(plain.typestore, msg).markers[1]
     pos = cube.pose.position
     assert (pos.x, pos.y, pos.z) == pytest.approx((2.0, 0.0, 0.0), abs=1e-9)

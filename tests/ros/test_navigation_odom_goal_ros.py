@@ -21,8 +21,8 @@ from nav_msgs.msg import Odometry
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
+from depth_node.evaluation.sim_bag import goal_msg
 from depth_node.msgs import MessageSet, stamp_ns
-from evaluation.sim_bag import goal_msg
 from tests.navigation.scenes import Box, camera, render_depth
 from tests.ros.harness import CONFIG, Harness, NodeProcess
 

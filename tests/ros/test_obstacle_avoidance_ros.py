@@ -104,7 +104,7 @@ def test_stops_in_front_of_a_wall(robot: Robot) -> None:
 def test_detections_in_obstacles_out(robot: Robot) -> None:
     from vision_msgs.msg import Detection2DArray, Detection3DArray
 
-    from navigation import msgs as nav_msgs
+    from depth_node import msgs as ros_msgs
 
     obstacles = robot.ros.collect(Detection3DArray, f"{robot.ns}/obstacles")
     pub = robot.ros.publisher(Detection2DArray, f"{robot.ns}/detections")
@@ -112,7 +112,7 @@ def test_detections_in_obstacles_out(robot: Robot) -> None:
     dets = detect(CAM, [PERSON], Pose())
     assert dets
     depth = render_depth(CAM, [PERSON])
-    robot.drive(depth, 1.5, detections=lambda h: pub.publish(nav_msgs.detections_to_msg(robot.m, dets, h)))
+    robot.drive(depth, 1.5, detections=lambda h: pub.publish(ros_msgs.detections_to_msg(robot.m, dets, h)))
     assert robot.ros.spin_until(lambda: any(d.detections for d in obstacles))
     last = next(d for d in reversed(obstacles) if d.detections)
     classes = [r.hypothesis.class_id for d in last.detections for r in d.results]

@@ -14,11 +14,11 @@ pytest.importorskip("rclpy")
 from depth_node.cli import main
 from depth_node.commands.common import build_estimator
 from depth_node.depth_params import DepthNodeParams
-from evaluation.bagio import open_bag
-from evaluation.scenarios import Scenario
-from evaluation.sim import SimOptions, run_scenario
-from evaluation.sim_suite import SuiteSpec, run_suite
-from simulation.runner_node import RosRunner
+from depth_node.evaluation.bagio import open_bag
+from depth_node.evaluation.scenarios import Scenario
+from depth_node.evaluation.sim import SimOptions, run_scenario
+from depth_node.evaluation.sim_suite import SuiteSpec, run_suite
+from depth_node.simulation.runner_node import RosRunner
 
 OPTIONS = SimOptions()
 DEPTH = DepthNodeParams(decimation=2)  # what `depth-node sim` uses without --params
@@ -70,7 +70,7 @@ def test_a_short_ros_run_reaches_its_goal_and_writes_its_report_and_bag(ros_run:
 
 def test_the_graph_gives_the_in_process_result(ros_run: tuple[Path, dict[str, Any]]) -> None:
     """Same scenario, same parameters: the lockstep makes the graph's run the in-process run, tick for tick."""
-    from evaluation.scenarios import build_scenario
+    from depth_node.evaluation.scenarios import build_scenario
 
     (run,) = ros_run[1]["scenarios"]
     local = run_scenario(_short(build_scenario("person_standing", 0)), OPTIONS, build_estimator(DEPTH), DEPTH)
@@ -111,7 +111,7 @@ def test_a_bad_step_timeout_is_one_line_and_exit_2(tmp_path: Path, capsys: pytes
 
 
 def test_a_node_that_does_not_start_fails_the_run_not_the_suite(ros_env: dict[str, str], tmp_path: Path) -> None:
-    from evaluation.scenarios import build_scenario
+    from depth_node.evaluation.scenarios import build_scenario
 
     broken = DepthNodeParams(model_path=str(tmp_path / "missing.onnx"))
     with RosRunner(tmp_path / "ros") as ros:
@@ -122,7 +122,7 @@ def test_a_node_that_does_not_start_fails_the_run_not_the_suite(ros_env: dict[st
 
 
 def test_a_tick_that_decided_on_anything_but_its_own_inputs_is_a_lockstep_miss() -> None:
-    from simulation.runner_node import _took_this_tick
+    from depth_node.simulation.runner_node import _took_this_tick
 
     t = 1_700_000_000_050_000_000
     good = {"goal": "point 1.000 0.000", "odom_stamp_ns": str(t), "detections_stamp_ns": str(t)}

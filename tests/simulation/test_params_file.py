@@ -10,9 +10,9 @@ import yaml
 
 from depth_node import params as params_mod
 from depth_node.depth_params import DepthNodeParams
+from depth_node.simulation.params_file import params_document, write_params_file
+from depth_node.simulation.processes import GraphError, console_script
 from navigation.params import ObstacleAvoidanceParams
-from simulation.params_file import params_document, write_params_file
-from simulation.processes import GraphError, console_script
 
 
 def test_the_file_reads_back_as_the_same_parameters(tmp_path: Path) -> None:

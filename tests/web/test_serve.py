@@ -1,6 +1,6 @@
 """``depth-node serve`` as a real process: its URL, concurrent clients, and Debian's chromium using the page.
 
-The browser test uploads a frame rendered by the project's own renderer (evaluation/world) with its exact
+The browser test uploads a frame rendered by the project's own renderer (depth_node/evaluation/world) with its exact
 depth as a 16-bit PNG, compares the shipped model with a tiny one side by side, waits for the depth
 images and the metrics table and saves a screenshot under tmp_path. It skips only without chromium.
 """
@@ -24,7 +24,7 @@ import pytest
 from depth_node.cli import main
 from depth_node.commands.serve import is_loopback
 from depth_node.depth_files import depth_to_mm
-from evaluation.world import camera_for, render_sample
+from depth_node.evaluation.world import camera_for, render_sample
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

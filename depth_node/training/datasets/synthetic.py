@@ -1,7 +1,7 @@
 """The procedural world as a dataset, rendered on the fly or from a pre-rendered numpy cache.
 
-Sample ``i`` is :func:`evaluation.world.render_sample` of seed ``first_seed + i``, so a split is defined by its
-seed range alone and held-out splits are disjoint by construction. Rendering at 160x120 costs a few
+Sample ``i`` is :func:`~depth_node.evaluation.world.render_sample` of seed ``first_seed + i``, so a split is defined
+by its seed range alone and held-out splits are disjoint by construction. Rendering at 160x120 costs a few
 milliseconds, which on a 2-core machine is as much as a training step's share; the cache renders each sample
 once (``np.memmap`` files, safe to share between DataLoader workers and DDP processes).
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from depth_node.evaluation.world import PoseRange, camera_for, render_sample
 from depth_node.training.augment import Augmenter
 from depth_node.training.datasets.base import PairDataset
-from evaluation.world import PoseRange, camera_for, render_sample
 
 
 class SyntheticDataset(PairDataset):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evaluation.html_blocks import figures, key_values, section, side_by_side, table, warnings_block
+from depth_node.evaluation.html_blocks import figures, key_values, section, side_by_side, table, warnings_block
 
 _INPUT_KEYS = (
     "input_bag",
@@ -95,7 +95,7 @@ def cmd_vel_table(cmd_vel: Mapping[str, Any]) -> str:
 def replay_page_blocks(
     report: Mapping[str, Any], depth_figures: Sequence[tuple[str, str]], gt_topic: str | None
 ) -> list[str]:
-    """The page's blocks, in order, for :func:`evaluation.report.write_page`."""
+    """The page's blocks, in order, for :func:`depth_node.evaluation.report.write_page`."""
     blocks = [warnings_block(report.get("warnings") or []), section("Input and frames", inputs_and_frames(report))]
     if report.get("depth_metrics"):
         blocks.append(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from depth_node.errors import BagError
-from evaluation.bagio import open_bag
+from depth_node.evaluation.bagio import open_bag
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 _OP_SCHEMA, _OP_CHANNEL, _OP_MESSAGE, _OP_CHUNK = 0x03, 0x04, 0x05, 0x06
@@ -178,7 +178,7 @@ def readable_bag(path: str | Path) -> Iterator[ReadableBag]:
     """The bag at ``path`` if rosbags opens it, else salvaged copies of its MCAP files (a cut recording).
 
     A recorder killed by a crash leaves an MCAP without summary or end magic; every message before the cut
-    is still intact and is replayed (:mod:`evaluation.bag_recovery`). The copies live in a temporary
+    is still intact and is replayed (:mod:`depth_node.evaluation.bag_recovery`). The copies live in a temporary
     directory for the duration of the ``with``.
 
     Raises:

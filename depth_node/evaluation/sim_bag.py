@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from depth_node import msgs as ros_msgs
+from depth_node.evaluation.replay import OUTPUT_TOPICS
+from depth_node.evaluation.robot import RobotState
+from depth_node.evaluation.world import Pose
+from depth_node.frames import quaternion_from_matrix, quaternion_from_yaw
 from depth_node.msgs import MessageSet
-from evaluation.replay import OUTPUT_TOPICS
-from evaluation.robot import RobotState
-from evaluation.world import Pose
-from navigation import msgs as nav_msgs
-from navigation.frames import quaternion_from_matrix, quaternion_from_yaw
 
 ODOM_FRAME = "odom"
 BASE_FRAME = "base_link"
@@ -25,7 +25,7 @@ CAMERA_TOPICS = {
     "image": ("/camera/image_raw", "sensor_msgs/msg/Image"),
     "info": ("/camera/camera_info", "sensor_msgs/msg/CameraInfo"),
     "gt": ("/camera/depth_gt", "sensor_msgs/msg/Image"),
-    "detections": ("/detections", nav_msgs.DETECTION2D_ARRAY),
+    "detections": ("/detections", ros_msgs.DETECTION2D_ARRAY),
 }
 STATE_TOPICS = {
     "odom": ("/odom", "nav_msgs/msg/Odometry"),
@@ -87,16 +87,16 @@ def static_tf_msg(messages: MessageSet, t_ns: int, camera_height_m: float, camer
     rot = Pose(0.0, 0.0, 0.0, 0.0, camera_pitch_rad).world_from_optical()
     header = messages.header(t_ns, BASE_FRAME)
     quat = quaternion_from_matrix(rot)
-    tf = nav_msgs.transform_msg(messages, header, CAMERA_FRAME, (0.0, 0.0, camera_height_m), quat)
-    return nav_msgs.tf_message(messages, [tf])
+    tf = ros_msgs.transform_msg(messages, header, CAMERA_FRAME, (0.0, 0.0, camera_height_m), quat)
+    return ros_msgs.tf_message(messages, [tf])
 
 
 def state_msgs(messages: MessageSet, t_ns: int, state: RobotState) -> tuple[Any, Any]:
     """(/tf TFMessage odom -> base_link, nav_msgs/Odometry) of the robot's true state, in either flavour."""
     m = messages
-    make = nav_msgs.make
+    make = ros_msgs.make
     quat = quaternion_from_yaw(state.yaw)
-    tf = nav_msgs.transform_msg(m, m.header(t_ns, ODOM_FRAME), BASE_FRAME, (state.x, state.y, 0.0), quat)
+    tf = ros_msgs.transform_msg(m, m.header(t_ns, ODOM_FRAME), BASE_FRAME, (state.x, state.y, 0.0), quat)
     position = make(m, "geometry_msgs/msg/Point", x=state.x, y=state.y, z=0.0)
     orientation = make(m, "geometry_msgs/msg/Quaternion", x=quat[0], y=quat[1], z=quat[2], w=quat[3])
     pose = make(m, "geometry_msgs/msg/Pose", position=position, orientation=orientation)
@@ -114,12 +114,12 @@ def state_msgs(messages: MessageSet, t_ns: int, state: RobotState) -> tuple[Any,
         pose=make(m, "geometry_msgs/msg/PoseWithCovariance", pose=pose),
         twist=make(m, "geometry_msgs/msg/TwistWithCovariance", twist=twist),
     )
-    return nav_msgs.tf_message(m, [tf]), odom
+    return ros_msgs.tf_message(m, [tf]), odom
 
 
 def goal_msg(messages: MessageSet, t_ns: int, x: float, y: float) -> Any:
     """A geometry_msgs/PoseStamped goal point in the odometry frame (what RViz's "2D Goal Pose" sends)."""
-    make = nav_msgs.make
+    make = ros_msgs.make
     position = make(messages, "geometry_msgs/msg/Point", x=float(x), y=float(y), z=0.0)
     orientation = make(messages, "geometry_msgs/msg/Quaternion", x=0.0, y=0.0, z=0.0, w=1.0)
     pose = make(messages, "geometry_msgs/msg/Pose", position=position, orientation=orientation)

@@ -5,7 +5,7 @@ unicycle model; each camera frame (``camera_rate_hz``) the procedural world is r
 pose and goes through exactly what runs on the robot: :class:`depth_node.processing.DepthFrameProcessor`
 (the shipped model, or the renderer's exact depth with ``depth="oracle"``, which separates the controller's
 quality from the perception's), and the navigation controller fed and stepped by
-:class:`evaluation.nav_replay.NavReplay`, the replay runner's own loop. Detections are the renderer's 2-D
+:class:`depth_node.evaluation.nav_replay.NavReplay`, the replay runner's own loop. Detections are the renderer's 2-D
 boxes of visible objects, optionally degraded (pixel noise, misses). The goal is given to the controller as
 a heading: the bearing from the robot to the goal point, with perfect odometry.
 
@@ -24,23 +24,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
+from depth_node.evaluation.bagio import AtomicBagDir
+from depth_node.evaluation.nav_replay import NavReplay
+from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
+from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
+from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
+from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
 from depth_node.model_spec import ModelSpec
 from depth_node.msgs import MessageSet
+from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
-from evaluation.bagio import AtomicBagDir
-from evaluation.nav_replay import NavReplay
-from evaluation.robot import RobotLimits, RobotState, step_unicycle
-from evaluation.scenarios import REACH, Scenario
-from evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
-from evaluation.world import Pose, camera_for, obstacle_distance, render
-from navigation import msgs as nav_msgs
-from navigation.frames import quaternion_from_yaw, yaw_from_quaternion
+from depth_node.types import Detection2D
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Detection2D
-from navigation.vision_defs import typestore_with_vision
 
 START_NS = 1_700_000_000_000_000_000
 DEPTH_SOURCES = ("model", "oracle")
@@ -343,7 +343,7 @@ def _camera_frame(
     if isinstance(processor.estimator, OracleDepth):
         processor.estimator.truth = frame.depth
     out = processor.process(image_msg, info_msg, want_cloud=recorder.enabled, want_colored=False)
-    det_msg = nav_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header)
+    det_msg = ros_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header)
     nav.on_detections(det_msg)
     nav.on_depth(out.depth, out.camera, header)
     if recorder.enabled:

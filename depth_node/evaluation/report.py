@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from depth_node.evaluation.html_blocks import figures, flatten_raw, format_value, key_values, page, section
 from depth_node.fileio import atomic_write_bytes
-from evaluation.html_blocks import figures, flatten_raw, format_value, key_values, page, section
 
 if TYPE_CHECKING:
-    from evaluation.depth_eval import DepthRecords
+    from depth_node.evaluation.depth_eval import DepthRecords
 
 Section = tuple[str, Sequence[tuple[str, str]]]  # (heading, [(png file name, caption), ...])
 DPI = 100
@@ -98,7 +98,7 @@ def write_html(path: Path, title: str, summary: Mapping[str, Any], sections: Seq
 
 
 def write_page(path: Path, title: str, blocks: Sequence[str], subtitle: str | None = None) -> None:
-    """Write a results page made of :mod:`evaluation.html_blocks` pieces to ``path`` atomically (UTF-8)."""
+    """Write a results page made of :mod:`depth_node.evaluation.html_blocks` pieces to ``path`` atomically (UTF-8)."""
     atomic_write(Path(path), page(title, blocks, subtitle).encode("utf-8"))
 
 

@@ -3,7 +3,7 @@
 Every piece is a string of HTML in which all text from a report (topic names, file names, values) is
 escaped here; a :class:`Html` cell is the one way to pass markup through (a link made by :func:`link`).
 The page is sized for a 1400 px wide window, the width the figures are drawn for
-(:data:`evaluation.report.PAGE_WIDTH_IN`).
+(:data:`depth_node.evaluation.report.PAGE_WIDTH_IN`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plain data types of the navigation core, shaped after the ROS messages they become.
+"""Plain data types shared by the detector, the message layer and the navigation core, shaped after their messages.
 
 They hold numbers and arrays only (no behaviour beyond trivial properties), so the message layer maps
 them field by field: :class:`Detection2D` <- ``vision_msgs/Detection2D``, :class:`Obstacle` ->

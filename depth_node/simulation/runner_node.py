@@ -1,7 +1,7 @@
 """The simulator as a ROS 2 graph: the world, the camera and the robot base, in lockstep with the shipped nodes.
 
-Per run, ``depth_node`` and ``obstacle_avoidance`` are started as processes (:mod:`simulation.processes`)
-with the run's parameter file (:mod:`simulation.params_file`) and ``use_sim_time``. This node publishes
+Per run, ``depth_node`` and ``obstacle_avoidance`` are started as processes (:mod:`depth_node.simulation.processes`)
+with the run's parameter file (:mod:`depth_node.simulation.params_file`) and ``use_sim_time``. This node publishes
 ``/clock``, the camera (``/camera/image_raw`` + ``/camera/camera_info``), ``/detections`` (the renderer's
 boxes, with the noise and miss options), ``/odom``, ``/tf``, ``/tf_static`` and the goal on ``/goal_pose``,
 and integrates what comes back on ``/cmd_vel``.
@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import rclpy
 
+from depth_node import msgs as ros_msgs
 from depth_node.depth_params import DepthNodeParams
-from depth_node.msgs import MessageSet
-from evaluation.bagio import AtomicBagDir
-from evaluation.robot import step_unicycle
-from evaluation.scenarios import REACH, Scenario
-from evaluation.sim import (
+from depth_node.evaluation.bagio import AtomicBagDir
+from depth_node.evaluation.robot import step_unicycle
+from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.sim import (
     START_NS,
     SimOptions,
     SimResult,
@@ -46,13 +46,13 @@ from evaluation.sim import (
     sim_depth_params,
     sim_nav_params,
 )
-from evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
-from evaluation.world import Pose, camera_for, obstacle_distance, render
-from navigation import msgs as nav_msgs
+from depth_node.evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
+from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
+from depth_node.msgs import MessageSet
+from depth_node.simulation.params_file import write_params_file
+from depth_node.simulation.processes import GraphError, NodeProcess, ros_env, start_node
+from depth_node.simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
 from navigation.params import ObstacleAvoidanceParams
-from simulation.params_file import write_params_file
-from simulation.processes import GraphError, NodeProcess, ros_env, start_node
-from simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
 
 
 class RosRunner:
@@ -212,7 +212,7 @@ def _loop(
     publish_cloud: bool,
     timing: GraphOptions,
 ) -> SimResult:
-    """The in-process loop of :mod:`evaluation.sim`, with every exchange going through the middleware."""
+    """The in-process loop of :mod:`depth_node.evaluation.sim`, with every exchange going through the middleware."""
     m = MessageSet.from_rclpy()
     camera = camera_for(options.width, options.height, options.fx_over_width)
     limits = options.limits
@@ -309,7 +309,7 @@ def _camera_frame(
     wanted = {"/depth/image_raw", "/depth/camera_info"}
     if options.depth == "model" and publish_cloud:
         wanted.add("/depth/points")  # depth_node's last message of a frame
-    node.publish("/detections", nav_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header))
+    node.publish("/detections", ros_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header))
     node.publish("/camera/depth_gt", gt)
     if options.depth == "oracle":
         node.publish_depth(info, gt)

@@ -1,7 +1,7 @@
 """The README's main job: record a short drive through a procedural room as a ROS 2 bag, then replay it
 through the shipped depth model exactly as the live node would run, and print the report.
 
-Needs no data and no ROS: the drive is rendered by :mod:`evaluation.world`, written with real CDR, and read
+Needs no data and no ROS: the drive is rendered by :mod:`depth_node.evaluation.world`, written with real CDR, and read
 back by ``depth-node replay``'s own code. The recorded bag carries the renderer's exact depth on
 ``/camera/depth_gt`` (32FC1), so it can be used to judge the model against ground truth.
 """
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from depth_node.camera import CameraModel
+from depth_node.evaluation.bagio import AtomicBagDir
+from depth_node.evaluation.world import Pose, camera_for, generate_scene, is_free, render, sample_pose
 from depth_node.msgs import MessageSet
-from evaluation.bagio import AtomicBagDir
-from evaluation.world import Pose, camera_for, generate_scene, is_free, render, sample_pose
 
 START_NS = 1_700_000_000_000_000_000
 FRAME_PERIOD_NS = 100_000_000  # 10 Hz
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Record a drive, replay it through the depth model, print the report."""
     from depth_node.cli import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m depth_node.evaluation.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output directory")
     parser.add_argument("--kind", default="corridor", help="scene kind: room, corridor, doorway, clutter")
     parser.add_argument("--seed", type=int, default=3)

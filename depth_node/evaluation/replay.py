@@ -6,7 +6,7 @@ the input's topics, each output logged at its input frame's time, plus ``report.
 skip reasons and per-stage latencies, and ``report.html``.
 
 With a ground-truth topic (``gt_depth_topic``: an aligned depth Image; ``gt_points_topic``: a cloud in
-the optical frame) each frame's depth is also scored against it (:mod:`evaluation.depth_eval`); the report
+the optical frame) each frame's depth is also scored against it (:mod:`depth_node.evaluation.depth_eval`); the report
 then carries ``depth_eval``, ``depth_metrics`` and ``depth_metrics_median_scaled`` (all three None
 without a ground-truth topic, so the report has the same keys either way) and report.html its figures.
 """
@@ -27,17 +27,14 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node import image_codec
+from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
 from depth_node.detection.detector import Detector
 from depth_node.errors import BagError, DepthNodeError, ParameterError
 from depth_node.estimator import DepthEstimator
-from depth_node.floor_affine import AffineFit
-from depth_node.msgs import MessageSet, camera_from_info, decode_image, stamp_ns
-from depth_node.processing import STAGES, DepthFrameProcessor
-from depth_node.scale import FloorFit, summarise_fits
-from evaluation.bag_recovery import integrity_report, readable_bag
-from evaluation.bagio import (
+from depth_node.evaluation.bag_recovery import integrity_report, readable_bag
+from depth_node.evaluation.bagio import (
     AtomicBagDir,
     StampIndex,
     listing,
@@ -46,13 +43,15 @@ from evaluation.bagio import (
     select_depth_topics,
     select_topics,
 )
-from evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
-from evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
-from evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
-from navigation import msgs as nav_msgs
-from navigation.msgs import DETECTION2D_ARRAY, depth_from_msg
+from depth_node.evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
+from depth_node.evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
+from depth_node.evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
+from depth_node.floor_affine import AffineFit
+from depth_node.msgs import DETECTION2D_ARRAY, MessageSet, camera_from_info, decode_image, depth_from_msg, stamp_ns
+from depth_node.msgs.vision_defs import register as register_vision
+from depth_node.processing import STAGES, DepthFrameProcessor
+from depth_node.scale import FloorFit, summarise_fits
 from navigation.params import ObstacleAvoidanceParams
-from navigation.vision_defs import register as register_vision
 
 OUTPUT_TOPICS = {
     "depth": ("/depth/image_raw", "sensor_msgs/msg/Image"),
@@ -227,10 +226,10 @@ def run_replay(
 
     The depth comes from ``estimator`` run on the colour images, or, with ``options.depth_topic`` (then
     ``estimator`` may be None), from the bag's sensor depth. Either way the navigation controller runs on
-    it on the bag clock (:mod:`evaluation.nav_replay`).
+    it on the bag clock (:mod:`depth_node.evaluation.nav_replay`).
 
     With a ``detector`` each colour frame is also run through it, in place of ``options.detections_topic``
-    (:mod:`evaluation.replay_detector`); its detections go to the navigation and to ``/detections``.
+    (:mod:`depth_node.evaluation.replay_detector`); its detections go to the navigation and to ``/detections``.
 
     With a ground-truth topic in ``options`` the depth is also scored against it (module docstring).
     OUT also gets report.html: the report as a table, and with ground truth the depth figures.
@@ -359,8 +358,8 @@ def run_replay(
 
 def _write_html(directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None) -> None:
     """report.html (and with ground truth its figures) into the bag directory being written."""
-    from evaluation.replay_page import replay_page_blocks
-    from evaluation.report import depth_figures, write_page
+    from depth_node.evaluation.replay_page import replay_page_blocks
+    from depth_node.evaluation.report import depth_figures, write_page
 
     figures = depth_figures(directory, ev.records()) if ev is not None else []
     blocks = replay_page_blocks(report, figures, None if ev is None else ev.topic)
@@ -432,9 +431,9 @@ def _tf_static_writer(writer: Any, copies: dict[int, Any], reader: Any, store: A
     one connection), else into a new connection."""
     conn = next((copies[c.id] for c in reader.connections if c.topic == "/tf_static" and c.id in copies), None)
     if conn is None:
-        conn = writer.add_connection("/tf_static", nav_msgs.TF_MESSAGE, typestore=store)
+        conn = writer.add_connection("/tf_static", ros_msgs.TF_MESSAGE, typestore=store)
 
     def write(t_ns: int, msg: Any) -> None:
-        writer.write(conn, t_ns, store.serialize_cdr(msg, nav_msgs.TF_MESSAGE))
+        writer.write(conn, t_ns, store.serialize_cdr(msg, ros_msgs.TF_MESSAGE))
 
     return write

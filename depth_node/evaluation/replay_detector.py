@@ -16,9 +16,8 @@ from typing import Any
 from depth_node.detection.detector import Detector
 from depth_node.detector_processing import DetectorFrameProcessor
 from depth_node.errors import DepthNodeError
-from depth_node.msgs import MessageSet
-from evaluation.nav_replay import NavReplay
-from navigation.msgs import DETECTION2D_ARRAY
+from depth_node.evaluation.nav_replay import NavReplay
+from depth_node.msgs import DETECTION2D_ARRAY, MessageSet
 
 DETECTIONS_TOPIC = "/detections"
 

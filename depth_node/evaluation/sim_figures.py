@@ -1,9 +1,9 @@
 """Figures of a simulation suite: top-down trajectories with obstacles and footprint, speed and steering.
 
 One pair of PNGs per scenario (every seed of it in one figure), returned as report sections for the page
-(:mod:`evaluation.sim_page`). Each seed has its own colour, the same in both figures and named in their
+(:mod:`depth_node.evaluation.sim_page`). Each seed has its own colour, the same in both figures and named in their
 legends; model depth is drawn solid, oracle depth dashed. Figures are drawn for the page's width
-(:data:`evaluation.report.PAGE_WIDTH_IN`) with fonts that stay readable there.
+(:data:`depth_node.evaluation.report.PAGE_WIDTH_IN`) with fonts that stay readable there.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.report import PAGE_WIDTH_IN, pyplot, readable_fonts, save_figure
-from evaluation.sim import SimResult
+from depth_node.evaluation.report import PAGE_WIDTH_IN, pyplot, readable_fonts, save_figure
+from depth_node.evaluation.sim import SimResult
 
 _ORACLE_STYLE, _MODEL_STYLE = "--", "-"
 _CLASS_COLORS = {"person": "tab:red", "pillar": "0.45", None: "0.25"}

@@ -1,7 +1,7 @@
 """The simulator's scenarios: a start, a goal and a world laid out to test one behaviour each.
 
 Every scenario is built from ``(name, seed)`` alone, so a suite is reproducible on any machine. The room
-shell, its textures and its light come from :func:`evaluation.world.generate_scene` of the same seed (the
+shell, its textures and its light come from :func:`depth_node.evaluation.world.generate_scene` of the same seed (the
 kind of world the depth model was trained on); the obstacles are placed here, where the test needs them.
 
 =================  ==========================================================================================
@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from evaluation.robot import RobotLimits, RobotState
-from evaluation.world import Box, Cylinder, Material, Room, Scene, generate_scene, obstacle_distance
+from depth_node.evaluation.robot import RobotLimits, RobotState
+from depth_node.evaluation.world import Box, Cylinder, Material, Room, Scene, generate_scene, obstacle_distance
 
 REACH, STOP = "reach", "stop"
 

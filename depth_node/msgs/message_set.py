@@ -1,10 +1,11 @@
-"""The message layer: ROS messages <-> core types, written once for handed-in message classes.
+"""Message classes of one flavour, handed in: the base every conversion of :mod:`depth_node.msgs` builds on.
 
 A :class:`MessageSet` hands out message classes either from rclpy's generated packages (live node) or
 from a rosbags typestore (replay, simulation, tests: the real ROS 2 definitions and CDR). Both take
-keyword fields of the same names; the builders here always pass every field (rosbags classes have no
-defaults) and fill array fields in the form each flavour wants: numpy arrays for rosbags, ``array``
-/ lists for rclpy, whose setters would otherwise check a 900 kB ``uint8[]`` element by element.
+keyword fields of the same names; the builders always pass every field (rosbags classes have no
+defaults; :func:`make` fills the fields not given with ROS's zero values) and fill array fields in the
+form each flavour wants: numpy arrays for rosbags, ``array`` / lists for rclpy, whose setters would
+otherwise check a 900 kB ``uint8[]`` element by element.
 """
 
 from __future__ import annotations
@@ -19,8 +20,25 @@ import numpy.typing as npt
 
 from depth_node import image_codec
 from depth_node.camera import CameraModel
-from depth_node.errors import ImageDecodeError
 from depth_node.pointcloud import CloudData
+
+_BASE_DEFAULTS: dict[str, Any] = {"string": "", "bool": False, "float32": 0.0, "float64": 0.0}
+
+_NUMPY_DTYPES = {
+    "bool": np.bool_,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "byte": np.uint8,
+    "char": np.uint8,
+    "int16": np.int16,
+    "uint16": np.uint16,
+    "int32": np.int32,
+    "uint32": np.uint32,
+    "int64": np.int64,
+    "uint64": np.uint64,
+    "float32": np.float32,
+    "float64": np.float64,
+}
 
 
 @dataclass
@@ -143,51 +161,47 @@ class MessageSet:
         )
 
 
-# --- reading messages (flavour-independent: only field access) ---------------------------------------
-
-
 def stamp_ns(header: Any) -> int:
     """A header's stamp in integer nanoseconds."""
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
-def is_compressed(msg: Any) -> bool:
-    """Whether a message is a CompressedImage (it has ``format``, an Image has ``encoding``)."""
-    return hasattr(msg, "format") and not hasattr(msg, "encoding")
+def _default_value(typestore: Any, desc: tuple[Any, Any]) -> Any:
+    kind, detail = desc
+    kind = int(kind)
+    if kind == 1:  # BASE: (type name, max string length)
+        base = detail[0]
+        return _BASE_DEFAULTS.get(base, 0)
+    if kind == 2:  # NAME: a nested message
+        return default_message(typestore, detail)
+    inner, count = detail
+    if int(inner[0]) == 1:  # arrays of base types are numpy arrays in rosbags (strings: lists)
+        base = inner[1][0]
+        if base == "string":
+            return [""] * (count if kind == 3 else 0)
+        return np.zeros(count if kind == 3 else 0, dtype=_NUMPY_DTYPES[base])
+    return [_default_value(typestore, inner) for _ in range(count if kind == 3 else 0)]
 
 
-def decode_image(msg: Any) -> tuple[npt.NDArray[Any], str]:
-    """Pixels and encoding of an Image or CompressedImage message.
-
-    Raises:
-        ImageDecodeError: (or its subclass UnsupportedEncodingError) naming what does not fit.
-    """
-    if is_compressed(msg):
-        return image_codec.decode_compressed(str(msg.format), msg.data)
-    try:
-        encoding = str(msg.encoding)
-        pixels = image_codec.decode_raw(
-            encoding, int(msg.height), int(msg.width), int(msg.step), bool(msg.is_bigendian), msg.data
-        )
-    except AttributeError as exc:
-        raise ImageDecodeError(f"not an image message: {exc}") from exc
-    return pixels, encoding
+def default_message(typestore: Any, type_name: str, **fields: Any) -> Any:
+    """A rosbags message of ``type_name`` with ``fields`` and ROS zero values for every other field."""
+    _consts, field_defs = typestore.fielddefs[type_name]
+    values = {name: fields[name] if name in fields else _default_value(typestore, d) for name, d in field_defs}
+    return typestore.types[type_name](**values)
 
 
-def camera_from_info(info: Any, image_size: tuple[int, int] | None = None) -> CameraModel:
-    """The camera model of a CameraInfo, rescaled to ``image_size`` (width, height) when given.
+def make(messages: MessageSet, type_name: str, **fields: Any) -> Any:
+    """A message with ``fields``, the rest at their defaults, in either flavour."""
+    if messages.flavour == "rosbags":
+        return default_message(messages.typestore, type_name, **fields)
+    return messages.get(type_name)(**fields)
 
-    Raises:
-        CameraModelError: zero or non-finite intrinsics, or no usable resolution.
-    """
-    roi = info.roi
-    return CameraModel.from_info_fields(
-        width=int(info.width),
-        height=int(info.height),
-        k=[float(v) for v in info.k],
-        p=[float(v) for v in info.p],
-        binning_x=int(info.binning_x),
-        binning_y=int(info.binning_y),
-        roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
-        image_size=image_size,
-    )
+
+def float32_array(messages: MessageSet, values: npt.ArrayLike) -> Any:
+    """A ``float32[]`` field: numpy for rosbags, ``array('f')`` for rclpy (one copy, no per-element check)."""
+    arr = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
+    if messages.flavour == "rosbags":
+        return arr
+    out = array.array("f")
+    out.frombytes(arr.tobytes())
+    return out

@@ -1,4 +1,4 @@
-"""Vectorised numpy ray caster for :mod:`evaluation.world_scene` scenes.
+"""Vectorised numpy ray caster for :mod:`depth_node.evaluation.world_scene` scenes.
 
 Rays are cast with an optical-frame direction of (x/z, y/z, 1), so the ray parameter t at a hit *is* the depth
 along the optical axis (what a depth camera reports), not the ray length. Each primitive is only intersected with
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
-from evaluation.world_scene import PATTERNS, Box, Cylinder, Scene
+from depth_node.evaluation.world_scene import PATTERNS, Box, Cylinder, Scene
 
 F32 = npt.NDArray[np.float32]
 _NEAR = 0.02  # hits closer than this (metres along the optical axis) are ignored

@@ -3,7 +3,7 @@
 Top to bottom: the headline rates; a scenario-by-metric table; every run in one table (scenario, seed,
 outcome, pass or fail, time, clearance, links to its bag and to its scenario's figures); then one section
 per scenario with what it tests, how a run passes (a dead end expects a stop, not an arrival) and its
-figures (:mod:`evaluation.sim_figures`); last the settings the suite ran with.
+figures (:mod:`depth_node.evaluation.sim_figures`); last the settings the suite ran with.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.html_blocks import esc, figures, key_values, link, section, side_by_side, table, verdict
-from evaluation.scenarios import DESCRIPTIONS, STOP, pass_rule
-from evaluation.sim import SimResult
+from depth_node.evaluation.html_blocks import esc, figures, key_values, link, section, side_by_side, table, verdict
+from depth_node.evaluation.scenarios import DESCRIPTIONS, STOP, pass_rule
+from depth_node.evaluation.sim import SimResult
 
 Sections = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 
@@ -130,7 +130,7 @@ def sim_page_blocks(
     scenario_figures: Sections,
     bags: str,
 ) -> list[str]:
-    """The page's blocks, in order, for :func:`evaluation.report.write_page`."""
+    """The page's blocks, in order, for :func:`depth_node.evaluation.report.write_page`."""
     blocks = [
         section("Summary", _headline(report, len(results))),
         section(

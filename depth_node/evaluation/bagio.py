@@ -1,7 +1,7 @@
 """Reading ROS 2 bags and writing output bags atomically (rosbags, no ROS installation needed).
 
 :func:`open_bag` turns every way a path can fail to be a bag into one :class:`BagError` with a one-line
-message (salvaging a bag that rosbags refuses is :mod:`evaluation.bag_recovery`'s work).
+message (salvaging a bag that rosbags refuses is :mod:`depth_node.evaluation.bag_recovery`'s work).
 :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target and renames
 it into place only when everything, report included, is complete, so a crash or a bad input
 never leaves a half-written OUT behind. :class:`StampIndex` pairs messages of different topics by header

@@ -150,7 +150,7 @@ class DepthEvaluator:
         topic: The ground-truth topic (for the report).
         kind: "depth" (an aligned depth Image) or "points" (a PointCloud2 in the optical frame).
         fetch: The ground-truth message for a frame's header stamp, or None when there is none close enough.
-        decode_depth: Depth image message -> float32 metres with NaN unknown (navigation.msgs.depth_from_msg).
+        decode_depth: Depth image message -> float32 metres with NaN unknown (depth_node.msgs.depth_from_msg).
         n_frames: How many image messages the bag holds, to spread the kept frames over it.
         min_depth: Valid ground-truth range, metres.
         max_depth: Valid ground-truth range, metres.
@@ -252,7 +252,7 @@ class DepthEvaluator:
             rec.frames.append(KeptFrame(stamp, rgb_img, np.array(pred, np.float32), np.array(gt, np.float32)))
 
     def records(self) -> DepthRecords:
-        """Everything for :func:`evaluation.report.depth_figures` (the pooled arrays concatenated)."""
+        """Everything for :func:`depth_node.evaluation.report.depth_figures` (the pooled arrays concatenated)."""
         rec = self._records
         rec.pred = np.concatenate(self._pred) if self._pred else np.empty(0, np.float32)
         rec.gt = np.concatenate(self._gt) if self._gt else np.empty(0, np.float32)

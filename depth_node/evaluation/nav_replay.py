@@ -6,7 +6,7 @@ from the first to the last message: before each message, every tick due earlier 
 depth makes the watchdog stop the robot in replay exactly as it does live. ``/cmd_vel`` is written at
 every tick, ``/scan`` and ``/obstacles`` at the first tick after each new depth frame (when the
 controller decides on it), all logged at the time of that tick. ``/scan`` is in the level scan frame
-(``scan_frame``, see :mod:`navigation.frames`), ``/obstacles`` in the camera optical frame (3-D poses mean
+(``scan_frame``, see :mod:`depth_node.frames`), ``/obstacles`` in the camera optical frame (3-D poses mean
 the same in any frame).
 
 /obstacles needs the vision_msgs definitions in the output typestore; without them (a bag with no
@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.errors import BagError
 from depth_node.msgs import MessageSet, stamp_ns
-from navigation import msgs as nav_msgs
+from depth_node.types import Command
 from navigation.controller import Controller
 from navigation.params import ObstacleAvoidanceParams
-from navigation.types import Command
 
 NAV_TOPICS = {"obstacles": "/obstacles", "scan": "/scan", "cmd_vel": "/cmd_vel"}
 BASE_FRAME = "base_link"  # frame_id of TwistStamped: Nav2 reads cmd_vel in the robot base frame
@@ -48,17 +48,17 @@ def output_typestore(reader_store: Any, msg_dir: Path | None) -> tuple[Any, str 
     from rosbags.typesys import Stores, get_typestore
 
     store = get_typestore(Stores.ROS2_HUMBLE)
-    wanted = (nav_msgs.DETECTION3D_ARRAY, "vision_msgs/msg/Detection3D", "vision_msgs/msg/BoundingBox3D")
-    if reader_store is not None and nav_msgs.has_types(reader_store, *wanted):
-        nav_msgs.register_from_typestore(store, reader_store)
-        if nav_msgs.has_types(store, *wanted):
+    wanted = (ros_msgs.DETECTION3D_ARRAY, "vision_msgs/msg/Detection3D", "vision_msgs/msg/BoundingBox3D")
+    if reader_store is not None and ros_msgs.has_types(reader_store, *wanted):
+        ros_msgs.register_from_typestore(store, reader_store)
+        if ros_msgs.has_types(store, *wanted):
             return store, "bag"
     if msg_dir is not None:
         try:
-            nav_msgs.register_msg_dir(store, msg_dir)
+            ros_msgs.register_msg_dir(store, msg_dir)
         except (OSError, ValueError) as exc:
             raise BagError(f"--msg-dir '{msg_dir}': {exc}") from exc
-        if not nav_msgs.has_types(store, *wanted):
+        if not ros_msgs.has_types(store, *wanted):
             raise BagError(f"--msg-dir '{msg_dir}' does not define vision_msgs/Detection3DArray")
         return store, "msg_dir"
     return store, None
@@ -87,7 +87,7 @@ class NavReplay:
         Args:
             messages: Message classes of the output bag.
             params: The node's parameters.
-            writer: A rosbags writer (or :class:`evaluation.sim_bag.NullWriter`).
+            writer: A rosbags writer (or :class:`depth_node.evaluation.sim_bag.NullWriter`).
             write_obstacles: Write /obstacles (needs vision_msgs in the typestore).
             tf_static: Writes a ``tf2_msgs/TFMessage`` on /tf_static at a time; with ``publish_scan_tf`` the
                 optical frame -> scan frame transform goes there before the first scan of each camera frame
@@ -102,8 +102,8 @@ class NavReplay:
         self.period_ns = max(1, round(1e9 / params.control_rate_hz))
         self.next_tick: int | None = None
         store = messages.typestore
-        twist_type = nav_msgs.TWIST_STAMPED if params.stamped else nav_msgs.TWIST
-        self._types = {"scan": nav_msgs.LASER_SCAN, "cmd_vel": twist_type, "obstacles": nav_msgs.DETECTION3D_ARRAY}
+        twist_type = ros_msgs.TWIST_STAMPED if params.stamped else ros_msgs.TWIST
+        self._types = {"scan": ros_msgs.LASER_SCAN, "cmd_vel": twist_type, "obstacles": ros_msgs.DETECTION3D_ARRAY}
         keys = ("scan", "cmd_vel", "obstacles") if write_obstacles else ("scan", "cmd_vel")
         self._conns = {k: writer.add_connection(NAV_TOPICS[k], self._types[k], typestore=store) for k in keys}
         self._new_depth_header: Any = None
@@ -143,7 +143,7 @@ class NavReplay:
     def on_detections(self, msg: Any) -> None:
         """A deserialised vision_msgs/Detection2DArray."""
         self.counts["detection_msgs"] += 1
-        self.controller.update_detections(stamp_ns(msg.header) * 1e-9, nav_msgs.detections_from_msg(msg))
+        self.controller.update_detections(stamp_ns(msg.header) * 1e-9, ros_msgs.detections_from_msg(msg))
 
     # --- control loop ----------------------------------------------------------------------------
 
@@ -165,7 +165,7 @@ class NavReplay:
         self.linear.append(command.linear_x)
         self.angular.append(command.angular_z)
         header = m.header(t_ns, BASE_FRAME) if self.params.stamped else None
-        self._write("cmd_vel", t_ns, nav_msgs.twist_to_msg(m, command, header))
+        self._write("cmd_vel", t_ns, ros_msgs.twist_to_msg(m, command, header))
         if self._new_depth_header is not None and not command.blind:
             # The controller decided on this frame in this step: its scan and obstacles go out now,
             # stamped with the frame's header (the data's time and camera frame), logged at the tick.
@@ -173,10 +173,10 @@ class NavReplay:
             scan = self.controller.scan
             if scan is not None:
                 self._announce_scan_frame(t_ns, depth_header)
-                scan_header = nav_msgs.scan_header(m, depth_header, self.params.scan_frame)
-                self._write("scan", t_ns, nav_msgs.scan_to_msg(m, scan, scan_header))
+                scan_header = ros_msgs.scan_header(m, depth_header, self.params.scan_frame)
+                self._write("scan", t_ns, ros_msgs.scan_to_msg(m, scan, scan_header))
             if "obstacles" in self._conns:
-                obstacles = nav_msgs.obstacles_to_msg(m, self.controller.obstacles, depth_header)
+                obstacles = ros_msgs.obstacles_to_msg(m, self.controller.obstacles, depth_header)
                 self._write("obstacles", t_ns, obstacles)
             if self._pending_ms is not None:
                 self.latencies_ms.append(self._pending_ms + step_ms)
@@ -190,7 +190,7 @@ class NavReplay:
             return
         self._announced.add(camera_frame)
         p = self.params
-        self._tf_static(t_ns, nav_msgs.scan_tf_msg(self.messages, depth_header, p.scan_frame, p.camera_pitch_rad))
+        self._tf_static(t_ns, ros_msgs.scan_tf_msg(self.messages, depth_header, p.scan_frame, p.camera_pitch_rad))
         self.counts["tf_static_written"] += 1
 
     def report(self) -> dict[str, Any]:

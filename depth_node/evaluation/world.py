@@ -1,7 +1,7 @@
 """The procedural indoor world: scenes, camera poses, rendering, and the numbers the training and simulator need.
 
-This is the public face of three modules: :mod:`evaluation.world_scene` (scene generation),
-:mod:`evaluation.world_render` (the ray caster) and this one (camera placement, the training camera, the
+This is the public face of three modules: :mod:`depth_node.evaluation.world_scene` (scene generation),
+:mod:`depth_node.evaluation.world_render` (the ray caster) and this one (camera placement, the training camera, the
 benchmark). The simulator drives it as::
 
     scene = generate_scene("room", seed=7)
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from depth_node.camera import CameraModel
-from depth_node.timing import median_ms
-from evaluation.world_render import Frame, Pose, render
-from evaluation.world_scene import (
+from depth_node.evaluation.world_render import Frame, Pose, render
+from depth_node.evaluation.world_scene import (
     SCENE_KINDS,
     Box,
     Cylinder,
@@ -32,6 +31,7 @@ from evaluation.world_scene import (
     Scene,
     generate_scene,
 )
+from depth_node.timing import median_ms
 
 __all__ = [
     "SCENE_KINDS",

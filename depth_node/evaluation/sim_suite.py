@@ -1,7 +1,7 @@
 """A suite of simulation runs: every scenario over a range of seeds, with the model and optionally the oracle.
 
 Writes OUT/report.json (``scenarios``, ``success_rate``, ``collision_rate``, per-scenario rates, and the same
-under ``oracle`` with ``compare_oracle``), OUT/report.html with its figures (:mod:`evaluation.sim_figures`),
+under ``oracle`` with ``compare_oracle``), OUT/report.html with its figures (:mod:`depth_node.evaluation.sim_figures`),
 and one MCAP bag per run under OUT/bags/. Every file is written atomically; report.json last, so its presence
 means the suite completed.
 """
@@ -16,11 +16,11 @@ from typing import Any
 
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
-from evaluation.report import atomic_write, write_page
-from evaluation.scenarios import Scenario, build_scenario
-from evaluation.sim import SimOptions, SimResult, run_scenario
-from evaluation.sim_figures import sim_figures
-from evaluation.sim_page import sim_page_blocks
+from depth_node.evaluation.report import atomic_write, write_page
+from depth_node.evaluation.scenarios import Scenario, build_scenario
+from depth_node.evaluation.sim import SimOptions, SimResult, run_scenario
+from depth_node.evaluation.sim_figures import sim_figures
+from depth_node.evaluation.sim_page import sim_page_blocks
 from navigation.params import ObstacleAvoidanceParams
 
 BAG_MODES = ("failed", "all", "none")

@@ -3,7 +3,7 @@
 :class:`SimNode` publishes ``/clock``, the camera (``/camera/image_raw`` + ``/camera/camera_info``),
 ``/detections``, ``/odom``, ``/tf``, ``/tf_static`` and the goal on ``/goal_pose``, and collects what
 ``depth_node`` and ``obstacle_avoidance`` publish; :class:`Lockstep` spins it until an answer comes. The
-loop that drives both is :mod:`simulation.runner_node`.
+loop that drives both is :mod:`depth_node.simulation.runner_node`.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from depth_node.msgs import stamp_ns
-from evaluation.sim import (
+from depth_node.evaluation.sim import (
     START_NS,
 )
-from navigation.vision_defs import typestore_with_vision
-from simulation.processes import GraphError, NodeProcess
+from depth_node.msgs import stamp_ns
+from depth_node.msgs.vision_defs import typestore_with_vision
+from depth_node.simulation.processes import GraphError, NodeProcess
 
 LATCHED = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
