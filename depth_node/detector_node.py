@@ -82,12 +82,18 @@ class DetectorNode(Node):
             self.counts.count(exc.reason)
             self.get_logger().warning(f"frame dropped ({exc.reason}): {exc}", throttle_duration_sec=LOG_THROTTLE_S)
             return
-        self.pub_detections.publish(out.detections_msg)
-        if out.image_msg is not None and self.pub_image is not None:
-            self.pub_image.publish(out.image_msg)
+        with self.worker.output() as open_:
+            if not open_:
+                return  # the node is shutting down: its publishers are going away
+            self.pub_detections.publish(out.detections_msg)
+            if out.image_msg is not None and self.pub_image is not None:
+                self.pub_image.publish(out.image_msg)
         self.counts.count("processed", out.times_ms["total"])
 
     def destroy_node(self) -> None:
-        """Stop the worker before the node's handles go away."""
-        self.worker.stop()
+        """Stop the worker (it finishes the frame in progress) before the node's handles go away."""
+        if self.worker.busy:
+            self.get_logger().info("stopping: waiting for the frame in progress")
+        if not self.worker.stop():
+            self.get_logger().warning("inference still running at shutdown: its result is not published")
         super().destroy_node()

@@ -58,7 +58,9 @@ class DepthNode(Node):
             image_type, image_topic = Image, "image_raw"
         self.subscriptions_matched = [
             MatchedSubscription(self, image_type, image_topic, self.worker.submit, p.qos_depth, p.qos_reliability),
-            MatchedSubscription(self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(
+                self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability, newest_only=True
+            ),
         ]
 
     def _on_info(self, msg: CameraInfo) -> None:
@@ -97,17 +99,23 @@ class DepthNode(Node):
             self.counts.count(exc.reason)
             self.get_logger().warning(f"frame dropped ({exc.reason}): {exc}", throttle_duration_sec=LOG_THROTTLE_S)
             return
-        self.pub_depth.publish(out.depth_msg)
-        self.pub_info.publish(out.info_msg)
-        if out.cloud_msg is not None and self.pub_cloud is not None:
-            self.pub_cloud.publish(out.cloud_msg)
-        if out.colored_msg is not None and self.pub_colored is not None:
-            self.pub_colored.publish(out.colored_msg)
+        with self.worker.output() as open_:
+            if not open_:
+                return  # the node is shutting down: its publishers are going away
+            self.pub_depth.publish(out.depth_msg)
+            self.pub_info.publish(out.info_msg)
+            if out.cloud_msg is not None and self.pub_cloud is not None:
+                self.pub_cloud.publish(out.cloud_msg)
+            if out.colored_msg is not None and self.pub_colored is not None:
+                self.pub_colored.publish(out.colored_msg)
         self.counts.count("processed", out.times_ms["total"])
         if out.floor is not None and not out.floor.found:
             self.counts.count("floor_not_found")  # published at the model's own scale
 
     def destroy_node(self) -> None:
-        """Stop the worker before the node's handles go away."""
-        self.worker.stop()
+        """Stop the worker (it finishes the frame in progress) before the node's handles go away."""
+        if self.worker.busy:
+            self.get_logger().info("stopping: waiting for the frame in progress")
+        if not self.worker.stop():
+            self.get_logger().warning("inference still running at shutdown: its result is not published")
         super().destroy_node()

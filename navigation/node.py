@@ -60,7 +60,9 @@ class ObstacleAvoidanceNode(Node):
         self._new_header: Any = None
         self.subscriptions_matched = [
             MatchedSubscription(self, Image, "depth/image_raw", self._on_depth, p.qos_depth, p.qos_reliability),
-            MatchedSubscription(self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(
+                self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability, newest_only=True
+            ),
         ]
         self.pub_obstacles: Any = None
         try:
