@@ -55,6 +55,7 @@ setup(
             "ros-jazzy-nav-msgs",
             "ros-jazzy-std-msgs",
             "ros-jazzy-diagnostic-msgs",
+            "ros-jazzy-std-srvs",
         ],
         # What building vision_msgs (tools/ros_interfaces.py) needs: ament_cmake and the rosidl generators.
         # The ament-cmake wheel does not pull its parts in, so they are named.

@@ -45,6 +45,8 @@ def _descriptor(info: params_mod.ParamInfo) -> Any:
         description=info.description + (f" (one of {list(info.choices)})" if info.choices else ""),
         read_only=True,  # read once at start-up; changing them needs a restart
     )
+    if info.nan_unset:
+        return descriptor  # rclpy would refuse NaN (unset) by the range; our own check keeps the bounds
     if info.kind in (int, float) and (info.min_value is not None or info.max_value is not None):
         lo = info.min_value if info.min_value is not None else -1e300
         hi = info.max_value if info.max_value is not None else 1e300

@@ -152,7 +152,8 @@ class Controller:
         self._dead_reckoned_xy = (0.0, 0.0)
         self._memory, self._planner, self._progress = self._surroundings(params)
         self.odom_resets = 0  # odometry jumps that dropped the surroundings (see update_odometry)
-        self._goal_heading = params.goal_heading_rad
+        # Unset (NaN): the core gives no command without a goal; this stage still needs a number to aim at.
+        self._goal_heading = params.goal_heading_rad if math.isfinite(params.goal_heading_rad) else 0.0
         self._goal_point: tuple[float, float] | None = None
         self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
         self._dead_reckoned_yaw = 0.0
@@ -240,6 +241,23 @@ class Controller:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
         self._goal_point = (float(x), float(y))  # the heading to it is taken at each decision
 
+    def clear_goal_point(self) -> None:
+        """Forget the goal point (reached or cancelled); the heading stays as it was."""
+        self._goal_point = None
+
+    def halt(self) -> None:
+        """Forget the speeds reached and the decision (no command is being given): a restart ramps up again."""
+        self._linear = self._angular = 0.0
+        self._pid.reset()
+        self._decided_seq = None
+
+    def target_in_view(self, now_s: float) -> bool:
+        """Whether fresh detections hold ``target_class`` with at least ``min_detection_score``."""
+        p = self.params
+        if not p.target_class or self._detections_stamp is None or now_s - self._detections_stamp > p.input_timeout_s:
+            return False
+        return any(d.class_id == p.target_class and d.score >= p.min_detection_score for d in self._detections)
+
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"
@@ -267,6 +285,11 @@ class Controller:
         """(x, y, yaw) in the odometry frame: odometry where given, else dead reckoning of the commands."""
         x, y = self._odom_xy if self._odom_xy is not None else self._dead_reckoned_xy
         return x, y, self.yaw
+
+    @property
+    def goal_heading(self) -> float:
+        """The heading driven along without a goal point (odometry frame), rad."""
+        return self._goal_heading
 
     @property
     def goal_point(self) -> tuple[float, float] | None:
@@ -357,12 +380,24 @@ class Controller:
         # Highest score; among equals the one nearest the previously followed bearing.
         return min(candidates, key=lambda o: (-o.score, abs(o.bearing_rad - previous)))
 
+    def _fuse(self, now_s: float) -> None:
+        """The obstacles of the current frame: its fresh detections placed with its depth."""
+        p = self.params
+        depth, camera = self._depth, self._camera
+        assert depth is not None and camera is not None
+        fresh = self._detections_stamp is not None and now_s - self._detections_stamp <= p.input_timeout_s
+        self._obstacles = fuse_detections(self._detections, depth, camera, p) if fresh else []
+
+    def perceive(self, now_s: float) -> None:
+        """Fuse the obstacles of a new frame without deciding (no command is being given: idle, disabled)."""
+        if self._depth is not None and self._blind_reason(now_s) is None:
+            self._fuse(now_s)
+
     def _decide(self, now_s: float) -> Decision:
         p = self.params
         scan, depth, camera, stamp = self._scan, self._depth, self._camera, self._depth_stamp
         assert scan is not None and depth is not None and camera is not None and stamp is not None
-        fresh = self._detections_stamp is not None and now_s - self._detections_stamp <= p.input_timeout_s
-        self._obstacles = fuse_detections(self._detections, depth, camera, p) if fresh else []
+        self._fuse(now_s)
         target = self._select_target(now_s)
         self._target_bearing = target.bearing_rad if target is not None else None
 

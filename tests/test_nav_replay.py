@@ -67,7 +67,10 @@ def test_sensor_depth_watchdog_gap_gives_zero_commands(tmp_path: Path) -> None:
     times = [i * PERIOD for i in range(10)] + [25 * PERIOD + i * PERIOD for i in range(6)]
     bag = _write_rgbd_bag(tmp_path / "in", times)
     out = tmp_path / "out"
+    params = tmp_path / "p.yaml"  # a goal: no goal, no motion
+    params.write_text("obstacle_avoidance:\n  ros__parameters:\n    goal_heading_rad: 0.0\n")
     args = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw", "--no-progress"]
+    args += ["--params", str(params)]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["provider"] == "sensor_depth" and report["frames_processed"] == 16
@@ -122,7 +125,10 @@ def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: Mess
     kinds = ["good"] * 4 + ["truncated"] + ["good"] * 2
     bag = write_camera_bag(tmp_path / "in", [Frame(k) for k in kinds], messages, extra_depth_topic=False)
     params = tmp_path / "p.yaml"
-    params.write_text("obstacle_avoidance:\n  ros__parameters:\n    stamped: true\n    control_rate_hz: 10.0\n")
+    params.write_text(
+        "obstacle_avoidance:\n  ros__parameters:\n    stamped: true\n    control_rate_hz: 10.0\n"
+        "    goal_heading_rad: 0.0\n"
+    )
     out = tmp_path / "out"
     args = ["replay", str(bag), "--out", str(out), "--model", str(metric_model), "--params", str(params)]
     assert main([*args, "--no-progress"]) == 0

@@ -16,7 +16,9 @@ from tests.ros.harness import CONFIG, Harness
 def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
     ns = ros.namespace()
     depth_node = ros.start("depth_node", ns, params_file=CONFIG / "depth_node.yaml")
-    robot = ros.start("obstacle_avoidance", ns, params_file=CONFIG / "obstacle_avoidance.yaml")
+    robot = ros.start(
+        "obstacle_avoidance", ns, "-p", "goal_heading_rad:=0.0", params_file=CONFIG / "obstacle_avoidance.yaml"
+    )
     frames = Frames()
     pub_image = ros.publisher(Image, f"{ns}/image_raw")
     pub_info = ros.publisher(CameraInfo, f"{ns}/camera_info")
