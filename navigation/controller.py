@@ -25,6 +25,7 @@ from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges, gaps_from_ranges
 from navigation.fusion import fuse_detections
+from navigation.latency import Pose2D, carry_obstacle, carry_scan
 from navigation.local_plan import LocalPlanner, ProgressWatch
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
@@ -147,6 +148,9 @@ class Controller:
         self._detections: tuple[Detection2D, ...] = ()
         self._detections_stamp: float | None = None
         self._obstacles: list[Obstacle] = []
+        self._frame_pose: Pose2D | None = None  # the odometry pose at the current frame's stamp
+        self._frame_interval = 0.0  # between the last two frames (how long a decision is held), s
+        self.decision_scan: Scan | None = None  # the scan the last decision took, seen from the pose then
         self._odom_yaw: float | None = None
         self._odom_xy: tuple[float, float] | None = None
         self._dead_reckoned_xy = (0.0, 0.0)
@@ -185,10 +189,18 @@ class Controller:
 
     # --- inputs ----------------------------------------------------------------------------------
 
-    def update_depth(self, stamp_s: float, depth: npt.NDArray[np.floating], camera: CameraModel) -> Scan | None:
+    def update_depth(
+        self,
+        stamp_s: float,
+        depth: npt.NDArray[np.floating],
+        camera: CameraModel,
+        frame_pose: Pose2D | None = None,
+    ) -> Scan | None:
         """Take a depth frame (kept by reference until the next one: do not modify it).
 
-        A frame with too few valid pixels counts as failed (the robot is blind until a good one).
+        A frame with too few valid pixels counts as failed (the robot is blind until a good one). With
+        ``frame_pose`` (the odometry pose at the frame's stamp: latency compensation) the frame is placed
+        there and the decision is taken on it as seen from the current pose.
 
         Returns:
             The virtual scan of the frame, or None when the frame failed.
@@ -205,8 +217,11 @@ class Controller:
             )
             return None
         self._scan = self._scanner.scan(depth, camera)
+        if self._depth_stamp is not None and 0.0 < stamp_s - self._depth_stamp <= self.params.input_timeout_s:
+            self._frame_interval = float(stamp_s) - self._depth_stamp
         self._depth, self._camera, self._depth_stamp = depth, camera, float(stamp_s)
         self._depth_seq += 1
+        self._frame_pose = frame_pose
         self._failure = None
         return self._scan
 
@@ -367,13 +382,17 @@ class Controller:
             gaps=d.gaps,
         )
 
-    def _select_target(self, now_s: float) -> Obstacle | None:
+    def redecide(self) -> None:
+        """Decide again at the next step on the current frame (its detections came after it)."""
+        self._decided_seq = None
+
+    def _select_target(self, now_s: float, obstacles: Sequence[Obstacle]) -> Obstacle | None:
         p = self.params
         if not p.target_class:
             return None
         if self._detections_stamp is None or now_s - self._detections_stamp > p.input_timeout_s:
             return None
-        candidates = [o for o in self._obstacles if o.class_id == p.target_class]
+        candidates = [o for o in obstacles if o.class_id == p.target_class]
         if not candidates:
             return None
         previous = self._target_bearing if self._target_bearing is not None else 0.0
@@ -398,7 +417,18 @@ class Controller:
         scan, depth, camera, stamp = self._scan, self._depth, self._camera, self._depth_stamp
         assert scan is not None and depth is not None and camera is not None and stamp is not None
         self._fuse(now_s)
-        target = self._select_target(now_s)
+        pose = self.pose
+        obstacles: Sequence[Obstacle] = self._obstacles
+        place = pose  # where the frame is placed in the memory and the window
+        if self._frame_pose is not None:  # latency compensation: decide on the frame as seen from here
+            place = self._frame_pose
+            scan = carry_scan(scan, place, pose)
+            obstacles = [carry_obstacle(o, place, pose) for o in self._obstacles]
+        self.decision_scan = scan
+        raw = self._scan  # the frame as taken, for the memory and the window (placed with its pose)
+        assert raw is not None
+        raw_angles, raw_ranges = raw.angles, raw.ranges.astype(np.float64)
+        target = self._select_target(now_s, obstacles)
         self._target_bearing = target.bearing_rad if target is not None else None
 
         angles = scan.angles
@@ -412,15 +442,13 @@ class Controller:
             ranges = np.where(mask, np.inf, ranges)
 
         radius = p.clearance_radius_m
-        pose = self.pose
         if self._goal_point is not None:
             self._goal_heading = math.atan2(self._goal_point[1] - pose[1], self._goal_point[0] - pose[0])
         desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
-        scan_ranges = scan.ranges.astype(np.float64)
         planned = None
         planning = False
         if self._planner is not None:
-            self._planner.integrate(stamp, angles, scan_ranges, pose)
+            self._planner.integrate(stamp, raw_angles, raw_ranges, place)
             planning = target is None and self._progress.update(stamp, self._goal_progress(pose))
             if planning:
                 planned = self._planner.heading(
@@ -447,7 +475,7 @@ class Controller:
                 distances = np.concatenate([distances, near_d[outside]])
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
-        self._memory.add(stamp, angles, scan_ranges, pose)
+        self._memory.add(stamp, raw_angles, raw_ranges, place)
         gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
         mode = "target" if target is not None else ("plan" if planning else "goal")
@@ -490,7 +518,15 @@ class Controller:
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
         linear = speed_ramp(clearance, p.stop_distance_m, p.slow_distance_m, p.max_linear_speed)
         reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
-        for obstacle in self._obstacles:
+        # Old depth: until the next frame is decided on, the robot drives on this one, blind for the frame's
+        # age plus the interval between frames; it must be able to stop within what it can see (as Nav2's
+        # collision monitor limits speed by its time to collision).
+        blind_s = max(0.0, now_s - stamp) + self._frame_interval
+        if blind_s > 0.0:
+            late = max(0.0, clearance - p.stop_distance_m) / blind_s
+            if late < linear:
+                linear, reason = late, f"slowing: depth {1000.0 * blind_s:.0f} ms old at the next frame"
+        for obstacle in obstacles:
             if obstacle.class_id in p.person_classes and obstacle.known:
                 # A person in the path stops the robot at person_stop_distance_m; one beside it only
                 # slows it (stopping for a person who is not in the way would block the way around).

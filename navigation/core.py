@@ -45,6 +45,7 @@ import numpy.typing as npt
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Obstacle, Scan
 from navigation.controller import Controller
+from navigation.latency import DetectionPairing, PoseHistory
 from navigation.params import ObstacleAvoidanceParams
 from navigation.status import NavStatus, nav_status
 
@@ -133,6 +134,9 @@ class NavigationCore:
         self._heading_goal = math.isfinite(params.goal_heading_rad)
         self._reached: str | None = None  # the reason line of the goal point reached, until a new goal
         self._commanding = False  # the last tick gave a command (a move, or a blind stop while holding a goal)
+        self._poses = PoseHistory()  # odometry by stamp, for the pose at a depth frame's stamp
+        self._pairing = DetectionPairing(round(params.detection_stamp_tolerance_s * 1e9))
+        self._said_uncompensated = False
         self._zero_once = False  # publish one zero twist at the next tick (disabled, cancelled)
         self._note(INFO, "", "no odometry on 'odom' yet: dead reckoning of the commanded twist")
         if not self.enabled:
@@ -168,8 +172,14 @@ class NavigationCore:
         Raises:
             ImageDecodeError: ``depth`` is not a 2-D array (the shell logs it and calls :meth:`on_failed`).
         """
-        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera) is None:
+        frame_pose = self._pose_at(stamp_ns)
+        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera, frame_pose) is None:
             return False
+        if self.params.latency_compensation:
+            paired = self._pairing.on_frame(int(stamp_ns))
+            self._count_unpaired()
+            if paired is not None:
+                self.controller.update_detections(paired[0] * 1e-9, paired[1])
         self._new_frame = (int(stamp_ns), str(frame_id))
         self.inputs["depth_stamp_ns"] = int(stamp_ns)
         self.inputs["depth_frames"] += 1
@@ -182,7 +192,35 @@ class NavigationCore:
     def on_detections(self, stamp_ns: int, detections: Sequence[Detection2D]) -> None:
         """The latest 2-D detections, stamped with their image's time."""
         self.inputs["detections_stamp_ns"] = int(stamp_ns)
-        self.controller.update_detections(stamp_ns * 1e-9, detections)
+        if not self.params.latency_compensation:
+            self.controller.update_detections(stamp_ns * 1e-9, detections)  # paired by arrival
+            return
+        current = self._pairing.on_detections(int(stamp_ns), detections)
+        self._count_unpaired()
+        if current:  # the detections of the frame decided on came after it: decide again with them
+            self.controller.update_detections(stamp_ns * 1e-9, detections)
+            self.controller.redecide()
+
+    def _count_unpaired(self) -> None:
+        dropped, self._pairing.dropped = self._pairing.dropped, 0
+        if dropped:
+            self.counts["detections_unpaired"] += dropped
+            self.inputs["detections_unpaired"] += dropped
+
+    def _pose_at(self, stamp_ns: int) -> tuple[float, float, float] | None:
+        """The odometry pose at a depth frame's stamp (latency compensation), None when not compensating."""
+        if not self.params.latency_compensation:
+            return None
+        pose = self._poses.at(int(stamp_ns))
+        if pose is None and not self._said_uncompensated:
+            self._said_uncompensated = True
+            self._note(
+                WARNING,
+                "",
+                "no odometry on 'odom': the latency of depth frames cannot be compensated (each frame is placed "
+                "with the newest dead-reckoned pose)",
+            )
+        return pose
 
     def on_odometry(self, stamp_ns: int, frame_id: str, x: float, y: float, yaw: float) -> bool:
         """The robot's pose in the odometry frame; from the first one on it replaces dead reckoning.
@@ -193,6 +231,7 @@ class NavigationCore:
         if not all(math.isfinite(v) for v in (x, y, yaw)):
             self._note(WARNING, "bad_odom", "odometry with a non-finite pose dropped")
             return False
+        self._poses.add(int(stamp_ns), (float(x), float(y), float(yaw)))
         p = self.params
         if self._odom_frame != frame_id:
             self._odom_frame = frame_id
@@ -208,6 +247,7 @@ class NavigationCore:
         self.inputs["odom_stamp_ns"] = int(stamp_ns)
         self.controller.update_odometry(stamp_ns * 1e-9, yaw, x, y)
         if self.controller.odom_resets != resets:
+            self._poses.clear()  # the poses before the jump are in another frame
             self._note(
                 WARNING,
                 "",
