@@ -32,7 +32,7 @@ from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, ODOM_FRAME, NullWriter, SimRecorder
+from depth_node.evaluation.sim_bag import CAMERA_FRAME, ODOM_FRAME, NullWriter, SimRecorder, goal_msg
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
 from depth_node.model_spec import ModelSpec
@@ -279,7 +279,9 @@ def _loop(
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
     recorder.write_static(START_NS)
-    nav.core.on_goal(START_NS, ODOM_FRAME, *scenario.goal)
+    goal = goal_msg(messages, START_NS, *scenario.goal)  # as the --ros runner sends it, once
+    recorder.write("goal", START_NS, goal)
+    nav.on_goal(goal)
     frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
     ticks = math.ceil(scenario.timeout_s / dt)
     for k in range(ticks):
