@@ -151,13 +151,15 @@ class RosRunner:
             node.destroy_node()
 
 
-def _took_this_tick(diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int) -> bool:
-    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, on
-    a camera tick, this frame's detections and depth (once: a frame counted twice would restart the PID)."""
-    stamp = str(t_ns)
-    ok = diag.get("odom_stamp_ns") == stamp and int(diag.get("depth_frames", "0")) <= frames
-    ok = ok and diag.get("goal", "").startswith("point")  # the goal sent before the first tick was taken
-    if camera_tick:
+def _took_this_tick(diag: dict[str, str], t_ns: int, frame_ns: int | None, blind: bool, frames: int) -> bool:
+    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, when
+    a frame arrived this tick (stamped ``frame_ns``: its capture, earlier with a latency), that frame's
+    detections and depth (once: a frame counted twice would restart the PID)."""
+    ok = diag.get("odom_stamp_ns") == str(t_ns) and int(diag.get("depth_frames", "0")) <= frames
+    # the goal sent before the first tick was taken (until it is reached: then it is done, "none")
+    ok = ok and (diag.get("goal", "").startswith("point") or diag.get("state") == "goal reached")
+    if frame_ns is not None:
+        stamp = str(frame_ns)
         ok = ok and diag.get("detections_stamp_ns") == stamp and (blind or diag.get("depth_stamp_ns") == stamp)
     return ok
 
@@ -222,7 +224,7 @@ class RosLink:
         self.m = MessageSet.from_rclpy()
         self.frames = 0
         self.misses = 0
-        self._frame_this_tick = False
+        self._frame_this_tick: int | None = None  # the stamp of the frame that arrived this tick
 
     def start(self, scenario: Scenario) -> None:
         """The camera mount, the goal and (model depth) the first CameraInfo, before the first tick."""
@@ -238,7 +240,7 @@ class RosLink:
     def odometry(self, tick: Tick, state: Any) -> None:
         """/odom and /tf at the tick; first in a step: it has the whole depth inference to arrive."""
         self.node.now_ns = tick.t_ns  # this step's sensor messages and the nodes' answers are logged at its time
-        self._frame_this_tick = False
+        self._frame_this_tick = None
         tf, odom = state_msgs(self.m, tick.t_ns, state)
         self.node.publish("/odom", odom)
         self.node.publish("/tf", tf)
@@ -248,7 +250,7 @@ class RosLink:
         frame, detections = sensed
         m, node, t_ns = self.m, self.node, captured.t_ns
         self.frames += 1
-        self._frame_this_tick = True
+        self._frame_this_tick = t_ns
         header = m.header(t_ns, CAMERA_FRAME)
         info = m.camera_info(self.camera_model, header)
         gt = m.image(frame.depth, "32FC1", header)
@@ -274,7 +276,7 @@ class RosLink:
     def control(self, tick: Tick) -> Command:
         """Publish /clock at the tick and wait for obstacle_avoidance's cmd_vel and diagnostics of it."""
         node, t_ns = self.node, tick.t_ns
-        if not self._frame_this_tick:
+        if self._frame_this_tick is None:
             self.step.spin_for(self.timing.settle_s)
         node.publish_clock(t_ns)
         self._until(
