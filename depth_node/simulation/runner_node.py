@@ -151,15 +151,17 @@ class RosRunner:
             node.destroy_node()
 
 
-def _took_this_tick(diag: dict[str, str], t_ns: int, frame_ns: int | None, blind: bool, frames: int) -> bool:
-    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, when
-    a frame arrived this tick (stamped ``frame_ns``: its capture, earlier with a latency), that frame's
-    detections and depth (once: a frame counted twice would restart the PID)."""
+def _took_this_tick(
+    diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int, frame_ns: int | None = None
+) -> bool:
+    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, on a
+    tick a frame arrived (stamped ``frame_ns``, its capture: earlier than the tick with a latency; default the
+    tick), that frame's detections and depth (once: a frame counted twice would restart the PID)."""
     ok = diag.get("odom_stamp_ns") == str(t_ns) and int(diag.get("depth_frames", "0")) <= frames
     # the goal sent before the first tick was taken (until it is reached: then it is done, "none")
     ok = ok and (diag.get("goal", "").startswith("point") or diag.get("state") == "goal reached")
-    if frame_ns is not None:
-        stamp = str(frame_ns)
+    if camera_tick:
+        stamp = str(t_ns if frame_ns is None else frame_ns)
         ok = ok and diag.get("detections_stamp_ns") == stamp and (blind or diag.get("depth_stamp_ns") == stamp)
     return ok
 
@@ -285,7 +287,8 @@ class RosLink:
         )
         twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
         blind = diag.get("state") == "blind"
-        self.misses += not _took_this_tick(diag, t_ns, self._frame_this_tick, blind, self.frames)
+        frame = self._frame_this_tick
+        self.misses += not _took_this_tick(diag, t_ns, frame is not None, blind, self.frames, frame)
         return Command(
             float(twist.linear.x),
             float(twist.angular.z),
