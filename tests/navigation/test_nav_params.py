@@ -78,3 +78,13 @@ def test_yaml_with_overrides() -> None:
 def test_invalid_values_are_refused_by_name(values: dict[str, object], message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         from_mapping(ObstacleAvoidanceParams, values)
+
+
+def test_goal_heading_is_unset_by_default_and_checked_when_set() -> None:
+    import math
+
+    assert math.isnan(ObstacleAvoidanceParams().goal_heading_rad)  # no goal that means "drive straight"
+    assert from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": float("nan")}) == ObstacleAvoidanceParams()
+    assert from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": 0.0}).goal_heading_rad == 0.0
+    with pytest.raises(ParameterError, match="'goal_heading_rad': 4.0 is above the maximum"):
+        from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": 4.0})
