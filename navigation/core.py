@@ -248,6 +248,7 @@ class NavigationCore:
         self.controller.update_odometry(stamp_ns * 1e-9, yaw, x, y)
         if self.controller.odom_resets != resets:
             self._poses.clear()  # the poses before the jump are in another frame
+            self._poses.add(int(stamp_ns), (float(x), float(y), float(yaw)))
             self._note(
                 WARNING,
                 "",

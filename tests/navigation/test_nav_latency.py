@@ -125,3 +125,16 @@ def test_unpaired_detections_are_counted_by_the_core() -> None:
     core.on_depth(T0 + 100 * MS, "cam", render_depth(CAM, [BOX], pitch=P.camera_pitch_rad), CAM)
     core.on_detections(T0, detect(CAM, [BOX], Pose(), pitch=P.camera_pitch_rad))  # 100 ms from any frame
     assert core.counts["detections_unpaired"] == 1 and core.inputs["detections_unpaired"] == 1
+
+
+def test_an_odometry_reset_keeps_only_the_pose_after_it() -> None:
+    core = NavigationCore(P)
+    core.on_odometry(T0, "odom", 0.0, 0.0, 0.0)
+    core.on_odometry(T0 + 100 * MS, "odom", 5.0, 0.0, 0.0)  # a jump beyond odom_jump_m: a reset
+    core.on_depth(T0 + 50 * MS, "cam", render_depth(CAM, [BOX], pitch=P.camera_pitch_rad), CAM)
+    core.tick(T0 + 100 * MS)
+    # The frame is placed with the only pose in the new frame, not half-way across the jump.
+    scan = core.controller.decision_scan
+    assert scan is not None and nearest_bearing(scan) == pytest.approx(0.0, abs=2 * scan.angle_increment)
+    assert float(np.nanmin(scan.ranges[np.isfinite(scan.ranges)])) == pytest.approx(2.0, abs=0.1)
+    assert core.controller.odom_resets == 1
