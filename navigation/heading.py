@@ -131,14 +131,14 @@ class HeadingDecider:
         For a jump of the odometry frame (a reset, a relocalisation): everything remembered is placed in the
         old frame, and kept it would show up as phantom obstacles where the robot now believes it is.
         """
-        p = self.params
-        self.memory = ObstacleMemory(p.memory_s, p.memory_range_m)
+        plan = self.params.plan
+        self.memory = ObstacleMemory(plan.memory_s, plan.memory_range_m)
         self.planner = (
-            LocalPlanner(p.plan_window_m, p.plan_resolution_m, p.plan_memory_s, p.plan_range_m)
-            if p.plan_window_m > 0.0
+            LocalPlanner(plan.plan_window_m, plan.plan_resolution_m, plan.plan_memory_s, plan.plan_range_m)
+            if plan.plan_window_m > 0.0
             else None
         )
-        self.progress = ProgressWatch(p.plan_after_s)
+        self.progress = ProgressWatch(plan.plan_after_s)
         self._previous_aim_world: float | None = None
 
     def decide(

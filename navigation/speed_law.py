@@ -44,13 +44,14 @@ class SpeedLaw:
 
     def __init__(self, params: ObstacleAvoidanceParams) -> None:
         self.params = params
+        pid, speed = params.pid, params.speed
         self._pid = PID(
-            params.kp,
-            params.ki,
-            params.kd,
+            pid.kp,
+            pid.ki,
+            pid.kd,
             setpoint=0.0,
             sample_time=None,
-            output_limits=(-params.max_angular_speed, params.max_angular_speed),
+            output_limits=(-speed.max_angular_speed, speed.max_angular_speed),
             time_fn=lambda: 0.0,  # dt is always passed from stamps; never read a clock
         )
         self.linear = 0.0  # the last commanded (limited) twist
@@ -71,10 +72,10 @@ class SpeedLaw:
         dt is the difference of the depth stamps: the first frame (or one after a gap, a repeated stamp or a
         clock jump) restarts the PID.
         """
-        p = self.params
-        if not 0.0 < dt <= p.input_timeout_s:
+        node = self.params.node
+        if not 0.0 < dt <= node.input_timeout_s:
             self._pid.reset()
-            dt = 1.0 / p.control_rate_hz
+            dt = 1.0 / node.control_rate_hz
         output = self._pid(-aim, dt=dt)  # setpoint 0, measurement -aim: output = kp * aim + ...
         return 0.0 if output is None else float(output)
 
@@ -92,30 +93,30 @@ class SpeedLaw:
         (stopping for a person who is not in the way would block the way around). The robot turns towards
         the aim before driving off sideways; an aim outside the view is turned to in place.
         """
-        p = self.params
-        linear = speed_ramp(clearance, p.stop_distance_m, p.slow_distance_m, p.max_linear_speed)
-        reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
+        p, s, standoff = self.params, self.params.speed, self.params.target.target_standoff_m
+        linear = speed_ramp(clearance, s.stop_distance_m, s.slow_distance_m, s.max_linear_speed)
+        reason = "ok" if linear >= s.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
         for obstacle in obstacles:
-            if obstacle.class_id in p.person_classes and obstacle.known:
-                stop = p.person_stop_distance_m if in_path(obstacle, aim, p.clearance_radius_m) else 0.0
-                person = speed_ramp(obstacle.distance_m, stop, p.person_slow_distance_m, p.max_linear_speed)
+            if obstacle.class_id in s.person_classes and obstacle.known:
+                stop = s.person_stop_distance_m if in_path(obstacle, aim, p.clearance_radius_m) else 0.0
+                person = speed_ramp(obstacle.distance_m, stop, s.person_slow_distance_m, s.max_linear_speed)
                 if person < linear:
                     linear, reason = person, f"slowing: person at {obstacle.distance_m:.2f} m"
         target_distance = math.nan
         if target is not None:
             target_distance = target.distance_m
-            ramp = p.slow_distance_m - p.stop_distance_m
-            approach = speed_ramp(target_distance, p.target_standoff_m, p.target_standoff_m + ramp, p.max_linear_speed)
+            ramp = s.slow_distance_m - s.stop_distance_m
+            approach = speed_ramp(target_distance, standoff, standoff + ramp, s.max_linear_speed)
             if approach < linear:
                 linear, reason = approach, f"approaching target at {target_distance:.2f} m"
-            if target.known and target_distance <= p.target_standoff_m:
+            if target.known and target_distance <= standoff:
                 reason = f"at target standoff ({target_distance:.2f} m)"
         linear *= max(0.0, math.cos(aim)) if abs(aim) <= half_fov else 0.0
         return linear, reason, target_distance
 
     def limit(self, linear: float, angular: float, dt: float) -> tuple[float, float]:
         """The twist to command this period: toward the decided one within the acceleration limits."""
-        p = self.params
-        self.linear = toward(self.linear, linear, p.max_linear_accel * dt)
-        self.angular = toward(self.angular, angular, p.max_angular_accel * dt)
+        s = self.params.speed
+        self.linear = toward(self.linear, linear, s.max_linear_accel * dt)
+        self.angular = toward(self.angular, angular, s.max_angular_accel * dt)
         return self.linear, self.angular
