@@ -151,7 +151,9 @@ def test_odometry_and_goals_come_from_the_bag(tmp_path: Path, capsys: pytest.Cap
     # Without the goal the robot drives along goal_heading_rad; the replay says which inputs it took.
     assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", "", "--compare-cmd-vel"]) == 2
     assert "--compare-cmd-vel: the bag has no /cmd_vel" in capsys.readouterr().err
-    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", ""]) == 0
+    heading = tmp_path / "heading.yaml"  # the heading goal set on purpose (no goal, no motion)
+    heading.write_text("obstacle_avoidance:\n  ros__parameters:\n    goal_heading_rad: 0.0\n")
+    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", "", "--params", str(heading)]) == 0
     report = json.loads((tmp_path / "o2" / "report.json").read_text())
     assert report["goal_topic"] is None and report["cmd_vel"]["linear_x"]["max"] > 0.0
     assert main([*args, "--out", str(tmp_path / "o3"), "--odom-topic", "/nope"]) == 2
