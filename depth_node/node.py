@@ -49,6 +49,7 @@ class DepthNode(Node):
 
         self._info_lock = threading.Lock()
         self._info: Any = None
+        self._waiting: Any = None  # the newest image that came before any CameraInfo
         self.counts = FrameCounts()
         self.stats = CountsReporter(self, self.counts, p.diagnostics_period_s)
         self.worker = LatestFrameWorker(self._process, "depth_inference", self.counts, self._on_worker_error)
@@ -66,6 +67,9 @@ class DepthNode(Node):
     def _on_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
             self._info = msg
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self.worker.submit(waiting)  # the frame that came before the first CameraInfo (another topic, its own way)
 
     def _on_worker_error(self, exc: Exception) -> None:
         self.get_logger().error(
@@ -86,7 +90,11 @@ class DepthNode(Node):
             return
         with self._info_lock:
             info = self._info
+            if info is None:
+                replaced, self._waiting = self._waiting, image
         if info is None:
+            if replaced is None:
+                return  # waits for the first CameraInfo
             self.counts.count("no_camera_info")
             self.get_logger().warning(
                 "no CameraInfo received yet on camera_info; frame dropped",

@@ -190,7 +190,7 @@ def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: 
     pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections", "/clock"]
     answers = ["/cmd_vel", "/diagnostics"]
     if options.depth == "model":
-        wanted.append("/camera/image_raw")
+        wanted += ["/camera/image_raw", "/camera/camera_info"]  # depth_node subscribes once it sees a publisher
         answers += ["/depth/image_raw", "/depth/camera_info"] + (["/depth/points"] if publish_cloud else [])
 
     def connected() -> bool:
