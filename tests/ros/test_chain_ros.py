@@ -30,6 +30,7 @@ def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
     ros.wait_matched(pub_info)
     # obstacle_avoidance's depth subscriptions must be matched before the count starts
     assert ros.spin_until(lambda: ros.node.count_subscribers(f"{ns}/depth/image_raw") >= 2, 15.0)
+    assert ros.spin_until(lambda: ros.node.count_subscribers(f"{ns}/depth/camera_info") >= 1, 15.0)
     assert ros.spin_until(lambda: len(cmd) > 0, 15.0)
     image = frames.image()
     for _ in range(40):  # 4 s at 10 Hz, fresh stamps: the controller judges staleness by them
