@@ -10,6 +10,10 @@ overrides both parameter files.
 
 With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
 onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
+
+``lifecycle:=true`` starts depth_node and obstacle_avoidance as managed nodes (nav2_lifecycle_manager with
+``node_names: [depth_node, obstacle_avoidance]`` and ``bond_timeout: 0.0``, or ``lifecycle_autostart:=true``);
+``rviz:=true`` / ``foxglove:=true`` open the package's views (depth_node.launch_support).
 """
 
 from pathlib import Path
@@ -20,6 +24,7 @@ from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
+from depth_node import launch_support
 from launch import LaunchDescription
 
 
@@ -43,6 +48,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("detector_params", default_value=str(share / "config" / "detector.yaml")),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
+        *launch_support.arguments(),
     ]
     sim_time = {"use_sim_time": LaunchConfiguration("use_sim_time")}
     # float() so that "1" is a double, as both nodes declare it (an integer override would be refused).
@@ -50,7 +56,7 @@ def generate_launch_description() -> LaunchDescription:
         name: PythonExpression(["str(float('", LaunchConfiguration(name), "'))"])
         for name in ("camera_height_m", "camera_pitch_rad")
     }
-    depth = Node(
+    depth = launch_support.plain_or_managed(
         package="depth_node",
         executable="depth_node",
         name="depth_node",
@@ -63,7 +69,7 @@ def generate_launch_description() -> LaunchDescription:
         ],
         output="screen",
     )
-    navigation = Node(
+    navigation = launch_support.plain_or_managed(
         package="depth_node",
         executable="obstacle_avoidance",
         name="obstacle_avoidance",
@@ -92,4 +98,4 @@ def generate_launch_description() -> LaunchDescription:
         condition=IfCondition(PythonExpression(["'", detector_model, "' != ''"])),
         output="screen",
     )
-    return LaunchDescription([*args, depth, navigation, detector])
+    return LaunchDescription([*args, *depth, *navigation, detector, *launch_support.viewers(share)])
