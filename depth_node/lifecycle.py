@@ -35,7 +35,7 @@ from depth_node.node_params import declare_and_read
 class ManagedMixin:
     """Turns a node class of this package into a lifecycle node (``class X(ManagedMixin, Plain, LifecycleNode)``)."""
 
-    PARAMS: type  # the node's parameter dataclass, declared at construction
+    PARAMS: Any  # the node's parameter dataclass, declared at construction
     _building = False  # class-level defaults: Node.__init__ creates its own publisher before ours exist
     _active = False
 

@@ -240,6 +240,20 @@ class Controller:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
         self._goal_point = (float(x), float(y))  # the heading to it is taken at each decision
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Take new parameters while running (the node's live tuning), keeping the state.
+
+        Speeds, distances, thresholds and fusion settings are read from ``params`` at each step; the PID's
+        gains and output limits are set on it (its integral is kept); a new ``goal_heading_rad`` replaces
+        the goal (as :meth:`set_goal_heading`). What sizes the scanner, the memory and the rolling window is
+        read-only in the node (a restart rebuilds them).
+        """
+        old, self.params = self.params, params
+        self._pid.tunings = (params.kp, params.ki, params.kd)
+        self._pid.output_limits = (-params.max_angular_speed, params.max_angular_speed)
+        if params.goal_heading_rad != old.goal_heading_rad:
+            self.set_goal_heading(params.goal_heading_rad)
+
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"

@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tests.ros.frames import Frames
 from tests.ros.harness import CONFIG, Harness, NodeProcess
 from tests.ros.services import NodeServices
+from tests.test_nav2_example import example_topics
 
 PARAMS = CONFIG / "depth_node.yaml"
 QUIET_S = 1.5  # how long "nothing comes" is watched for
@@ -77,6 +78,8 @@ def test_unconfigured_until_configured_silent_until_activated(managed: Managed) 
     assert managed.quiet() == []  # inactive: frames are ignored, nothing is published
     assert s.transition("activate") and s.state() == "active"
     managed.send_until_output()
+    names = {n for n, _ in managed.ros.node.get_publisher_names_and_types_by_node("depth_node", managed.ns)}
+    assert f"{managed.ns}/depth/points" in names and "/depth/points" in example_topics()  # what Nav2 is fed
 
 
 def test_deactivate_silences_it_and_cleanup_then_configure_starts_it_again(managed: Managed) -> None:
