@@ -45,15 +45,17 @@ def _descriptor(info: params_mod.ParamInfo) -> Any:
         description=info.description + (f" (one of {list(info.choices)})" if info.choices else "") + f" [{when}]",
         read_only=not info.dynamic,  # the dataclass field's flag (depth_node.params.param(dynamic=...))
     )
-    if info.kind in (int, float) and (info.min_value is not None or info.max_value is not None):
-        lo = info.min_value if info.min_value is not None else -1e300
-        hi = info.max_value if info.max_value is not None else 1e300
+    lo, hi = info.min_value, info.max_value
+    if info.kind in (int, float) and lo is not None and hi is not None:
+        # Both bounds: a range rclpy checks itself and rqt_reconfigure draws as a slider.
         if info.kind is int:
-            descriptor.integer_range = [
-                IntegerRange(from_value=int(max(lo, -(2**63))), to_value=int(min(hi, 2**63 - 1)), step=0)
-            ]
+            descriptor.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
         else:
             descriptor.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    elif info.kind in (int, float) and (lo is not None or hi is not None):
+        # One bound: a ROS range needs both, and a made-up one (1e300) would make a useless slider; say it in
+        # words, and depth_node.live_params refuses a value beyond it with the dataclass's own message.
+        descriptor.additional_constraints = f"minimum {lo}" if lo is not None else f"maximum {hi}"
     return descriptor
 
 

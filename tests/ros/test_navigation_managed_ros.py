@@ -113,8 +113,12 @@ def test_live_tuning_takes_effect_and_refuses_with_a_reason(robot: ManagedRobot)
     robot.cmd.clear()
     robot.drive(1.0)
     assert robot.cmd and max(c.linear.x for c in robot.cmd[-5:]) == pytest.approx(0.2)
-    ok, reason = s.set("max_linear_speed", -1.0)
-    assert not ok and "max_linear_speed" in reason and "range" in reason
+    ok, reason = s.set("max_linear_speed", -1.0)  # the dataclass's own words (one bound: no ROS range)
+    assert (ok, reason) == (False, "parameter 'max_linear_speed': -1.0 is below the minimum 0.0")
+    assert s.describe("max_linear_speed").additional_constraints == "minimum 0.0"
+    ok, reason = s.set("box_margin", 0.9)  # two bounds: a ROS range, checked by rclpy (and drawn as a slider)
+    assert not ok and "box_margin" in reason and "range" in reason
+    assert s.describe("box_margin").floating_point_range[0].to_value == 0.45
     ok, reason = s.set("stop_distance_m", 5.0)  # in range, but above slow_distance_m: the dataclass's own rule
     assert not ok and "stop_distance_m" in reason and "slow_distance_m" in reason
     ok, reason = s.set("kp", "fast")
