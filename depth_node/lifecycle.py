@@ -28,6 +28,7 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle.node import LifecycleNodeMixin
 
+from depth_node import live_params
 from depth_node.errors import DepthNodeError
 from depth_node.node_params import declare_and_read
 
@@ -156,6 +157,7 @@ class ManagedMixin:
 
     def _release(self) -> None:
         self._active = False
+        live_params.detach(self)  # a parameter set while unconfigured is stored, and read by the next configure
         self._teardown()  # type: ignore[attr-defined]
         destroy = {
             "publisher": self.destroy_lifecycle_publisher,  # type: ignore[attr-defined]

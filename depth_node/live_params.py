@@ -95,8 +95,12 @@ class LiveParameters(Generic[T]):
         self._node.get_logger().info(
             "parameters changed: " + ", ".join(f"{p.name}={p.value!r}" for p in ours),
         )
-        if self.on_change is not None:
+        if self.on_change is None:
+            return
+        try:
             self.on_change(new)
+        except Exception as exc:  # the value is stored already: say so, and keep the node (a set must not kill it)
+            self._node.get_logger().error(f"parameters stored but not applied ({type(exc).__name__}: {exc})")
 
 
 def live_parameters(node: Any, cls: type[T]) -> LiveParameters[T] | None:
@@ -112,3 +116,13 @@ def register(node: Any, cls: type[T], infos: Mapping[str, params_mod.ParamInfo])
     registry[cls] = live
     node._live_parameters = registry
     return live
+
+
+def detach(node: Any) -> None:
+    """Stop handing changes to the node's objects (a managed node cleaned up: there is nothing to apply them to).
+
+    The values are still checked and stored; the next ``configure`` reads them.
+    """
+    registry: dict[type, LiveParameters[Any]] = getattr(node, "_live_parameters", {})
+    for live in registry.values():
+        live.on_change = None

@@ -8,6 +8,7 @@ do. A window without output is the one place a test waits a fixed time: absence 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +125,15 @@ def test_live_tuning_changes_the_next_cloud_and_refuses_with_a_reason(managed: M
     assert descriptor.read_only and "restart the node" in descriptor.description
     assert not s.describe("decimation").read_only
     np.testing.assert_equal(s.get("model_path"), "")
+
+
+def test_a_failed_configure_leaves_it_unconfigured_and_alive(ros: Harness, tmp_path: Path) -> None:
+    ns = ros.namespace()
+    missing = tmp_path / "missing.onnx"
+    proc = ros.start("depth_node", ns, "-p", f"model_path:={missing}", params_file=PARAMS, node_args=["--managed"])
+    s = NodeServices(ros, f"{ns}/depth_node")
+    assert not s.transition("configure")  # the model is loaded at configure: it is not there
+    assert s.state() == "unconfigured"
+    assert ros.spin_until(lambda: "configure failed" in proc.output() and str(missing) in proc.output())
+    assert s.set("decimation", 2) == (True, "")  # the node lives on and answers
+    assert ros.stop(proc) == 0, proc.output()
