@@ -39,4 +39,4 @@ def obstacle_avoidance(args: list[str] | None = None) -> None:
 
 def detector(args: list[str] | None = None) -> None:
     """``detector``: camera frames in, vision_msgs detections out."""
-    run_node("detector", "depth_node.detector_node", "DetectorNode", args)
+    run_node("detector", "depth_node.detector_node", "ManagedDetectorNode" if managed(args) else "DetectorNode", args)

@@ -11,8 +11,8 @@ overrides both parameter files.
 With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
 onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
 
-``lifecycle:=true`` starts depth_node and obstacle_avoidance as managed nodes (nav2_lifecycle_manager with
-``node_names: [depth_node, obstacle_avoidance]`` and ``bond_timeout: 0.0``, or ``lifecycle_autostart:=true``);
+``lifecycle:=true`` starts the nodes (depth_node, obstacle_avoidance, the detector) as managed nodes
+(nav2_lifecycle_manager with their ``node_names`` and ``bond_timeout: 0.0``, or ``lifecycle_autostart:=true``);
 ``rviz:=true`` / ``foxglove:=true`` open the package's views (depth_node.launch_support).
 """
 
@@ -20,9 +20,7 @@ from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
-from launch_ros.actions import Node
 
 from depth_node import launch_support
 from launch import LaunchDescription
@@ -84,7 +82,8 @@ def generate_launch_description() -> LaunchDescription:
         output="screen",
     )
     detector_model = LaunchConfiguration("detector_model")
-    detector = Node(
+    detector = launch_support.plain_or_managed(
+        ["('", detector_model, "' != '')"],
         package="depth_node",
         executable="detector",
         name="detector",
@@ -95,7 +94,6 @@ def generate_launch_description() -> LaunchDescription:
             ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
             ("detections", LaunchConfiguration("detections")),
         ],
-        condition=IfCondition(PythonExpression(["'", detector_model, "' != ''"])),
         output="screen",
     )
-    return LaunchDescription([*args, *depth, *navigation, detector, *launch_support.viewers(share)])
+    return LaunchDescription([*args, *depth, *navigation, *detector, *launch_support.viewers(share)])

@@ -64,6 +64,9 @@ def test_autostart_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert events(tmp_path / "a", lifecycle="true") == 0  # left to nav2_lifecycle_manager
     assert events(tmp_path / "b", lifecycle="false", lifecycle_autostart="true") == 0
     assert events(tmp_path / "c", lifecycle="true", lifecycle_autostart="true") == 4  # configure + activate, x2
+    with_detector = {"lifecycle": "true", "lifecycle_autostart": "true", "detector_model": "/m.onnx"}
+    assert events(tmp_path / "d", **with_detector) == 6
+    assert isinstance(nodes(tmp_path / "e", monkeypatch, NAV_LAUNCH, **with_detector)["detector"], LifecycleNode)
 
 
 def test_rviz_and_foxglove_start_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
