@@ -42,12 +42,17 @@ def test_gains_limits_and_goal_heading_reach_the_controller() -> None:
     core = NavigationCore(P)
     core.on_goal(T0, "odom", 5.0, 0.0)
     core.retune(dataclasses.replace(P, kp=3.0, ki=0.0, kd=0.2, max_angular_speed=0.5, goal_heading_rad=1.0))
-    pid = core.controller._pid
+    pid = core.controller.law._pid
     assert pid.tunings == (3.0, 0.0, 0.2) and pid.output_limits == (-0.5, 0.5)
     assert core.controller.goal_point is None  # a new goal heading replaces the goal point
     core.on_goal(T0, "odom", 5.0, 0.0)
     core.retune(dataclasses.replace(core.params, kp=2.0))  # the same goal heading: the goal point stays
-    assert core.controller.goal_point == (5.0, 0.0) and core.controller._pid.tunings == (2.0, 0.0, 0.2)
+    assert core.controller.goal_point == (5.0, 0.0) and core.controller.law._pid.tunings == (2.0, 0.0, 0.2)
+    tuned = dataclasses.replace(core.params, goal_tolerance_m=1.0, odom_jump_m=2.0, lookahead_m=3.0)
+    core.retune(tuned)  # every part that keeps a copy gets it
+    c = core.controller
+    assert (c.goal.tolerance_m, c.tracker.odom_jump_m) == (1.0, 2.0)
+    assert c.heading.params is tuned and c.law.params is tuned and core.params is tuned
 
 
 def test_the_dynamic_flag_covers_the_tuning_and_not_the_wiring() -> None:
