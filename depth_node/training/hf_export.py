@@ -12,6 +12,8 @@ Families (``AutoModelForDepthEstimation``'s mapping) and how they export:
 - ``glpn``: convolutional decoder, exported with a dynamic batch, height and width (multiples of 32) by the
   ``torch.export`` based exporter; the TorchScript tracer mis-exports its attention.
 - The others are refused with the reason (see :data:`REFUSED`).
+- Depth Anything 3 (the ``depth-anything-3`` package, not transformers): see
+  :mod:`depth_node.training.da3_export`; exported at a fixed size with its confidence or sky output.
 
 Every export is checked against torch with ONNX Runtime before the file gets its name.
 """
@@ -250,21 +252,79 @@ def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool
 
 
 def _parity(wrapped: Any, path: Path, shapes: list[tuple[int, int, int, int]]) -> float:
-    """Largest |ONNX - torch| over max |torch| on seeded random inputs of the given shapes."""
+    """Largest |ONNX - torch| over max |torch|, over every output, on seeded random inputs of the given shapes."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
     worst = 0.0
     for i, shape in enumerate(shapes):
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(i))
         with torch.no_grad():
-            ref = wrapped(x).numpy()
-        got = session.run(["depth"], {"image": x.numpy()})[0]
-        if got.shape != ref.shape:
-            raise ModelError(f"ONNX output shape {got.shape} differs from torch's {ref.shape} for input {shape}")
-        worst = max(worst, float(np.max(np.abs(got - ref)) / max(float(np.max(np.abs(ref))), 1e-12)))
+            ref = wrapped(x)
+        refs = [r.numpy() for r in (ref if isinstance(ref, (tuple, list)) else (ref,))]
+        gots = session.run(None, {input_name: x.numpy()})
+        names = [o.name for o in session.get_outputs()]
+        if len(names) != len(refs):
+            raise ModelError(f"ONNX has {len(names)} outputs, torch {len(refs)}")
+        for name, got, want in zip(names, gots, refs, strict=True):
+            if got.shape != want.shape:
+                raise ModelError(f"ONNX output '{name}' shape {got.shape} differs from torch's {want.shape} ({shape})")
+            worst = max(worst, float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12)))
     return worst
+
+
+def _finish(
+    wrapped: Any, tmp: Path, target: Path, spec: ModelSpec, note: str, shapes: list[tuple[int, int, int, int]]
+) -> float:
+    """Write the spec into the exported ``tmp``, check it against torch, rename it to ``target``; the parity."""
+    import onnx
+
+    proto = onnx.load(str(tmp))
+    del proto.metadata_props[:]
+    for key, value in {**spec.to_metadata(), "depth_node.source": note}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"depth_node export-hf of {note}"
+    onnx.save(proto, str(tmp))
+    diff = _parity(wrapped, tmp, shapes)
+    if not diff < PARITY_REL_TOLERANCE or not math.isfinite(diff):
+        raise ModelError(f"ONNX/torch parity failed: max relative difference {diff:.3g} >= {PARITY_REL_TOLERANCE}")
+    os.replace(tmp, target)
+    return diff
+
+
+def _fixed_size(input_size: tuple[int, int] | None, multiple: int, family: str) -> tuple[int, int] | None:
+    """(height, width) of ``--input-size`` (width, height), checked against the family's multiple."""
+    if input_size is None:
+        return None
+    width, height = input_size
+    if width <= 0 or height <= 0 or width % multiple or height % multiple:
+        raise ModelError(f"--input-size {width}x{height}: {family} needs positive multiples of {multiple}")
+    return height, width
+
+
+def _export_da3(source: str, target: Path, input_size: tuple[int, int] | None, opset: int) -> HfExportResult:
+    """Depth Anything 3 (see :mod:`depth_node.training.da3_export`)."""
+    import torch
+
+    from depth_node.training import da3_export as da3
+
+    net, model_name = da3.load_da3(source)
+    input_hw = _fixed_size(input_size, da3.PATCH, "depth_anything_3") or da3.default_input_hw(*REFERENCE_FRAME)
+    spec = da3.spec_for(model_name, input_hw)
+    wrapped = da3.single_view(net, model_name, input_hw)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        da3.export_onnx(wrapped, torch.zeros(2, 3, *input_hw), tmp, opset, da3.output_names(model_name))
+        note = f"depth_anything_3 {model_name}: {source}"
+        diff = _finish(wrapped, tmp, target, spec, note, [(2, 3, *input_hw), (1, 3, *input_hw)])
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return HfExportResult(target, "depth_anything_3", spec, False, diff, target.stat().st_size)
 
 
 def export_hf(
@@ -283,17 +343,19 @@ def export_hf(
     Raises:
         ModelError: bad source (see :func:`load_checkpoint`), a bad input size, or ONNX differing from torch.
     """
-    import onnx
     import torch
 
+    from depth_node.training.da3_export import is_da3_source
+
+    target = Path(out)
+    if is_da3_source(source):
+        return _export_da3(source, target, input_size, opset)
     model, processor, family = load_checkpoint(source)
     dynamic_size = family == "glpn"
     multiple = int(getattr(processor, "size_divisor", 32) or 32) if dynamic_size else _patch_size(model.config)
-    if input_size is not None:
-        width, height = input_size
-        if width <= 0 or height <= 0 or width % multiple or height % multiple:
-            raise ModelError(f"--input-size {width}x{height}: {family} needs positive multiples of {multiple}")
-        input_hw = (height, width)
+    fixed = _fixed_size(input_size, multiple, family)
+    if fixed is not None:
+        input_hw = fixed
     else:
         input_hw = _processed_size(processor, *REFERENCE_FRAME)
         if dynamic_size or input_hw[0] % multiple or input_hw[1] % multiple:
@@ -305,27 +367,15 @@ def export_hf(
         raise ModelError(f"family 'dpt' with a plain ViT needs a square input; got {input_hw[1]}x{input_hw[0]}")
     spec = spec_for(family, model.config, processor, None if dynamic_size else input_hw)
     wrapped = _depth_only(model)
-    target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         sample = torch.zeros(2, 3, *input_hw)
         _export(wrapped, sample, tmp, opset, dynamic_size, multiple)
-        proto = onnx.load(str(tmp))
-        del proto.metadata_props[:]
-        entries = {**spec.to_metadata(), "depth_node.source": f"transformers {family}: {source}"}
-        for key, value in entries.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        proto.doc_string = f"depth_node export-hf of {source} ({family})"
-        onnx.save(proto, str(tmp))
         shapes = [(2, 3, *input_hw)]
         if dynamic_size:
             shapes.append((1, 3, input_hw[0] + multiple, max(multiple, input_hw[1] - multiple)))
-        diff = _parity(wrapped, tmp, shapes)
-        if not diff < PARITY_REL_TOLERANCE or not math.isfinite(diff):
-            raise ModelError(f"ONNX/torch parity failed: max relative difference {diff:.3g} >= {PARITY_REL_TOLERANCE}")
-        os.replace(tmp, target)
+        diff = _finish(wrapped, tmp, target, spec, f"transformers {family}: {source}", shapes)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
