@@ -90,7 +90,7 @@ def saved_class() -> Any:
     from depth_anything_3.registry import MODEL_REGISTRY
     from huggingface_hub import PyTorchModelHubMixin
 
-    class Saved(torch.nn.Module, PyTorchModelHubMixin):  # type: ignore[misc]
+    class Saved(torch.nn.Module, PyTorchModelHubMixin):
         def __init__(self, model_name: str) -> None:
             super().__init__()
             self.model_name = model_name

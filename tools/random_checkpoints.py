@@ -11,8 +11,10 @@ timing does not depend on the values. Run from the repository root (it imports t
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -22,16 +24,17 @@ def _dav2_small(directory: Path) -> None:
     import torch
     import transformers as tf
 
-    backbone = tf.Dinov2Config(
-        hidden_size=384,
-        num_hidden_layers=12,
-        num_attention_heads=6,
-        intermediate_size=1536,
-        patch_size=14,
-        image_size=518,
-        out_features=["stage3", "stage6", "stage9", "stage12"],
-        reshape_hidden_states=False,
-    )
+    values: dict[str, Any] = {
+        "hidden_size": 384,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 6,
+        "intermediate_size": 1536,
+        "patch_size": 14,
+        "image_size": 518,
+        "out_features": ["stage3", "stage6", "stage9", "stage12"],
+        "reshape_hidden_states": False,
+    }
+    backbone = tf.Dinov2Config(**values)
     config = tf.DepthAnythingConfig(
         backbone_config=backbone,
         reassemble_hidden_size=384,
@@ -41,9 +44,8 @@ def _dav2_small(directory: Path) -> None:
     )
     torch.manual_seed(0)
     tf.AutoModelForDepthEstimation.from_config(config).eval().save_pretrained(directory)
-    from tests.hf_models import _processor
-
-    _processor("depth_anything", size={"height": 518, "width": 518}).save_pretrained(directory)
+    helpers = importlib.import_module("tests.hf_models")  # test code: not type-checked with the package
+    helpers._processor("depth_anything", size={"height": 518, "width": 518}).save_pretrained(directory)
 
 
 def main() -> int:
@@ -57,9 +59,7 @@ def main() -> int:
         if name == "dav2-small":
             _dav2_small(directory)
         else:
-            from tests.da3_models import save_da3
-
-            save_da3(name, directory)
+            importlib.import_module("tests.da3_models").save_da3(name, directory)
         print(directory)
     return 0
 
