@@ -24,6 +24,8 @@ resized to the fixed input size: the default input size is what that rule makes 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import warnings
@@ -107,8 +109,10 @@ def load_da3(source: str) -> tuple[Any, str]:
     if not weights.is_file():
         raise ModelError(f"'{source}' has no weights (expected model.safetensors)")
     try:
-        from depth_anything_3.cfg import create_object, load_config
-        from depth_anything_3.registry import MODEL_REGISTRY
+        with warnings.catch_warnings():  # the package registers an omegaconf resolver with a deprecated call
+            warnings.simplefilter("ignore")
+            from depth_anything_3.cfg import create_object, load_config
+            from depth_anything_3.registry import MODEL_REGISTRY
     except ImportError as exc:
         raise ModelError(f"exporting Depth Anything 3 needs its model code: {INSTALL_HINT} ({exc})") from exc
     if model_name not in MODEL_REGISTRY:
@@ -117,7 +121,8 @@ def load_da3(source: str) -> tuple[Any, str]:
     from safetensors.torch import load_model
 
     logging.getLogger("depth_anything_3").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
+    # The package prints build notices on stdout, where the command writes its one JSON line.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         net = create_object(load_config(MODEL_REGISTRY[model_name]))
     # save_pretrained stores the package's wrapper, with the network under "model." and tied tensors once;

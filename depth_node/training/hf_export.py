@@ -40,9 +40,11 @@ REFERENCE_FRAME = (480, 640)  # (height, width) whose processed size is the defa
 SUPPORTED = ("depth_anything", "dpt", "glpn")
 REFUSED = {
     "zoedepth": "its image processor reflect-pads the image by sqrt(size/2)*3 pixels before resizing and its "
-    "post-processing crops that margin again, a convention the node's estimator does not reproduce",
-    "depth_pro": "its metric depth needs the focal length its field-of-view head predicts for every image "
-    "at post-processing, which a fixed model spec cannot carry",
+    "post-processing crops that margin again, which the node's estimator does not reproduce yet (and that "
+    "post-processing needs torchvision, so it is not covered by this exporter's parity tests)",
+    "depth_pro": "not exported yet: its metric depth is (focal / width) / predicted inverse depth, which the node "
+    "could take from CameraInfo, but transformers' DepthPro image processor needs torchvision, so this "
+    "exporter's parity test against transformers' pipeline cannot run",
     "prompt_depth_anything": "it needs a metric prompt depth (LiDAR) as a second input, and this node has "
     "only a camera",
     "chmv2": "it estimates canopy height from aerial images, not depth along a camera's optical axis",
