@@ -294,14 +294,21 @@ class DepthEstimator(ABC):
         """Metric depth (float32 metres along the optical axis, NaN = unknown), shape (H, W) of the camera.
 
         ``rgb`` may be at any resolution with the camera's aspect ratio; the depth is at the camera's.
+        Sky and low-confidence pixels are NaN for a model with those outputs (:meth:`predict_outputs`).
         """
-        return self.predict_outputs(rgb, camera).depth
+        if self.spec.confidence_output or self.spec.sky_output:
+            return self._predict_all(rgb, camera).depth
+        return self.postprocess(self._forward(self.preprocess(rgb)), camera)
 
     def predict_outputs(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> DepthOutputs:
-        """:meth:`predict` and the model's confidence; sky and low-confidence depth already NaN."""
+        """:meth:`predict` and the model's confidence (None for a model without one)."""
+        if self.spec.confidence_output or self.spec.sky_output:
+            return self._predict_all(rgb, camera)
+        return DepthOutputs(self.predict(rgb, camera))  # a subclass's own predict (the simulator's oracle)
+
+    def _predict_all(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> DepthOutputs:
+        """Depth with the sky and confidence masks applied, and the confidence, from every named output."""
         spec = self.spec
-        if not (spec.confidence_output or spec.sky_output):
-            return DepthOutputs(self.postprocess(self._forward(self.preprocess(rgb)), camera))
         outputs = self._forward_all(self.preprocess(rgb))
         depth = self.postprocess(next(iter(outputs.values())), camera)
         confidence = self._extra_output(outputs, spec.confidence_output, camera)

@@ -247,3 +247,29 @@ def test_refusals_are_one_line(tmp_path: Path, capsys: Any) -> None:
     assert main(["export-hf", str(bad), "--out", str(tmp_path / "b.onnx")]) == 2
     assert "weights could not be loaded" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_predict_scales_metric_depth_by_the_hfov(exported: Any, capsys: Any, tmp_path: Path) -> None:
+    """``depth-node predict --hfov-deg``: the same spec path as the node (f / 300 at the input width)."""
+    import math
+
+    import cv2
+
+    _, out, _ = exported("da3metric-vits", capsys)
+    rgb = _image("synthetic")
+    frame = tmp_path / "frame.png"
+    cv2.imwrite(str(frame), rgb[:, :, ::-1])
+    depths = {}
+    for hfov in (60.0, 90.0):
+        target = tmp_path / f"hfov{int(hfov)}"
+        argv = ["predict", str(frame), "--out", str(target), "--model", str(out), "--hfov-deg", str(hfov)]
+        assert main(argv) == 0
+        depths[hfov] = np.load(target / "frame_depth.npy")
+    ok = np.isfinite(depths[60.0]) & np.isfinite(depths[90.0])
+    assert ok.mean() > 0.5
+    ratio = math.tan(math.radians(45.0)) / math.tan(math.radians(30.0))
+    np.testing.assert_allclose(depths[60.0][ok], ratio * depths[90.0][ok], rtol=1e-4)
+    w = rgb.shape[1]
+    estimator = OnnxEstimator(out, providers=["cpu"])
+    fx = (w / 2) / math.tan(math.radians(30.0))
+    np.testing.assert_allclose(depths[60.0], estimator.predict(rgb, _camera(rgb, fx)), rtol=1e-5, equal_nan=True)
