@@ -33,7 +33,7 @@ class ModelOverrides:
     output_kind: str = param(
         "",
         "What the output means (empty = from the model)",
-        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth"),
+        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth", "metric_inverse_depth"),
     )
     depth_scale: float = param(0.0, "Multiplier on the raw output (0 = from the model)")
     depth_shift: float = param(0.0, "Offset after depth_scale (0 = from the model)")
@@ -57,6 +57,7 @@ class ModelOverrides:
     confidence_output: str = param("", "Name of the model's confidence output (empty = from the model)")
     sky_output: str = param("", "Name of the model's sky-score output (empty = from the model)")
     sky_threshold: float = param(0.0, "Sky score from which a pixel is sky (0 = from the model)", min_value=0.0)
+    fov_output: str = param("", "Name of the model's field-of-view output, degrees (empty = from the model)")
 
     def as_spec_overrides(self) -> dict[str, Any]:
         """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""

@@ -163,10 +163,12 @@ class DepthOutputs:
     Attributes:
         depth: float32 metres (H, W), NaN = unknown (sky and, with ``min_confidence``, unsure pixels included).
         confidence: float32 (H, W) in the model's own units (larger = surer), or None.
+        fov_deg: The horizontal field of view the model's FOV head estimated, when it was used for the focal.
     """
 
     depth: npt.NDArray[np.float32]
     confidence: npt.NDArray[np.float32] | None = None
+    fov_deg: float | None = None
 
 
 class DepthEstimator(ABC):
@@ -271,9 +273,13 @@ class DepthEstimator(ABC):
             raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}")
         spec = self.spec
         gain, offset = float(spec.depth_scale), float(spec.depth_shift)
-        if spec.output_kind is OutputKind.METRIC_DEPTH and spec.focal_reference is not None:
+        kind = spec.output_kind
+        inverse = kind in (OutputKind.RELATIVE_INVERSE_DEPTH, OutputKind.METRIC_INVERSE_DEPTH)
+        if kind in (OutputKind.METRIC_DEPTH, OutputKind.METRIC_INVERSE_DEPTH) and spec.focal_reference is not None:
             # A metric net judges distance from apparent size: a longer lens makes things look nearer.
             focal = (camera.fx / camera.width) / spec.focal_reference
+            if inverse:
+                focal = 1.0 / focal
             gain, offset = gain * focal, offset * focal
         # The affine part on the network's small grid: it commutes with the bilinear resize (weights sum
         # to 1), and costs a sixteenth of doing it at the camera's resolution.
@@ -282,7 +288,7 @@ class DepthEstimator(ABC):
             depth = np.asarray(
                 cv2.resize(depth, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32
             )
-        if spec.output_kind is OutputKind.RELATIVE_INVERSE_DEPTH:
+        if inverse:  # inverted after the resize, as the Hugging Face post-processing does
             with np.errstate(divide="ignore", invalid="ignore"):
                 depth = np.where(depth > 0.0, 1.0 / depth, np.nan).astype(np.float32)
         with np.errstate(invalid="ignore"):
@@ -300,16 +306,32 @@ class DepthEstimator(ABC):
             return self._predict_all(rgb, camera).depth
         return self.postprocess(self._forward(self.preprocess(rgb)), camera)
 
-    def predict_outputs(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> DepthOutputs:
-        """:meth:`predict` and the model's confidence (None for a model without one)."""
-        if self.spec.confidence_output or self.spec.sky_output:
-            return self._predict_all(rgb, camera)
+    def predict_outputs(
+        self, rgb: npt.NDArray[np.uint8], camera: CameraModel, focal_known: bool = True
+    ) -> DepthOutputs:
+        """:meth:`predict` and the model's confidence (None for a model without one).
+
+        Args:
+            rgb: The frame.
+            camera: Its camera model.
+            focal_known: False for an uncalibrated camera: a model with a field-of-view output (spec
+                ``fov_output``) then takes the focal length from it instead of ``camera.fx``.
+        """
+        if self.spec.confidence_output or self.spec.sky_output or (self.spec.fov_output and not focal_known):
+            return self._predict_all(rgb, camera, focal_known)
         return DepthOutputs(self.predict(rgb, camera))  # a subclass's own predict (the simulator's oracle)
 
-    def _predict_all(self, rgb: npt.NDArray[np.uint8], camera: CameraModel) -> DepthOutputs:
+    def _predict_all(self, rgb: npt.NDArray[np.uint8], camera: CameraModel, focal_known: bool = True) -> DepthOutputs:
         """Depth with the sky and confidence masks applied, and the confidence, from every named output."""
         spec = self.spec
         outputs = self._forward_all(self.preprocess(rgb))
+        fov_deg = None
+        if spec.fov_output and not focal_known:
+            fov_deg = float(np.asarray(outputs[spec.fov_output]).reshape(-1)[0])
+            if not 0.0 < fov_deg < 180.0:
+                raise ModelError(f"the model's field of view {fov_deg:.3g} deg is not usable as a focal length")
+            fx = (camera.width / 2) / math.tan(math.radians(fov_deg) / 2)
+            camera = CameraModel(camera.width, camera.height, fx, fx, camera.cx, camera.cy)
         depth = self.postprocess(next(iter(outputs.values())), camera)
         confidence = self._extra_output(outputs, spec.confidence_output, camera)
         if self.mask_sky and spec.sky_output:
@@ -319,7 +341,7 @@ class DepthEstimator(ABC):
         if confidence is not None and self.min_confidence > 0.0:
             with np.errstate(invalid="ignore"):
                 depth[~(confidence >= np.float32(self.min_confidence))] = np.nan
-        return DepthOutputs(depth, confidence)
+        return DepthOutputs(depth, confidence, fov_deg)
 
     @staticmethod
     def _extra_output(
@@ -374,7 +396,7 @@ class OnnxEstimator(DepthEstimator):
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
         self._output_names = [o.name for o in self._session.get_outputs()]
-        for field_name in ("confidence_output", "sky_output"):
+        for field_name in ("confidence_output", "sky_output", "fov_output"):
             name = getattr(spec, field_name)
             if name and name not in self._output_names:
                 raise ModelError(

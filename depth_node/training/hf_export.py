@@ -11,6 +11,7 @@ Families (``AutoModelForDepthEstimation``'s mapping) and how they export:
   fixed input size (by default what the image processor makes of a 640x480 frame), with a dynamic batch.
 - ``glpn``: convolutional decoder, exported with a dynamic batch, height and width (multiples of 32) by the
   ``torch.export`` based exporter; the TorchScript tracer mis-exports its attention.
+- ``depth_pro``: fixed size and batch 1, metric at the camera's focal (:mod:`depth_node.training.depth_pro_export`).
 - The others are refused with the reason (see :data:`REFUSED`).
 - Depth Anything 3 (the ``depth-anything-3`` package, not transformers): see
   :mod:`depth_node.training.da3_export`; exported at a fixed size with its confidence or sky output.
@@ -37,14 +38,11 @@ DEFAULT_OPSET = 18
 PARITY_REL_TOLERANCE = 1e-4
 REFERENCE_FRAME = (480, 640)  # (height, width) whose processed size is the default fixed input size
 
-SUPPORTED = ("depth_anything", "dpt", "glpn")
+SUPPORTED = ("depth_anything", "dpt", "glpn", "depth_pro")
 REFUSED = {
     "zoedepth": "its image processor reflect-pads the image by sqrt(size/2)*3 pixels before resizing and its "
     "post-processing crops that margin again, which the node's estimator does not reproduce yet (and that "
     "post-processing needs torchvision, so it is not covered by this exporter's parity tests)",
-    "depth_pro": "not exported yet: its metric depth is (focal / width) / predicted inverse depth, which the node "
-    "could take from CameraInfo, but transformers' DepthPro image processor needs torchvision, so this "
-    "exporter's parity test against transformers' pipeline cannot run",
     "prompt_depth_anything": "it needs a metric prompt depth (LiDAR) as a second input, and this node has "
     "only a camera",
     "chmv2": "it estimates canopy height from aerial images, not depth along a camera's optical axis",
@@ -124,6 +122,10 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
         model = transformers.AutoModelForDepthEstimation.from_pretrained(source).eval()
     except Exception as exc:  # torch, safetensors and transformers each raise their own types for a bad file
         raise ModelError(f"'{source}': the weights could not be loaded ({_first_line(exc)})") from exc
+    if family == "depth_pro":  # its processor class needs torchvision: its settings are read from the JSON
+        from depth_node.training.depth_pro_export import processor_settings
+
+        return model, processor_settings(source), family
     try:
         processor = transformers.AutoImageProcessor.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:
@@ -329,6 +331,31 @@ def _export_da3(source: str, target: Path, input_size: tuple[int, int] | None, o
     return HfExportResult(target, "depth_anything_3", spec, False, diff, target.stat().st_size)
 
 
+def _export_depth_pro(
+    model: Any, processor: Any, source: str, target: Path, input_size: tuple[int, int] | None, opset: int
+) -> HfExportResult:
+    """Depth Pro (see :mod:`depth_node.training.depth_pro_export`): the processor's fixed size only."""
+    import torch
+
+    from depth_node.training import depth_pro_export as dp
+
+    hw = dp.input_hw(processor)
+    if input_size is not None and (input_size[1], input_size[0]) != hw:
+        raise ModelError(f"--input-size: depth_pro runs at its processor's size {hw[1]}x{hw[0]} only")
+    names = dp.output_names(model)
+    spec = dp.spec_for(processor, hw, has_fov=len(names) > 1)
+    wrapped = dp.depth_and_fov(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        dp.export_onnx(wrapped, torch.zeros(1, 3, *hw), tmp, opset, names)
+        diff = _finish(wrapped, tmp, target, spec, f"transformers depth_pro: {source}", [(1, 3, *hw)])
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return HfExportResult(target, "depth_pro", spec, False, diff, target.stat().st_size)
+
+
 def export_hf(
     source: str, out: str | Path, input_size: tuple[int, int] | None = None, opset: int = DEFAULT_OPSET
 ) -> HfExportResult:
@@ -353,6 +380,8 @@ def export_hf(
     if is_da3_source(source):
         return _export_da3(source, target, input_size, opset)
     model, processor, family = load_checkpoint(source)
+    if family == "depth_pro":
+        return _export_depth_pro(model, processor, source, target, input_size, opset)
     dynamic_size = family == "glpn"
     multiple = int(getattr(processor, "size_divisor", 32) or 32) if dynamic_size else _patch_size(model.config)
     fixed = _fixed_size(input_size, multiple, family)
