@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from depth_node.errors import ModelError, ParameterError
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
@@ -34,7 +35,7 @@ class ModelOverrides:
     output_kind: str = param(
         "",
         "What the output means (empty = from the model)",
-        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth"),
+        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth", "metric_inverse_depth"),
     )
     depth_scale: float = param(0.0, "Multiplier on the raw output (0 = from the model)")
     depth_shift: float = param(0.0, "Offset after depth_scale (0 = from the model)")
@@ -55,6 +56,10 @@ class ModelOverrides:
     resample: str = param(
         "", "Resize filter when enlarging (empty = from the model)", choices=("", "auto", "bilinear", "bicubic")
     )
+    confidence_output: str = param("", "Name of the model's confidence output (empty = from the model)")
+    sky_output: str = param("", "Name of the model's sky-score output (empty = from the model)")
+    sky_threshold: float = param(0.0, "Sky score from which a pixel is sky (0 = from the model)", min_value=0.0)
+    fov_output: str = param("", "Name of the model's field-of-view output, degrees (empty = from the model)")
 
     def as_spec_overrides(self) -> dict[str, Any]:
         """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""
@@ -63,8 +68,6 @@ class ModelOverrides:
             if value in (0, 0.0, "", ()):
                 continue
             if name in ("mean", "std") and len(value) != 3:
-                from depth_node.errors import ParameterError
-
                 raise ParameterError(f"parameter 'model.{name}': expected 3 values, got {list(value)}")
             out[name] = value == "true" if name == "keep_aspect_ratio" else value
         return out
@@ -100,6 +103,19 @@ class DepthNodeParams:
     publish_colored: bool = param(False, "Publish depth/colored, a bgr8 inferno_r rendering of the depth")
     colored_min_m: float = param(0.2, "Depth shown brightest in depth/colored", min_value=0.0, dynamic=True)
     colored_max_m: float = param(10.0, "Depth shown darkest in depth/colored", min_value=0.01, dynamic=True)
+    publish_confidence: bool = param(
+        False,
+        "Publish depth/confidence (32FC1, the model's confidence beside the depth, same header); "
+        "only for models with a confidence output (Depth Anything 3)",
+    )
+    min_confidence: float = param(
+        0.0,
+        "Depth whose model confidence is below this is NaN, so cloud, scan and obstacles ignore it (0 = off)",
+        min_value=0.0,
+    )
+    mask_sky: bool = param(
+        True, "Where the model's sky head says sky the depth is NaN, not a far wall (models with a sky output)"
+    )
     floor_scale: bool = param(
         False,
         "Rescale each frame so that its floor lies camera_height_m below the camera (depth_node/scale.py)",
@@ -164,6 +180,10 @@ class DepthNodeParams:
             providers=self.providers,
             threads=self.threads,
         )
+        try:
+            estimator.set_output_options(self.mask_sky, self.min_confidence)
+        except ModelError as exc:
+            raise ParameterError(f"parameter 'min_confidence': {exc}") from exc
         notice = getattr(estimator, "spec_notice", None)
         if notice and notify is not None:
             notify(notice)

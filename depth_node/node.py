@@ -57,6 +57,7 @@ class DepthNode(Node):
         self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", 5)
         self.pub_cloud = self.create_publisher(PointCloud2, "depth/points", 5) if p.publish_cloud else None
         self.pub_colored = self.create_publisher(Image, "depth/colored", 5) if p.publish_colored else None
+        self.pub_confidence = self.create_publisher(Image, "depth/confidence", 5) if p.publish_confidence else None
 
         self._info_lock = threading.Lock()
         self._info: Any = None
@@ -86,7 +87,8 @@ class DepthNode(Node):
         depth = self.pub_depth.get_subscription_count() + self.pub_info.get_subscription_count() > 0
         cloud = self.pub_cloud is not None and self.pub_cloud.get_subscription_count() > 0
         colored = self.pub_colored is not None and self.pub_colored.get_subscription_count() > 0
-        return depth or cloud or colored, cloud, colored
+        confidence = self.pub_confidence is not None and self.pub_confidence.get_subscription_count() > 0
+        return depth or cloud or colored or confidence, cloud, colored
 
     def _process(self, image: Any) -> None:
         anything, cloud, colored = self._wanted()
@@ -114,6 +116,8 @@ class DepthNode(Node):
             self.pub_cloud.publish(out.cloud_msg)
         if out.colored_msg is not None and self.pub_colored is not None:
             self.pub_colored.publish(out.colored_msg)
+        if out.confidence_msg is not None and self.pub_confidence is not None:
+            self.pub_confidence.publish(out.confidence_msg)
         self.counts.count("processed", out.times_ms["total"])
         if out.floor is not None and not out.floor.found:
             self.counts.count("floor_not_found")  # published at the model's own scale
