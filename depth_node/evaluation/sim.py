@@ -31,7 +31,7 @@ from depth_node.estimator import DepthEstimator
 from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
-from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.scenarios import REACH, Scenario, Walkers
 from depth_node.evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
@@ -39,7 +39,7 @@ from depth_node.model_spec import ModelSpec
 from depth_node.msgs import MessageSet
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
-from depth_node.types import Detection2D
+from depth_node.types import Command, Detection2D
 from navigation.params import ObstacleAvoidanceParams
 
 START_NS = 1_700_000_000_000_000_000
@@ -143,9 +143,22 @@ class Trace:
     w: list[float] = field(default_factory=list)
     clearance: list[float] = field(default_factory=list)
     blind: list[bool] = field(default_factory=list)
+    # What the controller believed at each tick (NaN / "" where a transport does not know it): its mode and
+    # the headings it wanted and steered for, in the world frame (for the report's failure panels).
+    mode: list[str] = field(default_factory=list)
+    desired: list[float] = field(default_factory=list)
+    aim: list[float] = field(default_factory=list)
+    # The controller's obstacles (window cells and remembered points, world frame) at a few moments of the
+    # run: (t, xs, ys), filled for runs the report explains (see depth_node.evaluation.beliefs).
+    beliefs: list[tuple[float, list[float], list[float]]] = field(default_factory=list)
 
-    def record(self, t: float, state: RobotState, clearance: float, blind: bool) -> None:
-        """Append one control tick."""
+    def record(
+        self, t: float, state: RobotState, clearance: float, blind: bool, command: Command | None = None
+    ) -> None:
+        """Append one control tick (``command``: what the controller decided, when the transport has it)."""
+        self.mode.append(command.mode if command is not None else "")
+        self.desired.append(state.yaw + command.desired_heading_rad if command is not None else math.nan)
+        self.aim.append(state.yaw + command.chosen_heading_rad if command is not None else math.nan)
         self.t.append(t)
         self.x.append(state.x)
         self.y.append(state.y)
@@ -275,12 +288,13 @@ def _loop(
     period_ns = round(dt * 1e9)
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
+    walkers = Walkers(scenario)
     recorder.write_static(START_NS)
     frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
     ticks = math.ceil(scenario.timeout_s / dt)
     for k in range(ticks):
         t, t_ns = k * dt, START_NS + k * period_ns
-        scene = scenario.scene_at(t)
+        scene = walkers.scene_at(t, (state.x, state.y))  # people who give way stop for the robot
         if k % frame_every == 0:
             frames += 1
             pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
@@ -295,7 +309,7 @@ def _loop(
         recorder.write_state(t_ns, state)
         clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
         min_clearance = min(min_clearance, clearance)
-        trace.record(t, state, clearance, command.blind)
+        trace.record(t, state, clearance, command.blind, command)
         if clearance < 0.0:
             outcome = "collision"
             break

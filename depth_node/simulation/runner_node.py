@@ -34,7 +34,7 @@ from depth_node import msgs as ros_msgs
 from depth_node.depth_params import DepthNodeParams
 from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.robot import step_unicycle
-from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.scenarios import REACH, Scenario, Walkers
 from depth_node.evaluation.sim import (
     START_NS,
     SimOptions,
@@ -221,6 +221,7 @@ def _loop(
     period_ns = round(dt * 1e9)
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
+    walkers = Walkers(scenario)
     node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad))
     node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal))
     if options.depth == "model":
@@ -232,7 +233,7 @@ def _loop(
     error = None
     for k in range(math.ceil(scenario.timeout_s / dt)):
         t, t_ns = k * dt, START_NS + k * period_ns
-        scene = scenario.scene_at(t)
+        scene = walkers.scene_at(t, (state.x, state.y))  # people who give way stop for the robot
         camera_tick = k % frame_every == 0
         try:
             # Odometry first: it has the whole depth inference to arrive before the clock tick.
