@@ -252,6 +252,16 @@ class Controller:
         """The virtual scan of the last good depth frame."""
         return self._scan
 
+    def believed_obstacles(self) -> npt.NDArray[np.float64]:
+        """What the controller holds beyond the current scan, (N, 2) odometry (x, y): the rolling window's
+        occupied cells and the remembered points (for diagnostics: the simulator draws them for failed runs)."""
+        if self._depth_stamp is None:
+            return np.empty((0, 2))
+        held = [self._memory.points(self._depth_stamp)]
+        if self._planner is not None:
+            held.append(self._planner.occupied_points(self._depth_stamp))
+        return np.concatenate(held)
+
     @property
     def obstacles(self) -> list[Obstacle]:
         """The obstacles fused at the last decision."""

@@ -37,3 +37,29 @@ def test_the_baselines_run_a_scene_and_never_plan(config: str) -> None:
     modes = set(result.trace.mode)
     assert "plan" not in modes and "goal" in modes, modes
     assert all(math.isfinite(a) for a, m in zip(result.trace.aim, result.trace.mode, strict=True) if m == "goal")
+
+
+def test_a_failed_run_shows_what_the_controller_believed(tmp_path: Path) -> None:
+    """A run cut short (2 s: a timeout) gets a failure figure with the controller's scan, window and headings."""
+    from dataclasses import replace
+
+    from depth_node.evaluation.sim_suite import SuiteSpec, run_suite
+
+    def short(scenario, options, bag):  # type: ignore[no-untyped-def]
+        return run_scenario(replace(scenario, timeout_s=2.0), options, None, bag=bag)
+
+    report = run_suite(
+        SuiteSpec(("doorway",), (0,), bags="none"), tmp_path, ORACLE, None, runner=short, log=lambda _: None
+    )
+    (run,) = report["scenarios"]
+    assert run["outcome"] == "timeout" and not run["success"]
+    page = (tmp_path / "report.html").read_text()
+    assert "What failed" in page and 'id="failure-doorway-0-oracle"' in page
+    assert "sim_fail_doorway_0_oracle.png" in page and (tmp_path / "sim_fail_doorway_0_oracle.png").stat().st_size > 0
+    assert 'href="#failure-doorway-0-oracle"' in page  # the runs table links the run to it
+    # What the figure draws: snapshots every 2 s and at the end, with the scan's returns in the world frame.
+    result = short(build_scenario("doorway", 0), ORACLE, None)
+    beliefs = result.trace.beliefs
+    assert [round(b.t, 2) for b in beliefs] == [0.0, round(result.trace.t[-1], 2)]
+    assert beliefs[-1].scan.shape[1] == 2 and beliefs[-1].scan.shape[0] > 0
+    assert len(result.trace.aim) == len(result.trace.t)

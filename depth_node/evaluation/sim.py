@@ -29,6 +29,7 @@ from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
 from depth_node.evaluation.bagio import AtomicBagDir
+from depth_node.evaluation.beliefs import Belief, due, snapshot
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario, Walkers
@@ -148,9 +149,8 @@ class Trace:
     mode: list[str] = field(default_factory=list)
     desired: list[float] = field(default_factory=list)
     aim: list[float] = field(default_factory=list)
-    # The controller's obstacles (window cells and remembered points, world frame) at a few moments of the
-    # run: (t, xs, ys), filled for runs the report explains (see depth_node.evaluation.beliefs).
-    beliefs: list[tuple[float, list[float], list[float]]] = field(default_factory=list)
+    # The controller's obstacles (scan, remembered points, window cells) every few seconds and at the end.
+    beliefs: list[Belief] = field(default_factory=list)
 
     def record(
         self, t: float, state: RobotState, clearance: float, blind: bool, command: Command | None = None
@@ -310,6 +310,12 @@ def _loop(
         clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
         min_clearance = min(min_clearance, clearance)
         trace.record(t, state, clearance, command.blind, command)
+        ended = clearance < 0.0 or (
+            scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m
+        )
+        if due(t, dt) or ended or k == ticks - 1:
+            belief = snapshot(t, controller)
+            trace.beliefs.extend([belief] if belief is not None else [])
         if clearance < 0.0:
             outcome = "collision"
             break
