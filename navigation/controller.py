@@ -28,6 +28,7 @@ from navigation.fusion import fuse_detections
 from navigation.local_plan import LocalPlanner, ProgressWatch
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
+from navigation.squeeze import squeeze_radius
 
 # A followed target's own scan returns lie within this distance in front of its measured distance.
 _TARGET_DEPTH_TOLERANCE_M = 0.3
@@ -387,6 +388,7 @@ class Controller:
             ranges = np.where(mask, np.inf, ranges)
 
         radius = p.clearance_radius_m
+        thin = squeeze_radius(p)
         pose = self.pose
         if self._goal_point is not None:
             self._goal_heading = math.atan2(self._goal_point[1] - pose[1], self._goal_point[0] - pose[0])
@@ -398,15 +400,18 @@ class Controller:
             self._planner.integrate(stamp, angles, scan_ranges, pose)
             planning = target is None and self._progress.update(stamp, self._goal_progress(pose))
             if planning:
-                planned = self._planner.heading(
-                    stamp,
-                    pose,
-                    self._goal_point,
-                    self._goal_heading,
-                    radius,
-                    p.plan_carrot_m,
-                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
-                )
+                for inflation in (radius, thin) if thin is not None else (radius,):
+                    planned = self._planner.heading(
+                        stamp,
+                        pose,
+                        self._goal_point,
+                        self._goal_heading,
+                        inflation,
+                        p.plan_carrot_m,
+                        p.max_linear_speed / max(p.max_angular_speed, 1e-6),
+                    )
+                    if planned is not None:  # the full inflation left a way; else plan with the thin one
+                        break
                 desired = desired if planned is None else planned
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self._memory.outside_view(stamp, pose, half_fov)
@@ -423,14 +428,26 @@ class Controller:
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
         self._memory.add(stamp, angles, scan_ranges, pose)
-        gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
+        unknown = np.isnan(scan.ranges)
+        gaps = self._find_gaps(angles, ranges, unknown, scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
         mode = "target" if target is not None else ("plan" if planning else "goal")
+        aim = math.nan
         if gaps:
-            self._blocked_side = 0.0
             aim, _ = choose_gap(
                 gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment
             )
+        squeezing = False
+        if not gaps and thin is not None:  # no ordinary gap: look again with the thin margin
+            thin_blocked = headings_blocked_by(angles, bearings, distances, thin)
+            gaps = self._find_gaps(angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
+            if gaps:
+                aim, _ = choose_gap(
+                    gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment
+                )
+                radius, squeezing = thin, True
+        if gaps:
+            self._blocked_side = 0.0
         else:
             mode = "blocked"
             aim = self._turn_in_place_heading(angles, ranges, desired, previous)
@@ -465,6 +482,8 @@ class Controller:
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
         linear = speed_ramp(clearance, p.stop_distance_m, p.slow_distance_m, p.max_linear_speed)
         reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
+        if squeezing and linear > p.squeeze_speed:
+            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
         for obstacle in self._obstacles:
             if obstacle.class_id in p.person_classes and obstacle.known:
                 # A person in the path stops the robot at person_stop_distance_m; one beside it only
@@ -509,6 +528,7 @@ class Controller:
         unknown: npt.NDArray[np.bool_],
         increment: float,
         blocked: npt.NDArray[np.bool_],
+        radius: float | None = None,
     ) -> tuple[Gap, ...]:
         """The gaps at ``lookahead_m``; when that closes them all, at shorter horizons down to ``slow_distance_m``.
 
@@ -520,7 +540,8 @@ class Controller:
         low = min(p.slow_distance_m, p.lookahead_m)
         for horizon in np.linspace(p.lookahead_m, low, 5 if low < p.lookahead_m else 1):
             at_horizon = np.where(unknown & np.isfinite(ranges), float(horizon), ranges)
-            gaps = gaps_from_ranges(angles, at_horizon, p.clearance_radius_m, float(horizon), increment, blocked)
+            half_width = p.clearance_radius_m if radius is None else radius
+            gaps = gaps_from_ranges(angles, at_horizon, half_width, float(horizon), increment, blocked)
             if gaps:
                 return tuple(gaps)
         return ()
