@@ -20,11 +20,14 @@ import numpy as np
 
 from depth_node.evaluation.robot import RobotLimits
 from depth_node.evaluation.scene_layout import REACH, Layout, Mover, Scenario, start_goal
-from depth_node.evaluation.solvable import check_solvable
+from depth_node.evaluation.solvable import DEFAULT_MARGIN_M, check_solvable
 from depth_node.evaluation.world import Box
 
 EXTENDED_ONLY = ("narrow_gap", "low_box", "thin_legs", "crowd")
 _REDRAWS = 60
+# low_box and thin_legs test what the scan sees, not escapes from a maze: like cluttered_room, their obstacles
+# are redrawn until a way about 1 m wide is left (the robot's 0.5 m plus this margin on each side).
+_WIDE_MARGIN_M = 0.25
 # Camera height of the simulator (SimOptions.camera_height_m): a low box stays below a third of it.
 _CAMERA_HEIGHT_M = 0.5
 
@@ -40,11 +43,12 @@ def _layout(name: str, seed: int, kind: str, length: float, width: float) -> Lay
     return Layout(100 + EXTENDED_ONLY.index(name), seed, kind, length, width)
 
 
-def _first_solvable(build: Callable[[], Scenario]) -> Scenario:
-    """The first of up to ``_REDRAWS`` draws that is solvable (the last draw otherwise: the check then refuses it)."""
+def _first_solvable(build: Callable[[], Scenario], margin_m: float = DEFAULT_MARGIN_M) -> Scenario:
+    """The first of up to ``_REDRAWS`` draws solvable with ``margin_m`` (the last draw otherwise: the check in
+    :func:`depth_node.evaluation.scenarios.build_scenario` then refuses it when it leaves no way at all)."""
     scenario = build()
     for _ in range(_REDRAWS - 1):
-        if check_solvable(scenario) is None:
+        if check_solvable(scenario, margin_m=margin_m) is None:
             break
         scenario = build()
     return scenario
@@ -87,7 +91,7 @@ def _low_box(name: str, seed: int) -> Scenario:
             lay.box(x, y, size, float(rng.uniform(-math.pi, math.pi)), "box")
         return Scenario(name, seed, lay.scene(), start, goal, REACH, 45.0)
 
-    return _first_solvable(build)
+    return _first_solvable(build, _WIDE_MARGIN_M)
 
 
 def _legged(lay: Layout, x: float, y: float, size: tuple[float, float], top: float, leg: float, label: str) -> None:
@@ -128,7 +132,7 @@ def _thin_legs(name: str, seed: int) -> Scenario:
             _legged(lay, x, y, (side, side), float(rng.uniform(0.62, 0.78)), float(rng.uniform(0.025, 0.04)), "chair")
         return Scenario(name, seed, lay.scene(), start, goal, REACH, 45.0)
 
-    return _first_solvable(build)
+    return _first_solvable(build, _WIDE_MARGIN_M)
 
 
 def _crowd(name: str, seed: int) -> Scenario:
