@@ -8,8 +8,8 @@ import pytest
 
 from navigation.params import ObstacleAvoidanceParams
 from navigation.squeeze import squeeze_radius
-from tests.navigation.test_nav_controller import run_static
 from tests.navigation.scenes import Box
+from tests.navigation.test_nav_controller import run_static
 
 # A 0.25 m robot with the default 0.10 m margin needs 0.70 m; with the 0.05 m squeeze margin 0.60 m.
 P = ObstacleAvoidanceParams(control_rate_hz=10.0, robot_radius_m=0.25)
