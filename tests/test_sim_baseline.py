@@ -26,11 +26,10 @@ def test_the_paper_pid_is_memory_off_plan_off_and_everything_else_default() -> N
     assert (paper.kp, paper.ki, paper.kd) == (default.kp, default.ki, default.kd)
     memory = _load("controller_memory.yaml")
     assert memory.memory_s > 0.0 and memory.plan_window_m == 0.0
-    # Our additions are off in both baselines (no squeezing; the speed reads the gaps' own corridor) and on by
-    # default ("+ everything").
+    # Our additions are off in both baselines (no squeezing) and on by default ("+ everything").
     for baseline in (paper, memory):
-        assert baseline.squeeze_margin_m == baseline.corridor_margin_m == baseline.safety_margin_m
-    assert default.squeeze_margin_m < default.safety_margin_m and default.corridor_margin_m < default.safety_margin_m
+        assert baseline.squeeze_margin_m == baseline.safety_margin_m
+    assert default.squeeze_margin_m < default.safety_margin_m
     assert default.memory_s > 0.0 and default.plan_window_m > 0.0
 
 
