@@ -3,7 +3,9 @@
     python tools/sim_table.py "paper PID=OUT_A/report.json,OUT_B/report.json" "+ memory=OUT_C/report.json" ...
 
 Each argument is ``label=report.json[,report.json...]``: the runs of the listed reports are pooled (a sweep
-split over seed ranges), and a scenario-seed pair that appears twice is an error (it would count twice). Rows
+split over seed ranges), and a scenario-seed pair that appears twice is an error (it would count twice); a
+report written as ``report.json!low_box+thin_legs`` contributes every scenario but those (runs of an older
+version of a scene, superseded by another report in the list). Rows
 are grouped by depth source. Columns: runs, success, collision, median time of the runs that reached the goal,
 smallest clearance over all runs, and the failed runs by scenario (``name:seed`` list), so the table says
 where the remaining failures are.
@@ -22,8 +24,12 @@ from typing import Any
 def _runs(paths: list[str]) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     seen: set[tuple[str, int, str]] = set()
-    for path in paths:
+    for entry in paths:
+        path, _, dropped = entry.partition("!")
+        drop = set(dropped.split("+")) if dropped else set()
         for run in json.loads(Path(path).read_text())["scenarios"]:
+            if run["name"] in drop:
+                continue
             key = (run["name"], run["seed"], run["depth"])
             if key in seen:
                 raise SystemExit(f"error: {key} appears twice (in {path})")
