@@ -25,7 +25,9 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        # The parameter files, the RViz config and the Foxglove layout (README, section "Watch it").
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.json")),
+        (f"share/{PACKAGE}/config/nav2", glob("config/nav2/*.yaml")),
         (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
     ],
     # The web page's files travel inside the package, so a non-editable install serves them too.
@@ -55,6 +57,7 @@ setup(
             "ros-jazzy-nav-msgs",
             "ros-jazzy-std-msgs",
             "ros-jazzy-diagnostic-msgs",
+            "ros-jazzy-lifecycle-msgs",  # the managed (lifecycle) nodes: --managed, launch lifecycle:=true
         ],
         # What building vision_msgs (tools/ros_interfaces.py) needs: ament_cmake and the rosidl generators.
         # The ament-cmake wheel does not pull its parts in, so they are named.

@@ -129,3 +129,20 @@ class DepthFrameProcessor:
             "total": (t3 - t0) * 1e3,
         }
         return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor)
+
+    def retune(self, params: DepthNodeParams) -> None:
+        """Take new parameters while running (the node's live tuning); the next frame uses them.
+
+        The floor fit is rebuilt only when one of its own settings changed, so that an affine fit keeps its
+        smoothing across an unrelated change. Each attribute is swapped whole: a frame in flight on the
+        worker sees either the old or the new object.
+        """
+        floor_fields = (
+            *("floor_scale", "floor_scale_mode", "floor_scale_max", "floor_min_support"),
+            *("floor_smoothing", "floor_max_depth_m", "camera_height_m", "camera_pitch_rad"),
+        )
+        if any(getattr(params, f) != getattr(self.params, f) for f in floor_fields):
+            self.floor_scaler = params.floor_scaler()
+        max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
+        self.cloud_builder = PointCloudBuilder(params.decimation, max_range)
+        self.params = params
