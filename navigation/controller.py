@@ -181,6 +181,24 @@ class Controller:
         if self._depth is not None and self._blind_reason(now_s) is None:
             self._fuse(now_s)
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Take new parameters while running (the node's live tuning), keeping the state.
+
+        Speeds, distances, thresholds and fusion settings are read from ``params`` at each step (by the
+        controller, the heading decider and the speed law); the PID's gains and output limits are set on it
+        (its integral is kept); the goal tolerance and the odometry jump threshold are handed to their parts;
+        a new ``goal_heading_rad`` replaces the goal (as :meth:`set_goal_heading`). What sizes the scanner, the
+        memory and the rolling window is read-only in the node (a restart rebuilds them).
+        """
+        old, self.params = self.params, params
+        self.heading.params = params  # gaps, lookahead, clearance: read at each decision
+        self.law.retune(params)
+        self.tracker.odom_jump_m = params.odom_jump_m
+        self.goal.tolerance_m = params.goal_tolerance_m
+        heading = params.goal_heading_rad
+        if math.isfinite(heading) and heading != old.goal_heading_rad:  # NaN: no heading goal (the core's)
+            self.set_goal_heading(heading)
+
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"
@@ -192,6 +210,16 @@ class Controller:
     def scan(self) -> Scan | None:
         """The virtual scan of the last good depth frame."""
         return self._scan
+
+    def believed_obstacles(self) -> npt.NDArray[np.float64]:
+        """What the controller holds beyond the current scan, (N, 2) odometry (x, y): the rolling window's
+        occupied cells and the remembered points (for diagnostics: the simulator draws them for failed runs)."""
+        if self._depth_stamp is None:
+            return np.empty((0, 2))
+        held = [self.heading.memory.points(self._depth_stamp)]
+        if self.heading.planner is not None:
+            held.append(self.heading.planner.occupied_points(self._depth_stamp))
+        return np.concatenate(held)
 
     @property
     def obstacles(self) -> list[Obstacle]:
@@ -332,13 +360,15 @@ class Controller:
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)
 
-        radius = p.clearance_radius_m
+        radius = choice.radius  # the half-width the gaps kept: thinner while squeezing
         clearance = corridor_clearance(angles, ranges, radius, scan.angle_increment)
         # Remembered points beside the robot count too: the first forward metre is often out of view.
         near_b, near_d = choice.near_bearings, choice.near_distances
         ahead = (near_d * np.cos(near_b) > 0.0) & (np.abs(near_d * np.sin(near_b)) < radius)
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
         linear, reason, target_distance = self.law.speed(clearance, obstacles, choice.aim, target, choice.half_fov)
+        if choice.squeezing and linear > p.squeeze_speed:
+            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
         # Old depth: until the next frame is decided on, the robot drives on this one, blind for the frame's
         # age plus the interval between frames; it must be able to stop within what it can see (as Nav2's
         # collision monitor limits speed by its time to collision).

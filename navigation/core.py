@@ -319,6 +319,14 @@ class NavigationCore:
         c = self.controller
         return c.goal_point is not None or self._heading_goal or c.target_in_view(now_ns * 1e-9)
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """New parameters while running (live tuning); the next tick uses them. Everything else is kept."""
+        old, self.params = self.params, params
+        self.controller.retune(params)
+        heading = params.goal_heading_rad
+        if not (math.isnan(heading) and math.isnan(old.goal_heading_rad)) and heading != old.goal_heading_rad:
+            self.set_goal_heading(heading)  # a heading set (or unset: NaN) on purpose at run time
+
     # --- the tick ---------------------------------------------------------------------------------
 
     def tick(self, now_ns: int) -> TickOutput:

@@ -52,7 +52,9 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     section = yaml.safe_load(CONFIG.read_text())["/**/obstacle_avoidance"]["ros__parameters"]
     # every parameter (the dataclass's fields are groups by the part that reads them; the names stay flat)
     assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
-    assert len(set(section)) == 59  # 56 + autostart, latency_compensation, detection_stamp_tolerance_s (#26)
+    assert (
+        len(set(section)) == 61
+    )  # 56 + squeeze_margin_m, squeeze_speed (#23) + autostart, latency_compensation, detection_stamp_tolerance_s (#26)
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 
