@@ -114,6 +114,10 @@ def write_slow_model(path: Path, spec: ModelSpec | None, *, matmuls: int = 96, s
         for key, value in spec.to_metadata().items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
 
 
 def write_confidence_sky_model(path: Path, spec: ModelSpec, *, gain: float = 4.0, offset: float = 1.0) -> Path:
