@@ -182,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         run_tasks(evaluate_pair, todo, jobs, ray_address, on_result=finished)
     finally:  # also on Ctrl-C: the page of what finished
+        for partial in (args.out / "runs").glob(".*.partial-*"):  # a replay stopped with its worker
+            shutil.rmtree(partial, ignore_errors=True)
         final = board()
         write_json(args.out / "leaderboard.json", final)
         write_leaderboard_page(args.out, final, args.sort)
