@@ -189,3 +189,20 @@ def test_bad_input_is_one_line(
     assert main(["evaluate", *subst, "--out", str(inputs["tmp"] / "bad")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_simulator_bag_row_equals_its_replay(tmp_path: Path) -> None:
+    """The README's example, small: `sim --bags all`, then `evaluate` with the shipped model. The bag's own
+    params.yaml (camera mount, floor scale) applies as in `replay`: without it abs_rel differs (0.057 / 0.105)."""
+    model = str(Path(__file__).resolve().parents[1] / "models" / "fastdepth_synthetic.onnx")
+    sim = ["sim", "--scenario", "dead_end", "--seeds", "1", "--bags", "all", "--out", str(tmp_path / "sim")]
+    assert main([*sim, "--model", model, "--width", "64", "--height", "48", "--jobs", "1"]) == 0
+    (bag,) = (tmp_path / "sim" / "bags").iterdir()
+    assert (bag / "params.yaml").is_file()
+    board = _evaluate(tmp_path / "eval", str(bag), *GT, "--model", f"shipped={model}", "--jobs", "1")
+    (row,) = board["rows"]
+    assert row["status"] == "ok" and row["frames"] > 10
+    argv = ["replay", str(bag), "--out", str(tmp_path / "replay"), "--model", model, *GT]
+    assert main([*argv, "--providers", "cpu", "--no-progress"]) == 0
+    report = json.loads((tmp_path / "replay" / "report.json").read_text())
+    assert {k: row[k] for k in lb.METRICS} == {k: report["depth_metrics"][k] for k in lb.METRICS}

@@ -108,12 +108,14 @@ def _base_row(task: PairTask) -> dict[str, Any]:
 def load_pair_params(task: PairTask) -> tuple[Any, Any]:
     """(depth_node, obstacle_avoidance) parameters of a pair, loaded as ``depth-node replay`` loads them.
 
-    The bag's ``camera_height_m`` (if any) sets both nodes' camera height, as that robot's params file would.
+    Without --params a simulator bag's own ``params.yaml`` is used, as ``replay`` does. The bag's
+    ``camera_height_m`` (if any) then sets both nodes' camera height, as that robot's params file would.
     """
     from depth_node.commands.replay import load_both_params
+    from depth_node.simulation.params_file import recorded_params
 
     args = argparse.Namespace(
-        params=task.params,
+        params=task.params if task.params is not None else recorded_params(task.bag.path),
         model=Path(task.model_path) if task.model_path else None,
         providers=task.providers,
         detector=None,
