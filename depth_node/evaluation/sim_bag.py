@@ -1,7 +1,8 @@
 """What the simulator records: the topics of a live robot running depth_node and obstacle_avoidance.
 
 /camera/image_raw, /camera/camera_info, /camera/depth_gt (the renderer's exact depth, 32FC1), /detections,
-/depth/image_raw, /depth/points, /scan, /obstacles, /cmd_vel, /odom, /tf and /tf_static, with REP-105 frames
+/depth/image_raw, /depth/points, /scan, /obstacles, /cmd_vel, /odom, /tf, /tf_static and the goal on /goal_pose
+(with the run's params.yaml beside it: what a replay needs to command what the robot did), with REP-105 frames
 (``odom`` -> ``base_link`` -> the camera's optical frame), so the bag replays with ``depth-node replay`` and
 shows the robot moving in Foxglove or RViz. Without a bag the same messages are still built (the control loop
 reads them back), only not stored: :class:`NullWriter` stands in for the rosbags writer.
@@ -31,6 +32,7 @@ STATE_TOPICS = {
     "odom": ("/odom", "nav_msgs/msg/Odometry"),
     "tf": ("/tf", "tf2_msgs/msg/TFMessage"),
     "tf_static": ("/tf_static", "tf2_msgs/msg/TFMessage"),
+    "goal": ("/goal_pose", "geometry_msgs/msg/PoseStamped"),
 }
 
 
