@@ -42,7 +42,7 @@ def _plot(out: Path, board: dict[str, Any], metric: str) -> tuple[str, str] | No
         better = "higher is better" if metric in HIGHER_IS_BETTER else "lower is better"
         ax.set_ylabel(f"{metric} ({better})")
         ax.grid(alpha=0.3)
-        ax.legend(loc="best")
+        ax.legend(loc="upper right")  # "best" searches every point (slow, and warns)
         save_figure(fig, out / PLOT)
     return PLOT, f"{metric} against speed: a large point per model (its aggregate), a small one per bag."
 
