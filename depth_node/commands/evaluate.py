@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             bag=bag,
             model=name,
             model_path=path,
-            params=args.params,
+            params=None if args.params is None else args.params.absolute(),
             providers=args.providers,
             run_dir=(args.out / "runs" / run_dir_name(bag.name, name)).absolute(),
             keep_bag=args.keep_bags,
