@@ -33,6 +33,7 @@ from visualization_msgs.msg import MarkerArray
 
 from depth_node import msgs as ros_msgs
 from depth_node.errors import DepthNodeError
+from depth_node.frames import BASE_FRAME
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
 from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
@@ -40,7 +41,6 @@ from navigation.core import WARNING, NavigationCore, TickOutput
 from navigation.params import ObstacleAvoidanceParams
 
 NODE_NAME = "obstacle_avoidance"
-BASE_FRAME = "base_link"
 LOG_THROTTLE_S = 5.0
 
 

@@ -28,13 +28,13 @@ import numpy as np
 from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.errors import BagError
+from depth_node.frames import BASE_FRAME  # frame_id of TwistStamped: Nav2 reads cmd_vel in the base frame
 from depth_node.msgs import MessageSet, stamp_ns
 from depth_node.types import Command, Detection2D
 from navigation.core import NavigationCore, TickOutput
 from navigation.params import ObstacleAvoidanceParams
 
 NAV_TOPICS = {"obstacles": "/obstacles", "scan": "/scan", "cmd_vel": "/cmd_vel"}
-BASE_FRAME = "base_link"  # frame_id of TwistStamped: Nav2 reads cmd_vel in the robot base frame
 
 
 def output_typestore(reader_store: Any, msg_dir: Path | None) -> tuple[Any, str | None]:

@@ -217,8 +217,7 @@ def sim_depth_params(base: DepthNodeParams, options: SimOptions) -> DepthNodePar
 
 def sim_nav_params(base: ObstacleAvoidanceParams, options: SimOptions) -> ObstacleAvoidanceParams:
     """The controller's parameters with the simulated robot's mount and size (those are facts, not choices)."""
-    return replace(
-        base,
+    return base.with_values(
         camera_height_m=options.camera_height_m,
         camera_pitch_rad=options.camera_pitch_rad,
         robot_radius_m=options.limits.radius,
@@ -250,8 +249,8 @@ def run_scenario(
         raise ValueError("run_scenario needs a depth estimator unless options.depth is 'oracle'")
     messages = MessageSet.from_rosbags(typestore_with_vision())
     processor = DepthFrameProcessor(messages, estimator, sim_depth_params(depth_params or DepthNodeParams(), options))
-    params = replace(
-        sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+    params = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options).with_values(
+        goal_tolerance_m=scenario.goal_tolerance_m
     )
     if bag is None:
         return _loop(scenario, options, processor, params, messages, NullWriter())

@@ -16,11 +16,9 @@ from depth_node import msgs as ros_msgs
 from depth_node.evaluation.replay import OUTPUT_TOPICS
 from depth_node.evaluation.robot import RobotState
 from depth_node.evaluation.world import Pose
-from depth_node.frames import quaternion_from_matrix, quaternion_from_yaw
+from depth_node.frames import BASE_FRAME, ODOM_FRAME, quaternion_from_matrix, quaternion_from_yaw
 from depth_node.msgs import MessageSet
 
-ODOM_FRAME = "odom"
-BASE_FRAME = "base_link"
 CAMERA_FRAME = "camera_color_optical_frame"
 CAMERA_TOPICS = {
     "image": ("/camera/image_raw", "sensor_msgs/msg/Image"),

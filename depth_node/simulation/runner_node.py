@@ -25,7 +25,6 @@ Everything that crossed the middleware is written to the run's bag, at the simul
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +85,8 @@ class RosRunner:
         """One scenario through the graph; see the module docstring. A bag is written when ``bag`` is given."""
         run_dir = self.work_dir / f"{scenario.name}_{scenario.seed}_{options.depth}"
         dp = sim_depth_params(depth_params or DepthNodeParams(), options)
-        np_ = replace(
-            sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+        np_ = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options).with_values(
+            goal_tolerance_m=scenario.goal_tolerance_m
         )
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
         extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+from depth_node.frames import level_from_optical
 from depth_node.simulation.stepper import Schedule, Tick, run_closed_loop
 from depth_node.types import Command, Detection2D
 from navigation.controller import Controller
@@ -53,9 +54,8 @@ def _ray_directions(
     cam: CameraModel, pose: Pose, pitch: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     grid = cam.ray_grid().astype(np.float64)
-    rx, ry = grid[..., 0], grid[..., 1]
-    c, s = math.cos(pitch), math.sin(pitch)
-    bx, by, bz = c - ry * s, -rx, -(ry * c + s)
+    bx, by, down = level_from_optical(grid[..., 0], grid[..., 1], 1.0, pitch)
+    bz = -down
     cy, sy = math.cos(pose.yaw), math.sin(pose.yaw)
     return cy * bx - sy * by, sy * bx + cy * by, bz
 
