@@ -139,6 +139,23 @@ class Controller:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
         self.goal.set_point(x, y)  # the heading to it is taken at each decision
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Take new parameters while running (the node's live tuning), keeping the state.
+
+        Speeds, distances, thresholds and fusion settings are read from ``params`` at each step (by the
+        controller, the heading decider and the speed law); the PID's gains and output limits are set on it
+        (its integral is kept); the goal tolerance and the odometry jump threshold are handed to their parts;
+        a new ``goal_heading_rad`` replaces the goal (as :meth:`set_goal_heading`). What sizes the scanner, the
+        memory and the rolling window is read-only in the node (a restart rebuilds them).
+        """
+        old, self.params = self.params, params
+        self.heading.params = params  # gaps, lookahead, clearance: read at each decision
+        self.law.retune(params)
+        self.tracker.odom_jump_m = params.odom_jump_m
+        self.goal.tolerance_m = params.goal_tolerance_m
+        if params.goal_heading_rad != old.goal_heading_rad:
+            self.set_goal_heading(params.goal_heading_rad)
+
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"

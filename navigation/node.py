@@ -47,9 +47,18 @@ LOG_THROTTLE_S = 5.0
 class ObstacleAvoidanceNode(Node):
     """depth/image_raw, depth/camera_info, detections, odom, goal_pose in; cmd_vel, obstacles, scan, markers out."""
 
+    PARAMS = ObstacleAvoidanceParams
+
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams)
+        self._start()
+
+    def _start(self) -> None:
+        """A plain node wires everything up now; a managed one (navigation.managed_node) on configure."""
+        self._build()
+
+    def _build(self) -> None:
+        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams, self._retune)
         p = self.params
         self.m = MessageSet.from_rclpy()
         self.core = NavigationCore(p)
@@ -81,6 +90,14 @@ class ObstacleAvoidanceNode(Node):
         self._announced: set[str] = set()
         self._log_notices()
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
+
+    def _retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Live tuning (``ros2 param set``): the next tick decides with the new speeds, distances and gains."""
+        self.params = params
+        self.core.retune(params)
+
+    def _teardown(self) -> None:
+        """Nothing runs outside the executor here (the depth node stops its worker thread)."""
 
     def _static_tf_publisher(self) -> Any:
         try:
