@@ -168,6 +168,16 @@ class Controller:
         """The virtual scan of the last good depth frame."""
         return self._scan
 
+    def believed_obstacles(self) -> npt.NDArray[np.float64]:
+        """What the controller holds beyond the current scan, (N, 2) odometry (x, y): the rolling window's
+        occupied cells and the remembered points (for diagnostics: the simulator draws them for failed runs)."""
+        if self._depth_stamp is None:
+            return np.empty((0, 2))
+        held = [self.heading.memory.points(self._depth_stamp)]
+        if self.heading.planner is not None:
+            held.append(self.heading.planner.occupied_points(self._depth_stamp))
+        return np.concatenate(held)
+
     @property
     def obstacles(self) -> list[Obstacle]:
         """The obstacles fused at the last decision."""
@@ -287,7 +297,7 @@ class Controller:
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)
 
-        radius = p.clearance_radius_m
+        radius = choice.radius  # the half-width the gaps kept: thinner while squeezing
         clearance = corridor_clearance(angles, ranges, radius, scan.angle_increment)
         # Remembered points beside the robot count too: the first forward metre is often out of view.
         near_b, near_d = choice.near_bearings, choice.near_distances
@@ -296,6 +306,8 @@ class Controller:
         linear, reason, target_distance = self.law.speed(
             clearance, self._obstacles, choice.aim, target, choice.half_fov
         )
+        if choice.squeezing and linear > p.squeeze_speed:
+            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
         if choice.mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(

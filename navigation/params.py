@@ -158,6 +158,13 @@ class GapParams:
         min_value=0.0,
         dynamic=True,
     )
+    squeeze_margin_m: float = param(
+        0.05,
+        "Margin beyond the robot radius kept in a passage too narrow for safety_margin_m (navigation/squeeze.py); "
+        ">= safety_margin_m switches squeezing off, m.",
+        min_value=0.0,
+    )
+    squeeze_speed: float = param(0.2, "Forward speed limit while squeezing through a narrow gap, m/s.", min_value=0.0)
 
 
 @dataclass(frozen=True)
