@@ -185,12 +185,16 @@ def spin_node(name: str, factory: Callable[[], Any], args: list[str] | None = No
         get_logger(name).fatal(str(exc))
         raise SystemExit(2) from None
     finally:
+        # A second SIGINT while the node's handles go away (ros2 launch sends more) must not turn a clean stop
+        # into a KeyboardInterrupt; rclpy.shutdown may restore Python's own handler, so ignore it after too.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if executor is not None:
             executor.shutdown(timeout_sec=1.0)
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_node(name: str, module: str, cls: str, args: list[str] | None = None) -> None:
