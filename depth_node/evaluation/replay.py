@@ -282,8 +282,14 @@ def run_replay(
             # An input topic of the same name as an output (a re-replayed output bag, a robot's own
             # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
             replaced = sorted({c.topic for c in reader.connections if c.topic in written})
+            # A copied topic keeps the QoS the input bag recorded for it (the package's when it has none).
             copies = {
-                c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore)
+                c.id: writer.add_connection(
+                    c.topic,
+                    c.msgtype,
+                    typestore=reader.typestore,
+                    offered_qos_profiles=getattr(c.ext, "offered_qos_profiles", ()),
+                )
                 for c in reader.connections
                 if c.topic not in written
             }
