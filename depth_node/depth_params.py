@@ -13,6 +13,7 @@ from typing import Any
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
+from depth_node.rectify import RECTIFY_CHOICES, CameraInput
 from depth_node.scale import FloorScaler
 
 NODE_NAME = "depth_node"
@@ -130,6 +131,19 @@ class DepthNodeParams:
     diagnostics_period_s: float = param(
         1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
     )
+    rectify: str = param(
+        "auto",
+        "Undistort images whose CameraInfo has a non-zero D before the model; depth, cloud and depth/camera_info "
+        "then use the rectified camera (D zero). auto: unless the input topic is an image_rect* topic",
+        choices=RECTIFY_CHOICES,
+    )
+    fallback_hfov_deg: float = param(
+        0.0,
+        "Horizontal field of view assumed for a camera whose CameraInfo K is all zeros (uncalibrated usb_cam / "
+        "v4l2_camera); 0 = drop such frames (bad_camera_info)",
+        min_value=0.0,
+        max_value=179.0,
+    )
     model: ModelOverrides = field(default_factory=ModelOverrides)
 
     def build_estimator(self, notify: Callable[[str], None] | None = None) -> DepthEstimator:
@@ -149,6 +163,10 @@ class DepthNodeParams:
         if notice and notify is not None:
             notify(notice)
         return estimator
+
+    def camera_input(self, input_topic: str = "") -> CameraInput:
+        """The CameraInfo + image -> network image + camera step these parameters ask for."""
+        return CameraInput(self.rectify, self.fallback_hfov_deg, input_topic)
 
     def floor_scaler(self) -> FloorScaler | AffineFloorScaler | None:
         """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""

@@ -22,7 +22,7 @@ from depth_node.depth_params import DepthNodeParams
 from depth_node.errors import DepthNodeError, ModelError
 from depth_node.estimator import DepthEstimator
 from depth_node.floor_affine import AffineFit
-from depth_node.msgs import MessageSet, camera_from_info, decode_image
+from depth_node.msgs import MessageSet, calibration_from_info, decode_image
 from depth_node.pointcloud import PointCloudBuilder
 from depth_node.scale import FloorFit
 
@@ -49,6 +49,8 @@ class FrameOutputs:
         times_ms: Milliseconds per stage (see :data:`STAGES`; the floor fit counts as inference).
         floor: The frame's floor fit (already applied to ``depth``), or None when ``floor_scale`` is off.
             In affine mode a frame with no floor line and none before it raises ``FloorNotFoundError``.
+        camera_fallback: The camera was built from ``fallback_hfov_deg`` (its CameraInfo had K all zeros):
+            the shell warns, throttled, that the depth is only as good as that guess.
     """
 
     depth: npt.NDArray[np.float32]
@@ -59,13 +61,24 @@ class FrameOutputs:
     colored_msg: Any
     times_ms: dict[str, float]
     floor: FloorFit | AffineFit | None = None
+    camera_fallback: bool = False
 
 
 class DepthFrameProcessor:
-    """Decode, infer, back-project and build messages for one (image, camera_info) pair."""
+    """Decode, rectify, infer, back-project and build messages for one (image, camera_info) pair.
 
-    def __init__(self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams) -> None:
+    Args:
+        messages: The message classes to build outputs with.
+        estimator: The depth network.
+        params: The depth node's parameters.
+        input_topic: The image topic's resolved name (``rectify: auto`` leaves an ``image_rect*`` input as it is).
+    """
+
+    def __init__(
+        self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams, input_topic: str = ""
+    ) -> None:
         self.messages = messages
+        self.camera_input = params.camera_input(input_topic)
         self.estimator = estimator
         self.params = params
         max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
@@ -97,8 +110,8 @@ class DepthFrameProcessor:
         want_colored = params.publish_colored if want_colored is None else want_colored
         t0 = time.perf_counter()
         pixels, encoding = decode_image(image_msg)
-        rgb = image_codec.to_rgb8(pixels, encoding)
-        camera = camera_from_info(info_msg, image_size=(rgb.shape[1], rgb.shape[0]))
+        view = self.camera_input.view(calibration_from_info(info_msg), image_codec.to_rgb8(pixels, encoding))
+        rgb, camera = view.rgb, view.camera
         t1 = time.perf_counter()
         try:
             depth = self.estimator.predict(rgb, camera)
@@ -106,6 +119,8 @@ class DepthFrameProcessor:
             raise
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
+        if view.valid is not None:  # beyond the raw image's edge: no depth (a copy: the estimator may reuse its own)
+            depth = np.where(view.valid, depth, np.float32(np.nan)).astype(np.float32, copy=False)
         floor: FloorFit | AffineFit | None = None
         if self.floor_scaler is not None:
             depth, floor = self.floor_scaler.apply(depth, camera)
@@ -128,4 +143,4 @@ class DepthFrameProcessor:
             "points": (t3 - t2) * 1e3,
             "total": (t3 - t0) * 1e3,
         }
-        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor)
+        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor, view.fallback)

@@ -5,7 +5,8 @@ message (salvaging a bag that rosbags refuses is :mod:`depth_node.evaluation.bag
 :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target and renames
 it into place only when everything, report included, is complete, so a crash or a bad input
 never leaves a half-written OUT behind; every topic it writes records the QoS its publisher offers
-(:class:`QosRecordingWriter`), so ``ros2 bag play`` republishes ``/tf_static`` latched. :class:`StampIndex` pairs messages of different topics by header
+(:class:`QosRecordingWriter`), so ``ros2 bag play`` republishes ``/tf_static`` latched.
+:class:`StampIndex` pairs messages of different topics by header
 stamp, whatever order the bag logged them in.
 """
 

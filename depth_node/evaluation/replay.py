@@ -193,8 +193,10 @@ def _colour_of(image: Any) -> npt.NDArray[np.uint8] | None:
 class _FrameSource:
     """Turns one image message of the bag into depth for the navigation: the model, or sensor depth."""
 
-    def __init__(self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams) -> None:
-        self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params)
+    def __init__(
+        self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams, image_topic: str = ""
+    ) -> None:
+        self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params, image_topic)
 
     def process(
         self, image: Any, info: Any
@@ -269,7 +271,7 @@ def run_replay(
             register_vision(out_store)  # the detector's own messages need vision_msgs in any case
             vision_source = "built-in"
         messages = MessageSet.from_rosbags(out_store)
-        source = _FrameSource(messages, None if options.depth_topic else estimator, params)
+        source = _FrameSource(messages, None if options.depth_topic else estimator, params, image_topic)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
         evaluator = _ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
