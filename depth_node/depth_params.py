@@ -13,6 +13,7 @@ from typing import Any
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
+from depth_node.providers import ProviderOptions
 from depth_node.rectify import RECTIFY_CHOICES, CameraInput
 from depth_node.scale import FloorScaler
 
@@ -79,6 +80,14 @@ class DepthNodeParams:
         "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)",
     )
     threads: int = param(0, "ONNX Runtime intra-op threads (0 = its default)", min_value=0, max_value=256)
+    trt_engine_cache: bool = param(
+        True, "Keep TensorRT engines on disk between starts (the first start builds one: minutes for a ViT)"
+    )
+    trt_engine_cache_dir: str = param(
+        "", "TensorRT engine and timing cache directory (empty = $XDG_CACHE_HOME or ~/.cache, /depth_node/tensorrt)"
+    )
+    trt_fp16: bool = param(False, "Let TensorRT run in half precision (faster; the depth changes slightly)")
+    cuda_device_id: int = param(0, "GPU of the TensorRT and CUDA providers", min_value=0, max_value=63)
     image_transport: str = param(
         "raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed")
     )
@@ -158,11 +167,16 @@ class DepthNodeParams:
             spec_overrides=self.model.as_spec_overrides(),
             providers=self.providers,
             threads=self.threads,
+            provider_options=self.provider_options(),
         )
         notice = getattr(estimator, "spec_notice", None)
         if notice and notify is not None:
             notify(notice)
         return estimator
+
+    def provider_options(self) -> ProviderOptions:
+        """The TensorRT / CUDA options these parameters set."""
+        return ProviderOptions(self.trt_engine_cache, self.trt_engine_cache_dir, self.trt_fp16, self.cuda_device_id)
 
     def camera_input(self, input_topic: str = "") -> CameraInput:
         """The CameraInfo + image -> network image + camera step these parameters ask for."""
