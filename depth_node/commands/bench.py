@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detector-model",
         type=Path,
-        help="ONNX detector timed on the CPU (default: ../shared/data/detectors/FastestDet.onnx when present)",
+        help="ONNX detector (YOLOv8/YOLO11, YOLOX, FastestDet export) to time on the CPU (default: none)",
     )
 
 
@@ -213,10 +213,11 @@ def run(args: argparse.Namespace) -> int:
         f"  work around the model        {result['around_model_share_of_33ms']:8.1%} of a 33 ms frame "
         f"(its thread's CPU time: {result['around_model_cpu_ms'] / FRAME_BUDGET_MS:.1%})"
     )
-    print(f"  navigation step (640x480)    {result['nav_total_ms']:8.3f} ms (target < 5 ms)")
+    print(f"  {'navigation step (640x480)':<28} {result['nav_total_ms']:8.3f} ms (target < 5 ms)")
     for size in ("1280x720", "1920x1080"):
+        label = f"navigation step ({size})"
         print(
-            f"  navigation step ({size:<9})  {result[f'nav_{size}_total_ms']:8.3f} ms, scan first frame "
+            f"  {label:<28} {result[f'nav_{size}_total_ms']:8.3f} ms, scan first frame "
             f"{result[f'nav_{size}_scan_first_ms']:.1f} ms"
         )
     if "detector_skipped" in result:
