@@ -67,14 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _provider(estimator: Any, depth_params: Any) -> str:
     """The execution provider of the model: the estimator's, or (through the graph, where the depth_node process
     opens the session with the same onnxruntime and the same rule) the first of ``providers`` it offers."""
+    from depth_node.estimator import default_model_path, resolve_providers
+
     if estimator is not None:
         return str(estimator.provider)
     path = depth_params.model_path or str(default_model_path())
     if not path.lower().endswith(".onnx"):
         return "torch"
     import onnxruntime as ort
-
-    from depth_node.estimator import resolve_providers
 
     return resolve_providers(depth_params.providers, ort.get_available_providers())[0]
 

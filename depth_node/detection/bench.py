@@ -17,6 +17,7 @@ from depth_node.detection.detector import Detector
 from depth_node.detection.params import DetectorParams
 from depth_node.timing import median_ms
 
+
 def detector_stages(path: Path | None, rgb: npt.NDArray[np.uint8], repeats: int) -> dict[str, Any]:
     """:func:`bench_detector` of ``path``, or one ``detector_skipped`` entry saying why there is nothing to time
     (the package ships no detector: the user names one)."""
