@@ -1,9 +1,11 @@
-"""``obstacle_avoidance``: the rclpy shell around :class:`navigation.controller.Controller`.
+"""``obstacle_avoidance``: the rclpy shell around :class:`navigation.core.NavigationCore`.
 
-Wiring only. Callbacks convert messages (:mod:`depth_node.msgs`) and hand them to the controller; a
-timer at ``control_rate_hz`` steps it and publishes, so the watchdog stops the robot even when no
-message arrives. A message that cannot be used is logged (throttled) and counted; a failed depth frame
-also makes the controller blind (``mark_failed``). The node never dies on one message.
+Wiring only. Callbacks convert messages (:mod:`depth_node.msgs`) and hand them to the core with their stamps;
+a timer at ``control_rate_hz`` ticks it and publishes what the tick emits, so the watchdog stops the robot
+even when no message arrives. A message that cannot be used is logged (throttled) and counted; a failed depth
+frame also makes the core blind (``on_failed``). The node never dies on one message. Every rule (blind,
+stale, goal reached, which header, odometry or dead reckoning) is the core's, shared with the replay and the
+simulators.
 
 vision_msgs is optional: without it (a pip install that did not build it) the node runs on depth alone,
 without ``detections`` and ``obstacles``, and says so once at start-up.
@@ -18,7 +20,6 @@ from the depth image's optical frame the node publishes on ``/tf_static`` (tf2_m
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -32,13 +33,11 @@ from visualization_msgs.msg import MarkerArray
 
 from depth_node import msgs as ros_msgs
 from depth_node.errors import DepthNodeError
-from depth_node.frames import yaw_from_quaternion
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
 from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
-from navigation.controller import Controller
+from navigation.core import WARNING, NavigationCore, TickOutput
 from navigation.params import ObstacleAvoidanceParams
-from navigation.status import nav_status
 
 NODE_NAME = "obstacle_avoidance"
 BASE_FRAME = "base_link"
@@ -46,18 +45,17 @@ LOG_THROTTLE_S = 5.0
 
 
 class ObstacleAvoidanceNode(Node):
-    """depth/image_raw, depth/camera_info, detections in; cmd_vel, obstacles, scan, markers out."""
+    """depth/image_raw, depth/camera_info, detections, odom, goal_pose in; cmd_vel, obstacles, scan, markers out."""
 
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams)
         p = self.params
         self.m = MessageSet.from_rclpy()
-        self.controller = Controller(p)
+        self.core = NavigationCore(p)
         self.counts: Counter[str] = Counter()
         self._info: Any = None
         self._pending_depth: Any = None
-        self._new_header: Any = None
         self.subscriptions_matched = [
             MatchedSubscription(self, Image, "depth/image_raw", self._on_depth, p.qos_depth, p.qos_reliability),
             MatchedSubscription(self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability),
@@ -80,14 +78,8 @@ class ObstacleAvoidanceNode(Node):
         self.pub_static = self._static_tf_publisher() if p.publish_scan_tf else None
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
         self.create_subscription(PoseStamped, "goal_pose", self._on_goal, 10)
-        self._odom_frame: str | None = None
-        # Stamps of the latest inputs taken and the good depth frames counted, for /diagnostics (a simulator in
-        # lockstep checks from them that each tick decided on what it had just been sent).
-        self._inputs: Counter[str] = Counter()
         self._announced: set[str] = set()
-        self._last_state: str | None = None
-        self._last_status_ns: int | None = None
-        self.get_logger().info("no odometry on 'odom' yet: dead reckoning of the commanded twist")
+        self._log_notices()
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
 
     def _static_tf_publisher(self) -> Any:
@@ -104,45 +96,25 @@ class ObstacleAvoidanceNode(Node):
         )
         return self.create_publisher(TFMessage, "/tf_static", latched)
 
+    def _log_notices(self) -> None:
+        """Log what the core has to say (warnings throttled, with the counts of this node's drops)."""
+        for notice in self.core.take_notices():
+            if notice.level == WARNING and notice.reason:
+                self._warn(notice.reason, notice.text)
+            elif notice.level == WARNING:
+                self.get_logger().warning(notice.text)
+            else:
+                self.get_logger().info(notice.text)
+
     def _on_odom(self, msg: Odometry) -> None:
-        q = msg.pose.pose.orientation
-        yaw = yaw_from_quaternion(q.x, q.y, q.z, q.w)
-        position = msg.pose.pose.position
-        if not all(math.isfinite(v) for v in (position.x, position.y, yaw)):
-            self._warn("bad_odom", "odometry with a non-finite pose dropped")
-            return
-        frame = msg.header.frame_id
-        if self._odom_frame != frame:
-            self._odom_frame = frame
-            self.get_logger().info(f"using odometry from 'odom' (frame '{frame}') instead of dead reckoning")
-            if frame != self.params.odom_frame:
-                self.get_logger().warning(
-                    f"odometry frame '{frame}' is not odom_frame '{self.params.odom_frame}': goals are taken in "
-                    f"'{self.params.odom_frame}'"
-                )
-        resets = self.controller.odom_resets
-        self._inputs["odom_stamp_ns"] = stamp_ns(msg.header)
-        self.controller.update_odometry(stamp_ns(msg.header) * 1e-9, yaw, position.x, position.y)
-        if self.controller.odom_resets != resets:
-            self.get_logger().warning(
-                f"odometry jumped (more than odom_jump_m {self.params.odom_jump_m} m or 1 rad): obstacle memory "
-                "and local window dropped"
-            )
+        stamp, frame, x, y, yaw = ros_msgs.odometry_from_msg(msg)
+        self.core.on_odometry(stamp, frame, x, y, yaw)
+        self._log_notices()
 
     def _on_goal(self, msg: PoseStamped) -> None:
-        frame, position = msg.header.frame_id, msg.pose.position
-        if frame != self.params.odom_frame:
-            self._warn(
-                "goal_refused",
-                f"goal refused: frame '{frame}' is not the odometry frame '{self.params.odom_frame}' (odom_frame)",
-            )
-            return
-        if not (math.isfinite(position.x) and math.isfinite(position.y)):
-            self._warn("goal_refused", "goal refused: non-finite position")
-            return
-        self.controller.set_goal_point(position.x, position.y)
-        source = "odometry" if self._odom_frame is not None else "dead reckoning (no odometry yet)"
-        self.get_logger().info(f"goal ({position.x:.2f}, {position.y:.2f}) in '{frame}', pose from {source}")
+        stamp, frame, x, y = ros_msgs.goal_from_msg(msg)
+        self.core.on_goal(stamp, frame, x, y)
+        self._log_notices()
 
     def _warn(self, reason: str, text: str) -> None:
         self.counts[reason] += 1
@@ -156,22 +128,19 @@ class ObstacleAvoidanceNode(Node):
             self._on_depth(pending)  # the first frame's depth came before its CameraInfo (depth_node's order)
 
     def _on_depth(self, msg: Image) -> None:
-        stamp = stamp_ns(msg.header) * 1e-9
+        stamp = stamp_ns(msg.header)
         if self._info is None:
             if self._pending_depth is not None:  # a second frame and still no CameraInfo: the first one failed
-                self.controller.mark_failed(stamp, "no camera_info yet")
+                self.core.on_failed(stamp, "no camera_info yet")
                 self._warn("no_camera_info", "depth frame without CameraInfo on depth/camera_info")
             self._pending_depth = msg
             return
         try:
             depth = ros_msgs.depth_from_msg(msg)
             camera = camera_from_info(self._info, image_size=(depth.shape[1], depth.shape[0]))
-            if self.controller.update_depth(stamp, depth, camera) is not None:
-                self._new_header = msg.header
-                self._inputs["depth_stamp_ns"] = stamp_ns(msg.header)
-                self._inputs["depth_frames"] += 1
+            self.core.on_depth(stamp, msg.header.frame_id, depth, camera)
         except DepthNodeError as exc:
-            self.controller.mark_failed(stamp, str(exc))
+            self.core.on_failed(stamp, str(exc))
             self._warn(exc.reason, f"depth frame failed: {exc}")
 
     def _on_detections(self, msg: Any) -> None:
@@ -180,32 +149,36 @@ class ObstacleAvoidanceNode(Node):
         except (AttributeError, TypeError, ValueError) as exc:
             self._warn("bad_detections", f"detections dropped: {exc}")
             return
-        self._inputs["detections_stamp_ns"] = stamp_ns(msg.header)
-        self.controller.update_detections(stamp_ns(msg.header) * 1e-9, dets)
+        self.core.on_detections(stamp_ns(msg.header), dets)
 
     def _tick(self) -> None:
-        now = self.get_clock().now()
-        command = self.controller.step(now.nanoseconds * 1e-9)
+        out = self.core.tick(self.get_clock().now().nanoseconds)
+        self._log_notices()
+        self._publish(out)
+
+    def _publish(self, out: TickOutput) -> None:
+        """The tick's messages: cmd_vel, /diagnostics, and for a new depth frame scan, obstacles, markers."""
+        command, p, m = out.command, self.params, self.m
         if command.blind:
             self.get_logger().warning(f"stopped: {command.reason}", throttle_duration_sec=LOG_THROTTLE_S)
-        header = self.m.header(now.nanoseconds, BASE_FRAME) if self.params.stamped else None
-        self.pub_cmd.publish(ros_msgs.twist_to_msg(self.m, command, header))
-        self._publish_status(now.nanoseconds, command)
-        if self._new_header is None or command.blind:
+        if out.publish_command:
+            header = m.header(out.stamp_ns, BASE_FRAME) if p.stamped else None
+            self.pub_cmd.publish(ros_msgs.twist_to_msg(m, command, header))
+        if out.status is not None:
+            self._publish_status(out.stamp_ns, out.status)
+        frame = out.frame
+        if frame is None:
             return
-        depth_header, self._new_header = self._new_header, None
-        p = self.params
+        depth_header = m.header(frame.stamp_ns, frame.frame_id)
         self._announce_scan_frame(depth_header)
-        scan_header = ros_msgs.scan_header(self.m, depth_header, p.scan_frame)
-        obstacles = self.controller.obstacles
-        scan = self.controller.scan
-        if scan is not None:
-            self.pub_scan.publish(ros_msgs.scan_to_msg(self.m, scan, scan_header))
+        scan_header = ros_msgs.scan_header(m, depth_header, p.scan_frame)
+        if frame.scan is not None:
+            self.pub_scan.publish(ros_msgs.scan_to_msg(m, frame.scan, scan_header))
         if self.pub_obstacles is not None:
-            self.pub_obstacles.publish(ros_msgs.obstacles_to_msg(self.m, obstacles, depth_header))
+            self.pub_obstacles.publish(ros_msgs.obstacles_to_msg(m, frame.obstacles, depth_header))
         if self.pub_markers is not None:
             markers = ros_msgs.markers_to_msg(
-                self.m, obstacles, command, scan_header, p.person_classes, pitch_rad=p.camera_pitch_rad
+                m, frame.obstacles, command, scan_header, p.person_classes, pitch_rad=p.camera_pitch_rad
             )
             self.pub_markers.publish(markers)
 
@@ -218,25 +191,8 @@ class ObstacleAvoidanceNode(Node):
         p = self.params
         self.pub_static.publish(ros_msgs.scan_tf_msg(self.m, depth_header, p.scan_frame, p.camera_pitch_rad))
 
-    def _publish_status(self, now_ns: int, command: Any) -> None:
-        """The state on /diagnostics: at once when it changes, else every diagnostics_period_s."""
-        period_ns = round(self.params.diagnostics_period_s * 1e9)
-        if period_ns <= 0:
-            return
-        c = self.controller
-        status = nav_status(
-            command,
-            c.pose,
-            "odometry" if self._odom_frame is not None else "dead_reckoning",
-            c.goal_point,
-            self.params.goal_heading_rad,
-            c.odom_resets,
-            dict(self._inputs),
-        )
-        due = self._last_status_ns is None or now_ns - self._last_status_ns >= period_ns
-        if not due and status.state == self._last_state:
-            return
-        self._last_state, self._last_status_ns = status.state, now_ns
+    def _publish_status(self, now_ns: int, status: Any) -> None:
+        """One DiagnosticStatus of the core's state, stamped with the tick's time (lined up with cmd_vel)."""
         msg = DiagnosticArray(
             status=[
                 DiagnosticStatus(
@@ -248,5 +204,5 @@ class ObstacleAvoidanceNode(Node):
                 )
             ]
         )
-        msg.header.stamp = self.m.header(now_ns, "").stamp  # the tick's time: a monitor lines it up with cmd_vel
+        msg.header.stamp = self.m.header(now_ns, "").stamp
         self.pub_diagnostics.publish(msg)

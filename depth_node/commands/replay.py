@@ -29,6 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--detections-topic", help="vision_msgs/Detection2DArray topic fed to obstacle_avoidance")
     parser.add_argument(
+        "--odom-topic",
+        help="nav_msgs/Odometry topic fed to obstacle_avoidance (default: /odom when the bag has it; '' = none: "
+        "dead reckoning, as the node without odometry)",
+    )
+    parser.add_argument(
+        "--goal-topic",
+        help="geometry_msgs/PoseStamped goal topic fed to obstacle_avoidance (default: /goal_pose when the bag has "
+        "it; '' = none: goal_heading_rad)",
+    )
+    parser.add_argument(
         "--detector",
         type=Path,
         metavar="MODEL",
@@ -106,7 +116,12 @@ def _load_detector(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
     from depth_node.evaluation.replay import ReplayOptions, run_replay
+    from depth_node.simulation.params_file import recorded_params
 
+    if args.params is None and (recorded := recorded_params(args.bag)) is not None:
+        # The nodes' own parameters (camera mount, footprint, goal tolerance): replayed as they ran live.
+        print(f"depth-node replay: using the bag's parameters {recorded} (pass --params to override)", file=sys.stderr)
+        args = argparse.Namespace(**{**vars(args), "params": recorded})
     params, nav_params = load_both_params(args)
     detector = _load_detector(args)
     estimator = None if args.depth_topic else build_estimator(params)
@@ -117,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         camera_info_topic=args.camera_info_topic,
         depth_topic=args.depth_topic,
         detections_topic=args.detections_topic,
+        odom_topic=args.odom_topic,
+        goal_topic=args.goal_topic,
         msg_dir=args.msg_dir,
         gt_depth_topic=args.gt_depth_topic,
         gt_points_topic=args.gt_points_topic,

@@ -1,11 +1,12 @@
-"""The obstacle_avoidance node, offline: the navigation controller driven on a bag's clock.
+"""The obstacle_avoidance node, offline: its :class:`navigation.core.NavigationCore` ticked on a bag's clock.
 
 :class:`NavReplay` is fed the same inputs the live node gets (depth frames with their camera, failed
-frames, Detection2DArray messages) and runs the control loop at ``control_rate_hz`` on the bag clock
-from the first to the last message: before each message, every tick due earlier fires. So a gap in the
-depth makes the watchdog stop the robot in replay exactly as it does live. ``/cmd_vel`` is written at
-every tick, ``/scan`` and ``/obstacles`` at the first tick after each new depth frame (when the
-controller decides on it), all logged at the time of that tick. ``/scan`` is in the level scan frame
+frames, Detection2DArray, Odometry and goal PoseStamped messages) and ticks the core at ``control_rate_hz``
+on the bag clock from the first to the last message: before each message, every tick due earlier fires.
+So a gap in the depth makes the watchdog stop the robot in replay exactly as it does live, and every rule
+of a tick (blind, goal reached, which header) is the core's, the live node's own. ``/cmd_vel`` is written at
+every tick, ``/scan`` and ``/obstacles`` at the first non-blind tick after each new depth frame (when the
+core decides on it), all logged at the time of that tick. ``/scan`` is in the level scan frame
 (``scan_frame``, see :mod:`depth_node.frames`), ``/obstacles`` in the camera optical frame (3-D poses mean
 the same in any frame).
 
@@ -28,8 +29,8 @@ from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.errors import BagError
 from depth_node.msgs import MessageSet, stamp_ns
-from depth_node.types import Command
-from navigation.controller import Controller
+from depth_node.types import Command, Detection2D
+from navigation.core import NavigationCore, TickOutput
 from navigation.params import ObstacleAvoidanceParams
 
 NAV_TOPICS = {"obstacles": "/obstacles", "scan": "/scan", "cmd_vel": "/cmd_vel"}
@@ -72,7 +73,7 @@ def _summary(values: list[float]) -> dict[str, float | None]:
 
 
 class NavReplay:
-    """The controller plus its outputs, stepped on the bag clock (see the module docstring)."""
+    """The navigation core plus its outputs, ticked on the bag clock (see the module docstring)."""
 
     def __init__(
         self,
@@ -97,7 +98,8 @@ class NavReplay:
         self._tf_static = tf_static if params.publish_scan_tf else None
         self._announced: set[str] = set()
         self.params = params
-        self.controller = Controller(params)
+        self.core = NavigationCore(params)
+        self.core.take_notices()  # the start-up line is for a live user, not a replay report
         self.writer = writer
         self.period_ns = max(1, round(1e9 / params.control_rate_hz))
         self.next_tick: int | None = None
@@ -106,13 +108,18 @@ class NavReplay:
         self._types = {"scan": ros_msgs.LASER_SCAN, "cmd_vel": twist_type, "obstacles": ros_msgs.DETECTION3D_ARRAY}
         keys = ("scan", "cmd_vel", "obstacles") if write_obstacles else ("scan", "cmd_vel")
         self._conns = {k: writer.add_connection(NAV_TOPICS[k], self._types[k], typestore=store) for k in keys}
-        self._new_depth_header: Any = None
         self._pending_ms: float | None = None
         self.latencies_ms: list[float] = []
         self.linear: list[float] = []
         self.angular: list[float] = []
         self.counts: Counter[str] = Counter()
         self.last_command: Command | None = None  # what the latest tick published (the simulator drives it)
+        self.last_output: TickOutput | None = None
+
+    @property
+    def controller(self) -> Any:
+        """The core's decision stage (pose, goal, scan: read-only for reports and tests)."""
+        return self.core.controller
 
     # --- inputs ------------------------------------------------------------------------------------
 
@@ -127,23 +134,42 @@ class NavReplay:
     def on_depth(self, depth: Any, camera: CameraModel, header: Any) -> None:
         """A depth frame (float32 m, NaN unknown) and its camera, stamped by its header."""
         t0 = time.perf_counter()
-        scan = self.controller.update_depth(stamp_ns(header) * 1e-9, depth, camera)
+        good = self.core.on_depth(stamp_ns(header), str(header.frame_id), depth, camera)
         self._pending_ms = (time.perf_counter() - t0) * 1e3
         self.counts["depth_frames"] += 1
-        if scan is None:
+        if not good:
             self.counts["depth_failed"] += 1
-        else:
-            self._new_depth_header = header
 
     def on_failed(self, stamp_ns_: int, reason: str) -> None:
-        """A depth frame that could not be used: the controller is blind until the next good one."""
+        """A depth frame that could not be used: the core is blind until the next good one."""
         self.counts["depth_failed"] += 1
-        self.controller.mark_failed(stamp_ns_ * 1e-9, reason)
+        self.core.on_failed(stamp_ns_, reason)
 
     def on_detections(self, msg: Any) -> None:
         """A deserialised vision_msgs/Detection2DArray."""
+        self.on_detection_list(stamp_ns(msg.header), ros_msgs.detections_from_msg(msg))
+
+    def on_detection_list(self, stamp: int, detections: list[Detection2D]) -> None:
+        """Detections already converted (the simulator's own detector), stamped with their image's time."""
         self.counts["detection_msgs"] += 1
-        self.controller.update_detections(stamp_ns(msg.header) * 1e-9, ros_msgs.detections_from_msg(msg))
+        self.core.on_detections(stamp, detections)
+
+    def on_odometry(self, msg: Any) -> None:
+        """A deserialised nav_msgs/Odometry."""
+        self.counts["odom_msgs"] += 1
+        self.core.on_odometry(*ros_msgs.odometry_from_msg(msg))
+        self._count_notices()
+
+    def on_goal(self, msg: Any) -> None:
+        """A deserialised geometry_msgs/PoseStamped goal."""
+        self.counts["goal_msgs"] += 1
+        self.core.on_goal(*ros_msgs.goal_from_msg(msg))
+        self._count_notices()
+
+    def _count_notices(self) -> None:
+        for notice in self.core.take_notices():
+            if notice.reason:
+                self.counts[notice.reason] += 1
 
     # --- control loop ----------------------------------------------------------------------------
 
@@ -155,33 +181,33 @@ class NavReplay:
 
     def _tick(self, t_ns: int) -> None:
         t0 = time.perf_counter()
-        command = self.controller.step(t_ns * 1e-9)
-        self.last_command = command
+        out = self.core.tick(t_ns)
         step_ms = (time.perf_counter() - t0) * 1e3
+        command = out.command
+        self.last_command, self.last_output = command, out
         m = self.messages
         self.counts["ticks"] += 1
         if command.blind:
             self.counts["blind_ticks"] += 1
         self.linear.append(command.linear_x)
         self.angular.append(command.angular_z)
-        header = m.header(t_ns, BASE_FRAME) if self.params.stamped else None
-        self._write("cmd_vel", t_ns, ros_msgs.twist_to_msg(m, command, header))
-        if self._new_depth_header is not None and not command.blind:
-            # The controller decided on this frame in this step: its scan and obstacles go out now,
+        if out.publish_command:
+            header = m.header(t_ns, BASE_FRAME) if self.params.stamped else None
+            self._write("cmd_vel", t_ns, ros_msgs.twist_to_msg(m, command, header))
+        frame = out.frame
+        if frame is not None:
+            # The core decided on this frame in this tick: its scan and obstacles go out now,
             # stamped with the frame's header (the data's time and camera frame), logged at the tick.
-            depth_header = self._new_depth_header
-            scan = self.controller.scan
-            if scan is not None:
+            depth_header = m.header(frame.stamp_ns, frame.frame_id)
+            if frame.scan is not None:
                 self._announce_scan_frame(t_ns, depth_header)
                 scan_header = ros_msgs.scan_header(m, depth_header, self.params.scan_frame)
-                self._write("scan", t_ns, ros_msgs.scan_to_msg(m, scan, scan_header))
+                self._write("scan", t_ns, ros_msgs.scan_to_msg(m, frame.scan, scan_header))
             if "obstacles" in self._conns:
-                obstacles = ros_msgs.obstacles_to_msg(m, self.controller.obstacles, depth_header)
-                self._write("obstacles", t_ns, obstacles)
+                self._write("obstacles", t_ns, ros_msgs.obstacles_to_msg(m, frame.obstacles, depth_header))
             if self._pending_ms is not None:
                 self.latencies_ms.append(self._pending_ms + step_ms)
-        if self._new_depth_header is not None or command.blind:
-            self._new_depth_header = None
+        if frame is not None or command.blind:
             self._pending_ms = None
 
     def _announce_scan_frame(self, t_ns: int, depth_header: Any) -> None:

@@ -70,6 +70,8 @@ class ReplayOptions:
     camera_info_topic: str | None = None
     depth_topic: str | None = None  # sensor depth (16UC1 mm / 32FC1 m) instead of the model
     detections_topic: str | None = None  # vision_msgs/Detection2DArray for the navigation
+    odom_topic: str | None = None  # nav_msgs/Odometry for the navigation (None: /odom when the bag has it; "": none)
+    goal_topic: str | None = None  # geometry_msgs/PoseStamped goals (None: /goal_pose when the bag has it; "": none)
     msg_dir: Path | None = None  # vision_msgs .msg files when the bag does not carry them
     gt_depth_topic: str | None = None  # aligned ground-truth depth Image (16UC1 mm / 32FC1 m)
     gt_points_topic: str | None = None  # ground-truth PointCloud2 in the camera's optical frame
@@ -137,6 +139,29 @@ def _check_detections_topic(reader: Any, topic: str | None) -> str | None:
             f"{listing(reader)}"
         )
     return topic
+
+
+ODOM_TYPE, GOAL_TYPE = "nav_msgs/msg/Odometry", "geometry_msgs/msg/PoseStamped"
+DEFAULT_ODOM_TOPIC, DEFAULT_GOAL_TOPIC = "/odom", "/goal_pose"
+
+
+def _optional_topic(reader: Any, topic: str | None, default: str, msgtype: str, flag: str) -> str | None:
+    """The topic of an optional navigation input: ``default`` when the bag has it (``topic`` None), none for "",
+    else ``topic``, which must be in the bag with ``msgtype``.
+
+    Raises:
+        BagError: a topic asked for by name is not in the bag with that type.
+    """
+    if topic == "":
+        return None
+    conn = next((c for c in reader.connections if c.topic == (topic or default)), None)
+    if conn is not None and conn.msgtype == msgtype:
+        return conn.topic
+    if topic is None:
+        return None
+    raise BagError(
+        f"{flag} '{topic}' is not a {msgtype.replace('/msg/', '/')} topic of the bag; it has {listing(reader)}"
+    )
 
 
 GT_TYPES = {"depth": "sensor_msgs/msg/Image", "points": "sensor_msgs/msg/PointCloud2"}
@@ -266,6 +291,8 @@ def run_replay(
                 raise ValueError("run_replay needs an estimator unless options.depth_topic is given")
             image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
         det_topic = _check_detections_topic(reader, options.detections_topic)
+        odom_topic = _optional_topic(reader, options.odom_topic, DEFAULT_ODOM_TOPIC, ODOM_TYPE, "--odom-topic")
+        goal_topic = _optional_topic(reader, options.goal_topic, DEFAULT_GOAL_TOPIC, GOAL_TYPE, "--goal-topic")
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
         if detector is not None and vision_source is None:
             register_vision(out_store)  # the detector's own messages need vision_msgs in any case
@@ -306,6 +333,9 @@ def run_replay(
                 tf_static=_tf_static_writer(writer, copies, reader, out_store),
             )
             detect = None if detector is None else ReplayDetector(messages, detector, writer)
+            # Odometry and goals as the live node takes them (the core drops a non-finite one, and counts it).
+            handlers = (("odom", odom_topic, nav.on_odometry), ("goal", goal_topic, nav.on_goal))
+            inputs = {topic: (name, take) for name, topic, take in handlers if topic is not None}
             infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
@@ -320,6 +350,15 @@ def run_replay(
                             nav.on_detections(reader.deserialize(raw, conn.msgtype))
                         except Exception:
                             nav.counts["detections_malformed"] += 1
+                        continue
+                    if conn.topic in inputs:
+                        name, take = inputs[conn.topic]
+                        try:
+                            message = reader.deserialize(raw, conn.msgtype)
+                        except Exception:
+                            nav.counts[f"{name}_malformed"] += 1
+                            continue
+                        take(message)
                         continue
                     if conn.topic != image_topic:
                         continue
@@ -350,6 +389,8 @@ def run_replay(
                     "camera_info_topic": info_topic,
                     "depth_topic": options.depth_topic,
                     "detections_topic": det_topic,
+                    "odom_topic": odom_topic,
+                    "goal_topic": goal_topic,
                     "cmd_vel": nav.report(),
                     "input_topics_replaced": replaced,
                     "navigation": navigation,

@@ -32,13 +32,14 @@ from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder
+from depth_node.evaluation.sim_bag import CAMERA_FRAME, ODOM_FRAME, NullWriter, SimRecorder
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
 from depth_node.model_spec import ModelSpec
 from depth_node.msgs import MessageSet
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
+from depth_node.simulation.params_file import RECORDED_PARAMS, params_text
 from depth_node.types import Detection2D
 from navigation.params import ObstacleAvoidanceParams
 
@@ -251,6 +252,8 @@ def run_scenario(
     if bag is None:
         return _loop(scenario, options, processor, params, messages, NullWriter())
     with AtomicBagDir(bag, overwrite=True) as out:
+        # What replay runs the bag with: the nodes' parameters of this run (commands.replay.recorded_params).
+        out.add_file(RECORDED_PARAMS, params_text(processor.params, params).encode())
         result = _loop(scenario, options, processor, params, messages, out.writer)
     result.bag = str(bag)
     return result
@@ -276,6 +279,7 @@ def _loop(
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
     recorder.write_static(START_NS)
+    nav.core.on_goal(START_NS, ODOM_FRAME, *scenario.goal)
     frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
     ticks = math.ceil(scenario.timeout_s / dt)
     for k in range(ticks):
@@ -285,10 +289,8 @@ def _loop(
             frames += 1
             pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
             _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
-        controller = nav.controller
         # The yaw as an Odometry message carries it (a quaternion), as the live node gets it through --ros.
-        controller.update_odometry(t, yaw_from_quaternion(*quaternion_from_yaw(state.yaw)), state.x, state.y)
-        controller.set_goal_point(*scenario.goal)
+        nav.core.on_odometry(t_ns, ODOM_FRAME, state.x, state.y, yaw_from_quaternion(*quaternion_from_yaw(state.yaw)))
         nav.advance(t_ns, inclusive=True)
         command = nav.last_command
         assert command is not None

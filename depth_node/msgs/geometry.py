@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from depth_node.frames import scan_tf_rotation
+from depth_node.frames import scan_tf_rotation, yaw_from_quaternion
 from depth_node.msgs.message_set import MessageSet, make, stamp_ns
 from depth_node.types import Command
 
@@ -26,6 +26,19 @@ def pose(messages: MessageSet, xyz: Sequence[float], quat: Sequence[float] = (0.
         w=float(quat[3]),
     )
     return make(messages, "geometry_msgs/msg/Pose", position=point, orientation=q)
+
+
+def odometry_from_msg(msg: Any) -> tuple[int, str, float, float, float]:
+    """(stamp ns, frame_id, x, y, yaw) of a ``nav_msgs/Odometry`` (the planar pose the navigation uses)."""
+    q, position = msg.pose.pose.orientation, msg.pose.pose.position
+    yaw = yaw_from_quaternion(q.x, q.y, q.z, q.w)
+    return stamp_ns(msg.header), str(msg.header.frame_id), float(position.x), float(position.y), yaw
+
+
+def goal_from_msg(msg: Any) -> tuple[int, str, float, float]:
+    """(stamp ns, frame_id, x, y) of a ``geometry_msgs/PoseStamped`` goal (RViz's "2D Goal Pose")."""
+    position = msg.pose.position
+    return stamp_ns(msg.header), str(msg.header.frame_id), float(position.x), float(position.y)
 
 
 def vector3(messages: MessageSet, x: float, y: float, z: float) -> Any:

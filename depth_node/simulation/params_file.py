@@ -19,6 +19,13 @@ import yaml
 from depth_node.params import describe, to_flat_dict
 
 MOUNT_KEYS = ("camera_height_m", "camera_pitch_rad")
+RECORDED_PARAMS = "params.yaml"  # in a bag directory that depth-node sim recorded: the parameters its nodes ran with
+
+
+def recorded_params(bag: Path) -> Path | None:
+    """The parameter file a simulator bag carries (``BAG/params.yaml``), or None (another bag)."""
+    path = bag / RECORDED_PARAMS
+    return path if bag.is_dir() and path.is_file() else None
 
 
 def _ros_values(params: Any) -> dict[str, Any]:
@@ -69,10 +76,15 @@ def params_document(depth: Any, nav: Any, extra_nav: Mapping[str, Any] | None = 
     }
 
 
+def params_text(depth: Any, nav: Any, extra_nav: Mapping[str, Any] | None = None) -> str:
+    """:func:`params_document` as YAML text (the file the nodes start with, and a sim bag's params.yaml)."""
+    text = "# Written by depth-node sim: the parameters both nodes run with.\n"
+    return text + yaml.safe_dump(params_document(depth, nav, extra_nav), sort_keys=False)
+
+
 def write_params_file(path: Path, depth: Any, nav: Any, extra_nav: Mapping[str, Any] | None = None) -> Path:
     """Write :func:`params_document` to ``path`` atomically (temporary name, then rename)."""
-    text = "# Written by depth-node sim --ros: the parameters both nodes run with.\n"
-    text += yaml.safe_dump(params_document(depth, nav, extra_nav), sort_keys=False)
+    text = params_text(depth, nav, extra_nav)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -49,7 +49,7 @@ from depth_node.evaluation.sim import (
 from depth_node.evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.msgs import MessageSet
-from depth_node.simulation.params_file import write_params_file
+from depth_node.simulation.params_file import RECORDED_PARAMS, write_params_file
 from depth_node.simulation.processes import GraphError, NodeProcess, ros_env, start_node
 from depth_node.simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
 from navigation.params import ObstacleAvoidanceParams
@@ -121,6 +121,7 @@ class RosRunner:
                 result = self._run(scenario, options, np_, cloud, processes, BagSink(None))
             else:
                 with AtomicBagDir(bag, overwrite=True) as out:
+                    out.add_file(RECORDED_PARAMS, params_file.read_bytes())  # what replay runs the bag with
                     result = self._run(scenario, options, np_, cloud, processes, BagSink(out.writer))
                 result.bag = str(bag)
         finally:
@@ -234,6 +235,7 @@ def _loop(
         t, t_ns = k * dt, START_NS + k * period_ns
         scene = scenario.scene_at(t)
         camera_tick = k % frame_every == 0
+        node.now_ns = t_ns  # this step's sensor messages and the nodes' answers are logged at its time
         try:
             # Odometry first: it has the whole depth inference to arrive before the clock tick.
             tf, odom = state_msgs(m, t_ns, state)

@@ -1,0 +1,264 @@
+"""NavigationCore: everything between the obstacle_avoidance inputs and what each control tick emits.
+
+The rclpy node (:mod:`navigation.node`), the bag replay (:mod:`depth_node.evaluation.nav_replay`) and both
+simulators hold one :class:`NavigationCore`. They convert messages to plain values (:mod:`depth_node.msgs`),
+hand them in with their stamps (``on_depth``, ``on_failed``, ``on_detections``, ``on_odometry``, ``on_goal``)
+and call :meth:`NavigationCore.tick` on their own clock (a ROS timer, the bag's clock, the simulated time).
+Nothing else decides anything, so a replay of a recording commands what the robot commanded.
+
+The policy that lives here and nowhere else:
+
+- blind (no depth yet, depth older than ``input_timeout_s``, a failed frame): a zero twist at once, and no
+  scan or obstacles: the frame a blind tick could have published is dropped;
+- a new good depth frame is published (scan, obstacles, marker inputs) at the first tick after it that is
+  not blind, stamped with the frame's own stamp and camera frame (the data's time, not the tick's);
+- goal points count only in ``odom_frame`` and with a finite position; a goal within ``goal_tolerance_m``
+  stops the robot with a zero twist (not blind);
+- odometry, when it comes, replaces dead reckoning of the commands for good; a jump drops the surroundings;
+- the state goes to /diagnostics at once when it changes, else every ``diagnostics_period_s``.
+
+What a shell must say to a user comes back as :class:`Notice` (taken with :meth:`take_notices`): the shell
+logs it (the node, throttled) or counts it (the replay), and never words it itself.
+
+Extending: a new input is one ``on_*`` method that records plain values (and its stamp in ``inputs``); a new
+rule of a tick belongs in :meth:`NavigationCore.tick` or the small methods it calls (``_command``,
+``_frame_output``, ``_status``); a new output is one field of :class:`TickOutput` that shells may ignore.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.camera import CameraModel
+from depth_node.types import Command, Detection2D, Obstacle, Scan
+from navigation.controller import Controller
+from navigation.params import ObstacleAvoidanceParams
+from navigation.status import NavStatus, nav_status
+
+INFO, WARNING = "info", "warning"
+ODOMETRY, DEAD_RECKONING = "odometry", "dead_reckoning"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a shell tells its user (log line) or counts (replay report).
+
+    Attributes:
+        level: ``info`` or ``warning``.
+        reason: A short key to count it under (``bad_odom``, ``goal_refused``...), "" for plain information.
+        text: The line to log.
+    """
+
+    level: str
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FrameOutput:
+    """What a tick publishes about the depth frame it decided on (scan, obstacles, markers).
+
+    Attributes:
+        stamp_ns: The depth frame's stamp (the header of the scan, obstacles and markers).
+        frame_id: The depth frame's optical frame (obstacles; the scan frame's parent on /tf_static).
+        scan: The frame's virtual scan.
+        obstacles: The obstacles fused at this decision.
+    """
+
+    stamp_ns: int
+    frame_id: str
+    scan: Scan | None
+    obstacles: tuple[Obstacle, ...]
+
+
+@dataclass(frozen=True)
+class TickOutput:
+    """Everything one control tick emits; a shell turns each field into its messages.
+
+    Attributes:
+        stamp_ns: The tick's time (the header of a TwistStamped and of /diagnostics).
+        command: The twist and its reason.
+        publish_command: Whether a shell publishes the command at all (False: silence, the twist is only
+            for the record).
+        frame: The new depth frame's outputs, at the first non-blind tick after it; None otherwise.
+        status: The state for /diagnostics when one is due this tick, else None.
+        inputs: Stamps of the latest inputs taken (``odom_stamp_ns``, ``detections_stamp_ns``,
+            ``depth_stamp_ns``) and ``depth_frames``, the good depth frames so far.
+    """
+
+    stamp_ns: int
+    command: Command
+    publish_command: bool = True
+    frame: FrameOutput | None = None
+    status: NavStatus | None = None
+    inputs: dict[str, int] = field(default_factory=dict)
+
+
+class NavigationCore:
+    """One obstacle_avoidance, fed plain inputs with stamps and ticked at times it is given."""
+
+    def __init__(self, params: ObstacleAvoidanceParams, controller: Controller | None = None) -> None:
+        """No input yet: the first tick is blind, the pose is dead-reckoned until odometry comes.
+
+        Args:
+            params: The node's parameters.
+            controller: The decision stage, injectable for tests and the benchmark (default: a
+                :class:`Controller` of ``params``).
+        """
+        self.params = params
+        self.controller = controller or Controller(params)
+        self.counts: Counter[str] = Counter()  # notices by reason (bad_odom, goal_refused...)
+        self.inputs: Counter[str] = Counter()
+        self._notices: list[Notice] = []
+        self._odom_frame: str | None = None
+        self._new_frame: tuple[int, str] | None = None
+        self._last_state: str | None = None
+        self._last_status_ns: int | None = None
+        self._note(INFO, "", "no odometry on 'odom' yet: dead reckoning of the commanded twist")
+
+    # --- what the shells read -------------------------------------------------------------------
+
+    @property
+    def pose_source(self) -> str:
+        """``odometry`` once an odometry message was taken, else ``dead_reckoning``."""
+        return ODOMETRY if self._odom_frame is not None else DEAD_RECKONING
+
+    def take_notices(self) -> list[Notice]:
+        """The notices since the last call (oldest first); the shell logs or counts them."""
+        notices, self._notices = self._notices, []
+        return notices
+
+    def _note(self, level: str, reason: str, text: str) -> None:
+        if reason:
+            self.counts[reason] += 1
+        self._notices.append(Notice(level, reason, text))
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    def on_depth(self, stamp_ns: int, frame_id: str, depth: npt.NDArray[np.floating], camera: CameraModel) -> bool:
+        """A depth frame (float32 m, NaN unknown) with its camera model, kept by reference until the next one.
+
+        Returns:
+            Whether the frame was good (a frame with too little valid depth makes the robot blind).
+
+        Raises:
+            ImageDecodeError: ``depth`` is not a 2-D array (the shell logs it and calls :meth:`on_failed`).
+        """
+        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera) is None:
+            return False
+        self._new_frame = (int(stamp_ns), str(frame_id))
+        self.inputs["depth_stamp_ns"] = int(stamp_ns)
+        self.inputs["depth_frames"] += 1
+        return True
+
+    def on_failed(self, stamp_ns: int, reason: str) -> None:
+        """A depth frame that could not be used (decode, model, no CameraInfo...): blind until a good one."""
+        self.controller.mark_failed(stamp_ns * 1e-9, reason)
+
+    def on_detections(self, stamp_ns: int, detections: Sequence[Detection2D]) -> None:
+        """The latest 2-D detections, stamped with their image's time."""
+        self.inputs["detections_stamp_ns"] = int(stamp_ns)
+        self.controller.update_detections(stamp_ns * 1e-9, detections)
+
+    def on_odometry(self, stamp_ns: int, frame_id: str, x: float, y: float, yaw: float) -> bool:
+        """The robot's pose in the odometry frame; from the first one on it replaces dead reckoning.
+
+        Returns:
+            Whether it was taken (a non-finite pose is dropped with a notice).
+        """
+        if not all(math.isfinite(v) for v in (x, y, yaw)):
+            self._note(WARNING, "bad_odom", "odometry with a non-finite pose dropped")
+            return False
+        p = self.params
+        if self._odom_frame != frame_id:
+            self._odom_frame = frame_id
+            self._note(INFO, "", f"using odometry from 'odom' (frame '{frame_id}') instead of dead reckoning")
+            if frame_id != p.odom_frame:
+                self._note(
+                    WARNING,
+                    "",
+                    f"odometry frame '{frame_id}' is not odom_frame '{p.odom_frame}': goals are taken in "
+                    f"'{p.odom_frame}'",
+                )
+        resets = self.controller.odom_resets
+        self.inputs["odom_stamp_ns"] = int(stamp_ns)
+        self.controller.update_odometry(stamp_ns * 1e-9, yaw, x, y)
+        if self.controller.odom_resets != resets:
+            self._note(
+                WARNING,
+                "",
+                f"odometry jumped (more than odom_jump_m {p.odom_jump_m} m or 1 rad): obstacle memory "
+                "and local window dropped",
+            )
+        return True
+
+    def on_goal(self, stamp_ns: int, frame_id: str, x: float, y: float) -> bool:
+        """A goal point (what RViz's "2D Goal Pose" sends); only in ``odom_frame`` and finite.
+
+        Returns:
+            Whether it was taken (else refused with a notice).
+        """
+        del stamp_ns  # a goal holds until replaced; kept for a uniform input signature
+        p = self.params
+        if frame_id != p.odom_frame:
+            text = f"goal refused: frame '{frame_id}' is not the odometry frame '{p.odom_frame}' (odom_frame)"
+            self._note(WARNING, "goal_refused", text)
+            return False
+        if not (math.isfinite(x) and math.isfinite(y)):
+            self._note(WARNING, "goal_refused", "goal refused: non-finite position")
+            return False
+        self.controller.set_goal_point(x, y)
+        source = "odometry" if self._odom_frame is not None else "dead reckoning (no odometry yet)"
+        self._note(INFO, "", f"goal ({x:.2f}, {y:.2f}) in '{frame_id}', pose from {source}")
+        return True
+
+    # --- the tick ---------------------------------------------------------------------------------
+
+    def tick(self, now_ns: int) -> TickOutput:
+        """The control tick at ``now_ns`` (call it at ``control_rate_hz`` on the shell's clock)."""
+        command = self._command(now_ns)
+        return TickOutput(
+            stamp_ns=int(now_ns),
+            command=command,
+            frame=self._frame_output(command),
+            status=self._status(now_ns, command),
+            inputs=dict(self.inputs),
+        )
+
+    def _command(self, now_ns: int) -> Command:
+        return self.controller.step(now_ns * 1e-9)
+
+    def _frame_output(self, command: Command) -> FrameOutput | None:
+        """The new frame's outputs, once; a blind tick drops the frame (it is stale or failed)."""
+        new, self._new_frame = self._new_frame, None
+        if new is None or command.blind:
+            return None
+        stamp, frame_id = new
+        return FrameOutput(stamp, frame_id, self.controller.scan, tuple(self.controller.obstacles))
+
+    def _status(self, now_ns: int, command: Command) -> NavStatus | None:
+        """The state for /diagnostics: at once when it changes, else every ``diagnostics_period_s``."""
+        period_ns = round(self.params.diagnostics_period_s * 1e9)
+        if period_ns <= 0:
+            return None
+        c = self.controller
+        status = nav_status(
+            command,
+            c.pose,
+            self.pose_source,
+            c.goal_point,
+            self.params.goal_heading_rad,
+            c.odom_resets,
+            dict(self.inputs),
+        )
+        due = self._last_status_ns is None or now_ns - self._last_status_ns >= period_ns
+        if not due and status.state == self._last_state:
+            return None
+        self._last_state, self._last_status_ns = status.state, int(now_ns)
+        return status
