@@ -67,7 +67,7 @@ def _array_type(info: params_mod.ParamInfo) -> Any:
     }[info.item_kind or str]
 
 
-def _check_overrides(node: Any, infos: dict[str, params_mod.ParamInfo]) -> None:
+def _check_overrides(node: Any, cls: type, infos: dict[str, params_mod.ParamInfo]) -> None:
     """The values given for ``cls``'s parameters (params file, ``-p``), checked by our own rules.
 
     rclpy keeps the node's overrides in ``_parameter_overrides`` (name -> Parameter) until they are
@@ -76,7 +76,7 @@ def _check_overrides(node: Any, infos: dict[str, params_mod.ParamInfo]) -> None:
     """
     raw = getattr(node, "_parameter_overrides", {}) or {}
     for name, parameter in raw.items():
-        info = infos.get(name)
+        info = infos.get(params_mod.renamed(cls, [name]).get(name, name))
         if info is None:
             continue
         value = parameter.value
@@ -92,7 +92,7 @@ def declare_and_read(node: Any, cls: type[T]) -> T:
     from rclpy.exceptions import ParameterException, ParameterUninitializedException
 
     infos = {info.name: info for info in params_mod.describe(cls)}
-    _check_overrides(node, infos)  # raises ParameterError before rclpy's own checks can
+    _check_overrides(node, cls, infos)  # raises ParameterError before rclpy's own checks can
     values: dict[str, Any] = {}
     for info in infos.values():
         try:
@@ -109,6 +109,11 @@ def declare_and_read(node: Any, cls: type[T]) -> T:
             raise ParameterError(f"parameter '{info.name}': {exc}") from exc
         if value is not None:
             values[info.name] = list(value) if info.kind is tuple else value
+    # A value given under an old name (RENAMED) is not declared, so rclpy keeps it aside: read it from there.
+    raw = getattr(node, "_parameter_overrides", {}) or {}
+    for old, new_name in params_mod.renamed(cls, raw).items():
+        node.get_logger().warning(params_mod.renamed_notice(old, new_name))
+        values[new_name] = raw[old].value
     return params_mod.from_mapping(cls, values, source=f"node '{node.get_name()}' parameters")
 
 

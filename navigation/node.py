@@ -40,7 +40,6 @@ from navigation.core import WARNING, NavigationCore, TickOutput
 from navigation.params import ObstacleAvoidanceParams
 
 NODE_NAME = "obstacle_avoidance"
-BASE_FRAME = "base_link"
 LOG_THROTTLE_S = 5.0
 
 
@@ -49,7 +48,8 @@ class ObstacleAvoidanceNode(Node):
 
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams)
+        # Frames with frame_prefix applied (robot1/base_link ...): what every header and the core use.
+        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams).prefixed()
         p = self.params
         self.m = MessageSet.from_rclpy()
         self.core = NavigationCore(p)
@@ -71,7 +71,7 @@ class ObstacleAvoidanceNode(Node):
         else:
             self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
             self.pub_obstacles = self.create_publisher(Detection3DArray, "obstacles", 10)
-        self.pub_cmd = self.create_publisher(TwistStamped if p.stamped else Twist, "cmd_vel", 10)
+        self.pub_cmd = self.create_publisher(TwistStamped if p.cmd_vel_stamped else Twist, "cmd_vel", 10)
         self.pub_scan = self.create_publisher(LaserScan, "scan", 10)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10) if p.publish_markers else None
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -162,7 +162,7 @@ class ObstacleAvoidanceNode(Node):
         if command.blind:
             self.get_logger().warning(f"stopped: {command.reason}", throttle_duration_sec=LOG_THROTTLE_S)
         if out.publish_command:
-            header = m.header(out.stamp_ns, BASE_FRAME) if p.stamped else None
+            header = m.header(out.stamp_ns, p.base_frame) if p.cmd_vel_stamped else None
             self.pub_cmd.publish(ros_msgs.twist_to_msg(m, command, header))
         if out.status is not None:
             self._publish_status(out.stamp_ns, out.status)

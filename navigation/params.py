@@ -2,8 +2,9 @@
 
 The rclpy node declares exactly these names (:func:`depth_node.params.describe`), and
 ``config/obstacle_avoidance.yaml``, the replay runner and the simulator load the same dataclass, so a
-name can never drift between them. The names of the issue (``camera_height_m`` ... ``stamped``) are an
-interface: tools set them, so they are never renamed.
+name can never drift between them. The names of the issue (``camera_height_m`` ... ``cmd_vel_stamped``) are
+an interface: tools set them, so they are never renamed without the old name still being read
+(:data:`ObstacleAvoidanceParams.RENAMED`: ``stamped`` is now ``cmd_vel_stamped``).
 
 Geometry conventions used by every distance here: distances are measured in the horizontal plane from
 the point under the camera (the scan origin), along the REP-103 base axes (x forward, y left, z up).
@@ -11,8 +12,10 @@ the point under the camera (the scan origin), along the REP-103 base axes (x for
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from depth_node.errors import ParameterError
 from depth_node.params import param
@@ -21,6 +24,9 @@ from depth_node.params import param
 @dataclass(frozen=True)
 class ObstacleAvoidanceParams:
     """Everything the navigation core and its node are configured with."""
+
+    # Old name -> new name: a params file or -p of the old name still works (the loaders say it was renamed).
+    RENAMED: ClassVar[dict[str, str]] = {"stamped": "cmd_vel_stamped"}
 
     # --- camera mounting -------------------------------------------------------------------------
     camera_height_m: float = param(0.30, "Height of the camera's optical centre above the floor, m.", min_value=0.01)
@@ -48,6 +54,14 @@ class ObstacleAvoidanceParams:
     odom_frame: str = param(
         "odom",
         "Frame of goal_pose goals (the odometry's frame): a goal in another frame is refused with a logged reason.",
+    )
+    base_frame: str = param(
+        "base_link", "The robot's base frame (REP-105): frame_id of a TwistStamped cmd_vel (cmd_vel_stamped)."
+    )
+    frame_prefix: str = param(
+        "",
+        "Prepended to base_frame, odom_frame and scan_frame (e.g. 'robot1/'), as robot_state_publisher's "
+        "frame_prefix: two robots in one graph keep separate TF trees (the launch files' frame_prefix sets it).",
     )
     odom_jump_m: float = param(
         1.0,
@@ -190,7 +204,11 @@ class ObstacleAvoidanceParams:
         0.5, "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.", min_value=0.0
     )
     control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
-    stamped: bool = param(False, "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel.")
+    cmd_vel_stamped: bool = param(
+        False,
+        "Publish geometry_msgs/TwistStamped (the control tick's stamp, frame_id base_frame) instead of Twist on "
+        "cmd_vel: Jazzy's diff_drive_controller and Nav2 take TwistStamped (formerly 'stamped').",
+    )
     publish_markers: bool = param(True, "Publish visualization markers (obstacles, gaps, chosen heading).")
     diagnostics_period_s: float = param(
         1.0,
@@ -217,13 +235,30 @@ class ObstacleAvoidanceParams:
                 raise ParameterError(
                     f"parameter '{low}' ({getattr(self, low)}) must not exceed '{high}' ({getattr(self, high)})"
                 )
-        if not self.scan_frame.strip():
-            raise ParameterError("parameter 'scan_frame' must name a frame, got an empty string")
+        for name in ("scan_frame", "odom_frame", "base_frame"):
+            if not getattr(self, name).strip():
+                raise ParameterError(f"parameter '{name}' must name a frame, got an empty string")
         if (self.detector_width == 0) != (self.detector_height == 0):
             raise ParameterError(
                 "parameters 'detector_width' and 'detector_height' must both be 0 (image pixels) or both be set, "
                 f"got {self.detector_width}x{self.detector_height}"
             )
+
+    def prefixed(self) -> ObstacleAvoidanceParams:
+        """These parameters with ``frame_prefix`` applied to the frame names (and then empty: idempotent).
+
+        Every shell (node, replay, simulators) and the core work with the prefixed names.
+        """
+        if not self.frame_prefix:
+            return self
+        prefix = self.frame_prefix
+        return dataclasses.replace(
+            self,
+            base_frame=prefix + self.base_frame,
+            odom_frame=prefix + self.odom_frame,
+            scan_frame=prefix + self.scan_frame,
+            frame_prefix="",
+        )
 
     @property
     def clearance_radius_m(self) -> float:

@@ -32,7 +32,7 @@ from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, ODOM_FRAME, NullWriter, SimRecorder
+from depth_node.evaluation.sim_bag import NullWriter, RobotFrames, SimRecorder
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
 from depth_node.model_spec import ModelSpec
@@ -269,7 +269,8 @@ def _loop(
 ) -> SimResult:
     camera = camera_for(options.width, options.height, options.fx_over_width)
     limits = options.limits
-    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad)
+    robot_frames = RobotFrames.of(params)
+    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad, robot_frames)
     nav = NavReplay(
         messages, params, writer, write_obstacles=True, tf_static=lambda t, msg: recorder.write("tf_static", t, msg)
     )
@@ -279,7 +280,7 @@ def _loop(
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
     recorder.write_static(START_NS)
-    nav.core.on_goal(START_NS, ODOM_FRAME, *scenario.goal)
+    nav.core.on_goal(START_NS, robot_frames.odom, *scenario.goal)
     frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
     ticks = math.ceil(scenario.timeout_s / dt)
     for k in range(ticks):
@@ -290,7 +291,9 @@ def _loop(
             pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
             _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
         # The yaw as an Odometry message carries it (a quaternion), as the live node gets it through --ros.
-        nav.core.on_odometry(t_ns, ODOM_FRAME, state.x, state.y, yaw_from_quaternion(*quaternion_from_yaw(state.yaw)))
+        nav.core.on_odometry(
+            t_ns, robot_frames.odom, state.x, state.y, yaw_from_quaternion(*quaternion_from_yaw(state.yaw))
+        )
         nav.advance(t_ns, inclusive=True)
         command = nav.last_command
         assert command is not None
@@ -339,7 +342,7 @@ def _camera_frame(
     """Render one frame and feed it through the depth core and into the controller, recording everything."""
     m = recorder.messages
     frame = render(scene, camera, pose)
-    header = m.header(t_ns, CAMERA_FRAME)
+    header = m.header(t_ns, recorder.frames.camera)
     image_msg = m.image(frame.rgb, "rgb8", header)
     info_msg = m.camera_info(camera, header)
     if isinstance(processor.estimator, OracleDepth):

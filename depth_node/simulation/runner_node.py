@@ -46,7 +46,7 @@ from depth_node.evaluation.sim import (
     sim_depth_params,
     sim_nav_params,
 )
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
+from depth_node.evaluation.sim_bag import RobotFrames, goal_msg, state_msgs, static_tf_msg
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.msgs import MessageSet
 from depth_node.simulation.params_file import RECORDED_PARAMS, write_params_file
@@ -90,7 +90,7 @@ class RosRunner:
             sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
         )
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
-        extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
+        extra = {"cmd_vel_stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
         params_file = write_params_file(run_dir / "params.yaml", dp, np_, extra)
         misses: list[int] = []
         while True:
@@ -222,12 +222,13 @@ def _loop(
     period_ns = round(dt * 1e9)
     frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
     state, trace = scenario.start, Trace()
-    node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad))
-    node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal))
+    robot_frames = RobotFrames.of(params)  # the nodes' own frames (odom_frame, base_frame, frame_prefix)
+    node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad, robot_frames))
+    node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal, frames=robot_frames))
     if options.depth == "model":
         # The camera's CameraInfo before its first image: depth_node takes the two on separate subscriptions
         # and drops an image that comes before any CameraInfo (then the first step would wait in vain).
-        node.publish("/camera/camera_info", m.camera_info(camera, m.header(START_NS, CAMERA_FRAME)))
+        node.publish("/camera/camera_info", m.camera_info(camera, m.header(START_NS, robot_frames.camera)))
     step.spin_for(0.2)
     frames, blind_ticks, misses, path, min_clearance, outcome = 0, 0, 0, 0.0, math.inf, "timeout"
     error = None
@@ -238,13 +239,15 @@ def _loop(
         node.now_ns = t_ns  # this step's sensor messages and the nodes' answers are logged at its time
         try:
             # Odometry first: it has the whole depth inference to arrive before the clock tick.
-            tf, odom = state_msgs(m, t_ns, state)
+            tf, odom = state_msgs(m, t_ns, state, robot_frames)
             node.publish("/odom", odom)
             node.publish("/tf", tf)
             if camera_tick:
                 frames += 1
                 pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
-                _camera_frame(node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud)
+                _camera_frame(
+                    node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud, robot_frames
+                )
             else:
                 step.spin_for(timing.settle_s)
             node.publish_clock(t_ns)
@@ -301,10 +304,11 @@ def _camera_frame(
     rng: np.random.Generator,
     timing: GraphOptions,
     publish_cloud: bool,
+    frames: RobotFrames,
 ) -> None:
     """Render and publish one frame, and wait for its depth (the oracle publishes the exact depth itself)."""
     frame = render(scene, camera, pose)
-    header = m.header(t_ns, CAMERA_FRAME)
+    header = m.header(t_ns, frames.camera)
     info = m.camera_info(camera, header)
     image = m.image(frame.rgb, "rgb8", header)
     gt = m.image(frame.depth, "32FC1", header)

@@ -28,7 +28,7 @@ ISSUE_NAMES = (
     "safety_margin_m",
     "input_timeout_s",
     "control_rate_hz",
-    "stamped",
+    "cmd_vel_stamped",
 )
 
 
