@@ -49,8 +49,10 @@ def test_stamped_cmd_vel_and_prefixed_frames_of_two_robots(ros: Harness) -> None
             assert scan and scan[-1].header.frame_id == f"{name}/camera_scan"
             assert max(c.twist.linear.x for c in r.cmd) > 0.0  # the prefixed robot drove while it had depth
         assert ros.spin_until(
-            lambda: {("camera_optical_frame", "robot1/camera_scan"), ("camera_optical_frame", "robot2/camera_scan")}
-            <= _static_children(ros, static)
+            lambda: (
+                {("camera_optical_frame", "robot1/camera_scan"), ("camera_optical_frame", "robot2/camera_scan")}
+                <= _static_children(ros, static)
+            )
         ), _static_children(ros, static)
     finally:
         for r in robots:
@@ -131,6 +133,7 @@ def test_an_uncalibrated_camera_runs_on_fallback_hfov(ros: Harness) -> None:
     info.k = [0.0] * 9
     info.p = [0.0] * 12
     depth, infos, log = _run_depth_node(ros, info, "-p", "fallback_hfov_deg:=90.0")
+    assert (depth[-1].width, depth[-1].height, depth[-1].encoding) == (320, 240, "32FC1")
     assert infos[-1].k[0] == pytest.approx(160.0)  # 90 degrees over 320 pixels
     assert "fallback_hfov_deg 90" in log and "only as good as that guess" in log
 
@@ -141,6 +144,9 @@ def test_a_distorted_camera_is_published_rectified(ros: Harness) -> None:
     info.distortion_model = "plumb_bob"
     info.d = [-0.25, 0.05, 0.0, 0.0, 0.0]
     depth, infos, _log = _run_depth_node(ros, info)
+    # The corners of the rectified view of this barrel lens lie inside the raw image: depth everywhere.
+    values = np.frombuffer(bytes(depth[-1].data), np.float32)
+    assert values.size == 320 * 240 and np.isfinite(values).all()
     out = infos[-1]
     assert out.distortion_model == "plumb_bob" and not np.any(np.asarray(out.d))
     assert (out.width, out.height) == (320, 240) and out.k[0] == pytest.approx(frames.camera.fx)
