@@ -15,13 +15,14 @@ BUILD_INTERFACES := $(PY) -c "import vision_msgs.msg, tf2_msgs.msg" 2>/dev/null 
 
 # torch is pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
 # The ROS 2 Jazzy runtime comes from PyPI (extra "ros"); vision_msgs is on no registry, so it is built from
-# depth_node/msgs/vision_defs.py with the rosidl generators (extra "ros-build") into the venv. Where the launch
+# depth_node/msgs/vision_defs.py with the rosidl generators (extra "ros-build") into the venv. Ray (extra "ray")
+# for the test of sim/evaluate --ray on a local instance. Where the launch
 # sources are beside the project (../shared/ros2), launch and launch_ros are installed for the launch tests.
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test,train,ros,ros-build]"
+	$(PY) -m pip install --quiet -e ".[test,train,ros,ros-build,ray]"
 	$(BUILD_INTERFACES)
 	if [ -d $(SHARED_ROS2) ]; then \
 	  $(PY) -m pip install --quiet --no-deps $(SHARED_ROS2)/launch $(SHARED_ROS2)/launch_ros && \

@@ -73,6 +73,9 @@ setup(
             "ros-jazzy-rosidl-core-generators",
             "catkin_pkg",
         ],
+        # depth-node sim/evaluate --ray: the runs as Ray tasks on a cluster (pinned: workers and driver must
+        # run the same Ray). Pulls no torch.
+        "ray": ["ray==2.60.0"],
         # depth-node serve: the local web page (Pillow reads image headers to refuse huge uploads early).
         "web": WEB,
         # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).

@@ -3,6 +3,8 @@
     depth-node sim --suite default --seeds 10 --out DIR [--compare-oracle]
     depth-node sim --scenario doorway --seeds 1 --out DIR --depth oracle
     depth-node sim --suite default --seeds 3 --out DIR --ros --bags failed   # through the ROS 2 graph
+    depth-node sim --suite default --seeds 10 --out DIR --jobs 4             # 4 local processes
+    depth-node sim --suite default --seeds 100 --out DIR --ray auto          # Ray tasks on a cluster
 
 Writes DIR/report.json, DIR/report.html with its figures, and one MCAP bag per run under DIR/bags/
 (see :mod:`depth_node.evaluation.sim_suite`).
@@ -61,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step-timeout", type=float, default=30.0, help="--ros: seconds to wait for one answer (default 30)"
     )
+    add_worker_arguments(parser, "scenario-seed pairs")
     add_model_arguments(parser)
 
 
@@ -79,6 +82,37 @@ def _provider(estimator: Any, depth_params: Any) -> str:
     return resolve_providers(depth_params.providers, ort.get_available_providers())[0]
 
 
+def add_worker_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--jobs and --ray: how independent runs are spread (:mod:`depth_node.evaluation.parallel`)."""
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help=f"run the {what} in N local processes (same numbers as --jobs 1; default: this machine's CPUs)",
+    )
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help=f"run the {what} as Ray tasks: 'auto' (the cluster this machine is part of), a cluster address "
+        "(ray://head:10001), or 'local' (a Ray instance started on this machine); needs the 'ray' extra",
+    )
+
+
+def resolve_workers(args: argparse.Namespace) -> tuple[int, str | None]:
+    """(jobs, ray address) of the flags: --jobs defaults to the machine's CPUs, 1 under --ray.
+
+    Raises:
+        ParameterError: --jobs below 1, or --jobs with --ray.
+    """
+    from depth_node.errors import ParameterError
+    from depth_node.evaluation.parallel import check_jobs, default_jobs
+
+    if args.ray is not None and args.jobs is not None:
+        raise ParameterError("give --jobs (local processes) or --ray (Ray tasks), not both")
+    if args.ray is not None:
+        return 1, args.ray
+    return check_jobs(default_jobs() if args.jobs is None else args.jobs), None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the scenarios, print one line per run and the rates, write the report."""
     from dataclasses import replace
@@ -88,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from depth_node.estimator import default_model_path
     from depth_node.evaluation.scenarios import SUITES
     from depth_node.evaluation.sim import SimOptions
-    from depth_node.evaluation.sim_suite import SuiteSpec, run_suite
+    from depth_node.evaluation.sim_suite import SuiteSpec, Workers, run_suite
     from depth_node.fileio import staged_dir
 
     if args.out.exists() and not args.overwrite:
@@ -106,6 +140,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ParameterError(str(exc)) from exc
+    if args.ros and (args.jobs not in (None, 1) or args.ray is not None):
+        raise ParameterError(
+            "--ros drives one ROS 2 graph, one run at a time: --jobs and --ray are for the in-process simulator"
+        )
+    jobs, ray_address = (1, None) if args.ros else resolve_workers(args)
     depth_params, nav_params = load_both_params(args)
     # The cloud of a 160x120 camera at full density is 300 kB a frame; every other pixel keeps bags small.
     if args.params is None:
@@ -129,7 +168,10 @@ def run(args: argparse.Namespace) -> int:
         if args.ros:
             report = _run_ros(args, staging, spec, options, depth_params, nav_params, info, log)
         else:
-            report = run_suite(spec, staging, options, estimator, depth_params, nav_params, log=log, info=info)
+            workers = Workers(jobs, ray_address)
+            report = run_suite(
+                spec, staging, options, estimator, depth_params, nav_params, log=log, info=info, workers=workers
+            )
     line = f"{args.depth}: success_rate {report['success_rate']:.3f}, collision_rate {report['collision_rate']:.3f}"
     if "oracle" in report:
         oracle = report["oracle"]

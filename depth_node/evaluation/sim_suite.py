@@ -16,6 +16,7 @@ from typing import Any
 
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
+from depth_node.evaluation.parallel import per_process, run_tasks, threads_per_worker
 from depth_node.evaluation.report import atomic_write, write_page
 from depth_node.evaluation.scenarios import Scenario, build_scenario
 from depth_node.evaluation.sim import SimOptions, SimResult, run_scenario
@@ -68,28 +69,112 @@ def rates(results: Sequence[SimResult]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class SimTask:
+    """One scenario and seed of a suite, everything a worker process needs to run it (picklable).
+
+    Attributes:
+        scenario: Scenario name.
+        seed: Its seed.
+        options: Robot and sensors.
+        bag: Where its bag goes (written per ``bags``).
+        bags: The suite's bag mode.
+        depth_params: The depth node's parameters; a worker builds its estimator from them.
+        nav_params: The controller's parameters.
+        threads: ONNX Runtime threads of a worker's estimator when ``depth_params.threads`` is 0 (its default).
+    """
+
+    scenario: str
+    seed: int
+    options: SimOptions
+    bag: Path
+    bags: str
+    depth_params: DepthNodeParams | None = None
+    nav_params: ObstacleAvoidanceParams | None = None
+    threads: int = 0
+
+
+def _run_task(task: SimTask, run_one: Runner) -> SimResult:
+    scenario = build_scenario(task.scenario, task.seed)
+    result = run_one(scenario, task.options, task.bag if task.bags == "all" else None)
+    if task.bags == "failed" and not result.success:  # deterministic: the re-run is the same run
+        result = run_one(scenario, task.options, task.bag)
+    return result
+
+
+def _worker_estimator(task: SimTask) -> DepthEstimator | None:
+    if task.options.depth != "model":
+        return None
+    params = task.depth_params or DepthNodeParams()
+    if params.threads == 0 and task.threads > 0:
+        params = replace(params, threads=task.threads)
+    return per_process(("sim", repr(params)), lambda: params.build_estimator(lambda _line: None))
+
+
+def sim_task(task: SimTask) -> SimResult:
+    """Run one :class:`SimTask` in a worker (a pool process or a Ray task): the in-process simulator with an
+    estimator built from the task's parameters, once per worker process."""
+    estimator = _worker_estimator(task)
+
+    def in_process(scenario: Scenario, opts: SimOptions, bag: Path | None) -> SimResult:
+        return run_scenario(scenario, opts, estimator, task.depth_params, task.nav_params, bag)
+
+    return _run_task(task, in_process)
+
+
+def _log_line(result: SimResult) -> str:
+    return (
+        f"{result.depth:6s} {result.scenario.name:16s} seed {result.scenario.seed:3d}: {result.outcome:9s} "
+        f"{'ok ' if result.success else 'FAIL'} clearance {result.min_clearance_m:.2f} m, "
+        f"{result.time_s:.1f} s, {result.path_length_m:.1f} m"
+    )
+
+
+@dataclass(frozen=True)
+class Workers:
+    """How the suite's runs are spread: ``jobs`` local processes, or Ray tasks at ``ray_address``.
+
+    ``jobs == 1`` without Ray runs every scenario in this process with the caller's estimator.
+    """
+
+    jobs: int = 1
+    ray_address: str | None = None
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the runs leave this process."""
+        return self.jobs > 1 or self.ray_address is not None
+
+
 def _run_all(
     spec: SuiteSpec,
     out: Path,
-    options: SimOptions,
-    run_one: Runner,
+    depths: Sequence[SimOptions],
+    run_one: Runner | None,
     log: Callable[[str], None],
-) -> list[SimResult]:
-    results = []
-    for name in spec.scenarios:
-        for seed in spec.seeds:
-            scenario = build_scenario(name, seed)
-            bag = out / "bags" / f"{name}_{seed}_{options.depth}"
-            result = run_one(scenario, options, bag if spec.bags == "all" else None)
-            if spec.bags == "failed" and not result.success:  # deterministic: the re-run is the same run
-                result = run_one(scenario, options, bag)
-            log(
-                f"{options.depth:6s} {name:16s} seed {seed:3d}: {result.outcome:9s} "
-                f"{'ok ' if result.success else 'FAIL'} clearance {result.min_clearance_m:.2f} m, "
-                f"{result.time_s:.1f} s, {result.path_length_m:.1f} m"
-            )
-            results.append(result)
-    return results
+    params: tuple[DepthNodeParams | None, ObstacleAvoidanceParams | None],
+    workers: Workers,
+) -> list[list[SimResult]]:
+    """The runs of every scenario and seed, once per entry of ``depths`` (the model, then the oracle)."""
+    tasks = [
+        SimTask(name, seed, options, out / "bags" / f"{name}_{seed}_{options.depth}", spec.bags, *params)
+        for options in depths
+        for name in spec.scenarios
+        for seed in spec.seeds
+    ]
+    if run_one is not None:  # this process's runner (the in-process simulator or the ROS graph): one at a time
+        results = []
+        for task in tasks:
+            results.append(_run_task(task, run_one))
+            log(_log_line(results[-1]))
+    else:
+        threads = 1 if workers.ray_address is not None else threads_per_worker(workers.jobs)
+        tasks = [replace(t, threads=threads) for t in tasks]
+        results = run_tasks(
+            sim_task, tasks, workers.jobs, workers.ray_address, on_result=lambda _i, r: log(_log_line(r))
+        )
+    n = len(spec.scenarios) * len(spec.seeds)
+    return [results[i * n : (i + 1) * n] for i in range(len(depths))]
 
 
 def _subtitle(spec: SuiteSpec, options: SimOptions, transport: str = "in_process") -> str:
@@ -112,6 +197,7 @@ def run_suite(
     info: dict[str, Any] | None = None,
     runner: Runner | None = None,
     transport: str = "in_process",
+    workers: Workers | None = None,
 ) -> dict[str, Any]:
     """Run the suite, write the report files into ``out``, return report.json's content.
 
@@ -126,7 +212,13 @@ def run_suite(
         info: Extra keys for report.json (model path, provider...).
         runner: Runs one scenario (see :data:`Runner`); default: the in-process simulator with ``estimator``.
         transport: How the nodes were driven, for report.json: ``in_process`` or ``ros``.
+        workers: Run the scenario-seed pairs in local processes or on Ray (:mod:`depth_node.evaluation.parallel`),
+            each worker with an estimator built from ``depth_params`` (same seeds, same numbers as one process);
+            default: one at a time in this process. Not with ``runner``.
     """
+    workers = workers or Workers()
+    if workers.parallel and runner is not None:
+        raise ValueError("a custom runner runs in this process: it cannot be combined with parallel workers")
     if spec.bags not in BAG_MODES:
         raise ValueError(f"bags must be one of {', '.join(BAG_MODES)}, got '{spec.bags}'")
     out.mkdir(parents=True, exist_ok=True)
@@ -135,11 +227,13 @@ def run_suite(
         model = estimator if opts.depth == "model" else None
         return run_scenario(scenario, opts, model, depth_params, nav_params, bag)
 
-    run_one = runner or in_process
-    results = _run_all(spec, out, options, run_one, log)
-    oracle: list[SimResult] = []
+    run_one = None if workers.parallel else (runner or in_process)
+    params = (depth_params, nav_params)
+    depths = [options]
     if spec.compare_oracle and options.depth != "oracle":
-        oracle = _run_all(spec, out, replace(options, depth="oracle"), run_one, log)
+        depths.append(replace(options, depth="oracle"))
+    results, *rest = _run_all(spec, out, depths, run_one, log, params, workers)
+    oracle: list[SimResult] = rest[0] if rest else []
     for r in [*results, *oracle]:  # relative to OUT: the report's links still work after a move or copy
         if r.bag is not None and Path(r.bag).is_relative_to(out):
             r.bag = Path(r.bag).relative_to(out).as_posix()
