@@ -14,19 +14,21 @@ import numpy.typing as npt
 
 from depth_node.errors import ImageDecodeError
 
+MM_PER_M = 1000.0  # 16-bit depth is millimetres (REP-118)
 NPY_MAGIC = b"\x93NUMPY"
 
 
 def depth_to_mm(depth: npt.NDArray[np.floating]) -> npt.NDArray[np.uint16]:
     """Metres (NaN = unknown) -> uint16 millimetres (0 = unknown; valid depths clipped to 1..65535)."""
     with np.errstate(invalid="ignore"):
-        mm = np.where(np.isfinite(depth), np.clip(np.round(depth * 1000.0), 1, 65535), 0)
+        mm = np.where(np.isfinite(depth), np.clip(np.round(depth * MM_PER_M), 1, 65535), 0)
     return mm.astype(np.uint16)
 
 
 def mm_to_depth(mm: npt.NDArray[np.integer]) -> npt.NDArray[np.float32]:
-    """uint16 millimetres (0 = unknown) -> float32 metres (NaN = unknown)."""
-    depth = mm.astype(np.float32) / np.float32(1000.0)
+    """uint16 millimetres (0 = unknown) -> float32 metres (NaN = unknown): the one mm -> m arithmetic (a float32
+    division, correctly rounded), for files, messages (16UC1, mono16) and data sets alike."""
+    depth = mm.astype(np.float32) / np.float32(MM_PER_M)
     depth[mm == 0] = np.nan
     return depth
 

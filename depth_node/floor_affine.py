@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.errors import DepthNodeError
+from depth_node.frames import level_from_optical
 
 _MIN_DROP = 0.05  # rays within ~3 degrees of the horizon meet the floor too far away to constrain the line
 
@@ -104,7 +105,7 @@ class AffineFloorScaler:
             return
         step = max(1, math.ceil(math.sqrt(camera.width * camera.height / self.max_samples)))
         rays = camera.ray_grid(step).astype(np.float64)
-        drop = rays[..., 1] * math.cos(self.pitch) + math.sin(self.pitch)
+        _, _, drop = level_from_optical(rays[..., 0], rays[..., 1], 1.0, self.pitch)
         rows, cols = np.nonzero(drop > _MIN_DROP)
         self._rows, self._cols = rows * step, cols * step
         self._floor_inv = drop[rows, cols] / self.height

@@ -13,9 +13,14 @@ every camera driver or URDF does.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+# REP-105 frame names of the robot (the frame of cmd_vel, of odometry's child and of the camera mount's parent).
+BASE_FRAME = "base_link"
+ODOM_FRAME = "odom"
 
 
 def scan_from_optical(pitch_rad: float) -> npt.NDArray[np.float64]:
@@ -23,6 +28,19 @@ def scan_from_optical(pitch_rad: float) -> npt.NDArray[np.float64]:
     y left, z up) of a camera pitched down by ``pitch_rad``."""
     c, s = math.cos(pitch_rad), math.sin(pitch_rad)
     return np.array([[0.0, -s, c], [-1.0, 0.0, 0.0], [0.0, -c, -s]], dtype=np.float64)
+
+
+def level_from_optical(x: Any, y: Any, z: Any, pitch_rad: float) -> tuple[Any, Any, Any]:
+    """(forward, left, down) in the level frame at the camera of optical-frame vectors (x right, y down, z forward)
+    of a camera pitched down by ``pitch_rad``: the pitched-camera ray geometry, written once.
+
+    With ``z = 1`` (a ray per metre of depth along the optical axis) ``forward`` is the horizontal reach and
+    ``down`` the drop per metre of depth, so a pixel of depth ``d`` lies ``h - d * down`` above the floor. The
+    same rotation as :func:`scan_from_optical` (scan x = forward, y = left, z = -down), in components, for
+    arrays of rays. Scalars or numpy arrays.
+    """
+    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
+    return z * c - y * s, -x, y * c + z * s
 
 
 def optical_to_scan(points: npt.ArrayLike, pitch_rad: float) -> npt.NDArray[np.float64]:

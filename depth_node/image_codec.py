@@ -192,6 +192,20 @@ def to_rgb8(image: npt.NDArray[Any], encoding: str) -> npt.NDArray[np.uint8]:
     raise UnsupportedEncodingError(f"encoding {encoding!r} is not a colour image")
 
 
+def bgr_to_rgb8(bgr: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """OpenCV's BGR uint8 (H, W, 3) as RGB uint8, what the networks are fed (the one BGR -> RGB step)."""
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+def decode_file_rgb8(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
+    """RGB uint8 (H, W, 3) of an image file's bytes (PNG, JPEG...) as OpenCV decodes it; None when it cannot.
+
+    ``depth-node predict`` and the web page read images with it, so both give the same depth for one file.
+    """
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return None if bgr is None else bgr_to_rgb8(bgr)
+
+
 def encode_raw(image: npt.NDArray[Any], encoding: str, *, step: int | None = None) -> tuple[int, int, int, bytes]:
     """Pack an array for an Image message: (height, width, step, data) in little-endian order.
 
@@ -281,7 +295,7 @@ def decode_compressed(fmt: str, data: Any) -> tuple[npt.NDArray[Any], str]:
         decoded = (np.asarray(decoded, dtype=np.uint16) >> 8).astype(np.uint8)
     if original == "bgr8":
         return decoded, "bgr8"
-    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), "rgb8"
+    return bgr_to_rgb8(decoded), "rgb8"
 
 
 def encode_compressed(

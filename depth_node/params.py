@@ -9,7 +9,8 @@ description and the allowed range or choices. From that one declaration this mod
 * lists the flat, dotted ROS parameter names with defaults and descriptions (:func:`describe`), so the
   rclpy node declares exactly these parameters.
 
-Nested dataclasses become dotted names (``model.output_kind``), as ROS 2 flattens nested YAML.
+Nested dataclasses become dotted names (``model.output_kind``), as ROS 2 flattens nested YAML; a :func:`group`
+field nests a dataclass for the code's sake only, its parameters keeping their plain names.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
+INLINE = "inline"  # field metadata: a group whose parameters keep their own (undotted) names
+
+
+def group(cls: type[T]) -> Any:
+    """A dataclass field holding a group of parameters under their own names (no ``group.`` prefix).
+
+    For grouping a component's parameters by the part that reads them while the ROS names, and so every
+    user's YAML, stay flat: ``speed: SpeedParams = group(SpeedParams)`` declares ``max_linear_speed``, not
+    ``speed.max_linear_speed``.
+    """
+    return dataclasses.field(default_factory=cls, metadata={INLINE: True})
+
+
+def _child_prefix(f: dataclasses.Field[Any], name: str, prefix: str) -> str:
+    return prefix if f.metadata.get(INLINE) else f"{name}."
+
+
 @dataclass(frozen=True)
 class ParamInfo:
     """One flat (dotted) parameter as ROS sees it."""
@@ -84,7 +102,7 @@ def describe(cls: type, prefix: str = "") -> Iterator[ParamInfo]:
         tp = hints[f.name]
         name = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(tp):
-            yield from describe(tp, prefix=f"{name}.")  # type: ignore[arg-type]
+            yield from describe(tp, prefix=_child_prefix(f, name, prefix))  # type: ignore[arg-type]
             continue
         origin = typing.get_origin(tp) or tp
         factory: Any = f.default_factory
@@ -221,7 +239,7 @@ def _build(cls: type[T], flat: Mapping[str, Any], prefix: str) -> T:
         tp = hints[f.name]
         name = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(tp):
-            kwargs[f.name] = _build(tp, flat, prefix=f"{name}.")  # type: ignore[arg-type]
+            kwargs[f.name] = _build(tp, flat, prefix=_child_prefix(f, name, prefix))  # type: ignore[arg-type]
         elif name in flat:
             kwargs[f.name] = flat[name]
     return cls(**kwargs)
@@ -234,7 +252,7 @@ def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
         value = getattr(obj, f.name)
         name = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
-            flat.update(to_flat_dict(value, prefix=f"{name}."))
+            flat.update(to_flat_dict(value, prefix=_child_prefix(f, name, prefix)))
         else:
             flat[name] = value
     return flat

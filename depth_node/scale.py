@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+from depth_node.frames import level_from_optical
 
 if TYPE_CHECKING:
     from depth_node.floor_affine import AffineFit
@@ -96,7 +97,7 @@ class FloorScaler:
             return
         step = max(1, math.ceil(math.sqrt(camera.width * camera.height / self.max_samples)))
         rays = camera.ray_grid(step).astype(np.float64)
-        drop = rays[..., 1] * math.cos(self.pitch) + math.sin(self.pitch)
+        _, _, drop = level_from_optical(rays[..., 0], rays[..., 1], 1.0, self.pitch)
         rows, cols = np.nonzero(drop > _MIN_DROP)
         self._rows, self._cols = rows * step, cols * step
         self._log_h_over_drop = np.log(self.height / drop[rows, cols]).astype(np.float32)

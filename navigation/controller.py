@@ -1,14 +1,15 @@
-"""Gap choice + PID heading (simple-pid) + speed from clearance + safety zones + watchdog.
+"""The obstacle-avoidance controller: one decision per depth frame, one command per control tick.
 
 The controller never reads a clock: every input carries its stamp and :meth:`Controller.step` is told
 the time, so a bag replay or a simulation gives the same commands as the live node, run after run.
 
 One decision is made per new depth frame (the scan is the measurement): detections are fused with that
-depth, the desired heading (goal or target) is chosen, the free gap nearest to it is picked with
-hysteresis, and the heading error goes through a simple-pid PID whose ``dt`` is the difference of the
-depth stamps. :meth:`Controller.step`, called by the control timer, applies the watchdog (blind: zero
-twist at once, with the reason) and the acceleration limits, which only limit speeding up: braking is
-never delayed, the same choice a velocity smoother in front of a safety stop would make.
+depth, the followed target (if any) is chosen, the heading decision (:mod:`navigation.heading`: gap follower
+and local plan) picks the aim, and the speed and turn law (:mod:`navigation.speed_law`: simple-pid with
+``dt`` from the depth stamps, speed from the clearance and people) turns it into a twist.
+:meth:`Controller.step`, called by the control timer, applies the watchdog (blind: zero twist at once, with
+the reason), the goal (:mod:`navigation.goals`) and the acceleration limits, and dead-reckons the pose
+(:mod:`navigation.pose`) where odometry is missing.
 """
 
 from __future__ import annotations
@@ -19,85 +20,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from simple_pid import PID
 
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
-from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges, gaps_from_ranges
+from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges
 from navigation.fusion import fuse_detections
-from navigation.local_plan import LocalPlanner, ProgressWatch
-from navigation.memory import ObstacleMemory, headings_blocked_by
+from navigation.goals import Goal
+from navigation.heading import HeadingDecider, choose_gap
 from navigation.params import ObstacleAvoidanceParams
+from navigation.pose import PoseTracker, wrap_angle
+from navigation.speed_law import SpeedLaw, speed_ramp
+
+__all__ = ["Controller", "Decision", "choose_gap", "speed_ramp", "wrap_angle"]
 
 # A followed target's own scan returns lie within this distance in front of its measured distance.
 _TARGET_DEPTH_TOLERANCE_M = 0.3
-# A turn between two odometry messages larger than this is a reset of the odometry frame, not motion, rad.
-_ODOM_JUMP_RAD = 1.0
-# How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
-_VIEW_MARGIN_RAD = 0.15
-
-
-def wrap_angle(angle: float) -> float:
-    """The same angle in [-pi, pi)."""
-    return (angle + math.pi) % (2.0 * math.pi) - math.pi
-
-
-def speed_ramp(distance: float, stop: float, slow: float, top: float) -> float:
-    """Zero at or below ``stop``, ``top`` at or beyond ``slow``, linear in between."""
-    if not distance > stop:  # also catches NaN
-        return 0.0
-    if distance >= slow:
-        return top
-    return top * (distance - stop) / (slow - stop)
-
-
-def _toward(current: float, wanted: float, max_increase: float) -> float:
-    """Move ``current`` to ``wanted``, limiting only growth of the magnitude (braking is immediate)."""
-    if wanted * current < 0.0:  # a sign change goes through zero first
-        current = 0.0
-    if abs(wanted) <= abs(current):
-        return wanted
-    return current + math.copysign(min(abs(wanted) - abs(current), max_increase), wanted)
-
-
-def choose_gap(
-    gaps: Sequence[Gap], desired: float, previous: float | None, centering: float, hysteresis: float, tolerance: float
-) -> tuple[float, int]:
-    """The heading to steer for: in the gap whose reachable heading is nearest the desired one.
-
-    In each gap the aim is the desired heading clamped to the gap shrunk by ``min(width / 2,
-    centering)`` on each side closed by an obstacle (edges are already inflated by the robot radius and
-    margin; the inset adds room, and aims a narrow gap, a doorway, at its middle). An edge that is only
-    the end of the field of view is not shrunk: there is nothing to keep away from. The gap holding the
-    previous aim gets ``hysteresis`` off its cost, so two equally good gaps do not alternate from frame
-    to frame.
-
-    Returns:
-        (aim heading, index of the chosen gap); gaps must be non-empty.
-    """
-    best: tuple[float, float, int] | None = None
-    best_aim = 0.0
-    for index, gap in enumerate(gaps):
-        inset = min(0.5 * gap.width_rad, centering)
-        low = gap.angle_low + (inset if gap.closed_low else 0.0)
-        high = gap.angle_high - (inset if gap.closed_high else 0.0)
-        aim = min(max(desired, low), high)
-        cost = abs(aim - desired)
-        if previous is not None and gap.angle_low - tolerance <= previous <= gap.angle_high + tolerance:
-            cost -= hysteresis
-        key = (round(cost, 9), abs(aim), index)
-        if best is None or key < best:
-            best, best_aim = key, aim
-    assert best is not None, "choose_gap needs at least one gap"
-    return best_aim, best[2]
-
-
-def _in_path(obstacle: Obstacle, aim: float, half_width: float) -> bool:
-    """Whether an obstacle overlaps the straight corridor of ``half_width`` along the heading ``aim``."""
-    along = obstacle.distance_m * math.cos(obstacle.bearing_rad - aim)
-    lateral = abs(obstacle.distance_m * math.sin(obstacle.bearing_rad - aim))
-    extent = obstacle.lateral_extent_m if math.isfinite(obstacle.lateral_extent_m) else 0.0
-    return along > 0.0 and lateral - 0.5 * extent < half_width
 
 
 @dataclass(frozen=True)
@@ -120,7 +57,7 @@ class Controller:
     """The obstacle-avoidance controller: feed it depth, detections and odometry, step it at a fixed rate."""
 
     def __init__(self, params: ObstacleAvoidanceParams, scanner: VirtualScanner | None = None) -> None:
-        """Build the scanner and the PID; no input yet, so the first step is blind.
+        """Build the parts; no input yet, so the first step is blind.
 
         Args:
             params: The node's parameters.
@@ -129,15 +66,10 @@ class Controller:
         """
         self.params = params
         self._scanner = scanner or VirtualScanner(params)
-        self._pid = PID(
-            params.kp,
-            params.ki,
-            params.kd,
-            setpoint=0.0,
-            sample_time=None,
-            output_limits=(-params.max_angular_speed, params.max_angular_speed),
-            time_fn=lambda: 0.0,  # dt is always passed from stamps; never read a clock
-        )
+        self.tracker = PoseTracker(params.odom_jump_m)
+        self.goal = Goal(params.goal_heading_rad, params.goal_tolerance_m)
+        self.heading = HeadingDecider(params)
+        self.law = SpeedLaw(params)
         self._depth: npt.NDArray[np.floating] | None = None
         self._camera: CameraModel | None = None
         self._depth_stamp: float | None = None
@@ -147,40 +79,14 @@ class Controller:
         self._detections: tuple[Detection2D, ...] = ()
         self._detections_stamp: float | None = None
         self._obstacles: list[Obstacle] = []
-        self._odom_yaw: float | None = None
-        self._odom_xy: tuple[float, float] | None = None
-        self._dead_reckoned_xy = (0.0, 0.0)
-        self._memory, self._planner, self._progress = self._surroundings(params)
-        self.odom_resets = 0  # odometry jumps that dropped the surroundings (see update_odometry)
-        self._goal_heading = params.goal_heading_rad
-        self._goal_point: tuple[float, float] | None = None
-        self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
-        self._dead_reckoned_yaw = 0.0
         self._decision: Decision | None = None
         self._decided_seq: int | None = None
-        self._previous_aim_world: float | None = None
         self._target_bearing: float | None = None
         self._last_step: float | None = None
-        self._linear = 0.0
-        self._angular = 0.0
-
-    @staticmethod
-    def _surroundings(params: ObstacleAvoidanceParams) -> tuple[ObstacleMemory, LocalPlanner | None, ProgressWatch]:
-        planner = (
-            LocalPlanner(params.plan_window_m, params.plan_resolution_m, params.plan_memory_s, params.plan_range_m)
-            if params.plan_window_m > 0.0
-            else None
-        )
-        return ObstacleMemory(params.memory_s, params.memory_range_m), planner, ProgressWatch(params.plan_after_s)
 
     def forget_surroundings(self) -> None:
-        """Drop the obstacle memory, the rolling window and the progress watch.
-
-        For a jump of the odometry frame (a reset, a relocalisation): everything remembered is placed in the
-        old frame, and kept it would show up as phantom obstacles where the robot now believes it is.
-        """
-        self._memory, self._planner, self._progress = self._surroundings(self.params)
-        self._previous_aim_world = None
+        """Drop the obstacle memory, the rolling window and the progress watch (see :meth:`HeadingDecider.forget`)."""
+        self.heading.forget()
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -218,34 +124,27 @@ class Controller:
         """Take the robot's pose in the odometry frame; without it the commanded twist is integrated.
 
         The yaw turns the goal heading into the robot frame; the position (with the yaw) places the
-        obstacle memory. Either falls back to dead reckoning of the commands when not given.
+        obstacle memory. Either falls back to dead reckoning of the commands when not given. A jump
+        (``odom_jump_m``, or a turn over 1 rad) drops the remembered surroundings.
         """
         del stamp_s  # the pose is used as the latest value; kept for a uniform input signature
-        jumped = self._odom_yaw is not None and abs(wrap_angle(float(yaw_rad) - self._odom_yaw)) > _ODOM_JUMP_RAD
-        if x is not None and y is not None and self._odom_xy is not None:
-            jumped |= math.hypot(float(x) - self._odom_xy[0], float(y) - self._odom_xy[1]) > self.params.odom_jump_m
-        if jumped and self.params.odom_jump_m > 0.0:
+        if self.tracker.update_odometry(yaw_rad, x, y):
             self.forget_surroundings()
-            self.odom_resets += 1
-        self._odom_yaw = float(yaw_rad)
-        if x is not None and y is not None:
-            self._odom_xy = (float(x), float(y))
 
     def set_goal_heading(self, heading_rad: float) -> None:
         """Replace ``goal_heading_rad`` (same frame) and forget any goal point: drive along this heading."""
-        self._goal_heading = wrap_angle(float(heading_rad))
-        self._goal_point = None
+        self.goal.set_heading(heading_rad)
 
     def set_goal_point(self, x: float, y: float) -> None:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
-        self._goal_point = (float(x), float(y))  # the heading to it is taken at each decision
+        self.goal.set_point(x, y)  # the heading to it is taken at each decision
 
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"
-        self._pid.reset()
+        self.law.reset()
 
-    # --- state for the shell (markers, scan publishing) -----------------------------------------
+    # --- state for the shell (markers, scan publishing, status) ----------------------------------
 
     @property
     def scan(self) -> Scan | None:
@@ -258,31 +157,29 @@ class Controller:
         return list(self._obstacles)
 
     @property
+    def odom_resets(self) -> int:
+        """Odometry jumps that dropped the surroundings (see :meth:`update_odometry`)."""
+        return self.tracker.odom_resets
+
+    @property
     def yaw(self) -> float:
         """The robot yaw used for the goal heading: odometry, else dead reckoning of the commands."""
-        return self._odom_yaw if self._odom_yaw is not None else self._dead_reckoned_yaw
+        return self.tracker.yaw
 
     @property
     def pose(self) -> tuple[float, float, float]:
         """(x, y, yaw) in the odometry frame: odometry where given, else dead reckoning of the commands."""
-        x, y = self._odom_xy if self._odom_xy is not None else self._dead_reckoned_xy
-        return x, y, self.yaw
+        return self.tracker.pose
 
     @property
     def goal_point(self) -> tuple[float, float] | None:
         """The goal point being driven to (odometry frame), None when driving along a heading."""
-        return self._goal_point
+        return self.goal.point
 
     @property
     def goal_reached(self) -> str | None:
         """The reason line when a goal point is within ``goal_tolerance_m`` of the pose, else None."""
-        if self._goal_point is None or self.params.goal_tolerance_m <= 0.0:
-            return None
-        x, y, _ = self.pose
-        distance = math.hypot(self._goal_point[0] - x, self._goal_point[1] - y)
-        if distance > self.params.goal_tolerance_m:
-            return None
-        return f"goal reached: {distance:.2f} m <= goal_tolerance_m {self.params.goal_tolerance_m:.2f} m"
+        return self.goal.reached(self.pose)
 
     # --- control ---------------------------------------------------------------------------------
 
@@ -309,31 +206,24 @@ class Controller:
         self._last_step = now_s
         reason = self._blind_reason(now_s)
         if reason is not None:
-            self._linear = self._angular = 0.0
-            self._pid.reset()
+            self.law.stop()
             self._decided_seq = None
             return Command.stop(reason)
         arrived = self.goal_reached
         if arrived is not None:
             # At the goal: a zero twist, not blind (the depth is fine); the PID restarts for the next goal.
-            self._linear = self._angular = 0.0
-            self._pid.reset()
+            self.law.stop()
             return Command(0.0, 0.0, blind=False, reason=arrived, mode="goal_reached")
         if self._decided_seq != self._depth_seq:
             self._decision = self._decide(now_s)
             self._decided_seq = self._depth_seq
         d = self._decision
         assert d is not None
-        p = self.params
-        self._linear = _toward(self._linear, d.linear, p.max_linear_accel * dt)
-        self._angular = _toward(self._angular, d.angular, p.max_angular_accel * dt)
-        heading = self.yaw
-        self._dead_reckoned_yaw = wrap_angle(self._dead_reckoned_yaw + self._angular * dt)
-        x, y = self._dead_reckoned_xy
-        self._dead_reckoned_xy = (x + self._linear * dt * math.cos(heading), y + self._linear * dt * math.sin(heading))
+        linear, angular = self.law.limit(d.linear, d.angular, dt)
+        self.tracker.integrate(linear, angular, dt)
         return Command(
-            linear_x=self._linear,
-            angular_z=self._angular,
+            linear_x=linear,
+            angular_z=angular,
             blind=False,
             reason=d.reason,
             mode=d.mode,
@@ -375,160 +265,32 @@ class Controller:
                 ranges >= target.distance_m - _TARGET_DEPTH_TOLERANCE_M
             )
             ranges = np.where(mask, np.inf, ranges)
+        choice = self.heading.decide(scan, ranges, stamp, self.pose, self.goal, target)
+
+        dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
+        angular = self.law.turn(choice.aim, dt)
 
         radius = p.clearance_radius_m
-        pose = self.pose
-        if self._goal_point is not None:
-            self._goal_heading = math.atan2(self._goal_point[1] - pose[1], self._goal_point[0] - pose[0])
-        desired = target.bearing_rad if target is not None else wrap_angle(self._goal_heading - self.yaw)
-        scan_ranges = scan.ranges.astype(np.float64)
-        planned = None
-        planning = False
-        if self._planner is not None:
-            self._planner.integrate(stamp, angles, scan_ranges, pose)
-            planning = target is None and self._progress.update(stamp, self._goal_progress(pose))
-            if planning:
-                planned = self._planner.heading(
-                    stamp,
-                    pose,
-                    self._goal_point,
-                    self._goal_heading,
-                    radius,
-                    p.plan_carrot_m,
-                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
-                )
-                desired = desired if planned is None else planned
-        half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
-        bearings, distances = self._memory.outside_view(stamp, pose, half_fov)
-        near_b, near_d = bearings, distances  # remembered points that limit the speed
-        if self._planner is not None:
-            # The window remembers longer than the memory, and it keeps low things close in front that the
-            # camera no longer sees (the current scan clears what it sees through): those limit the speed,
-            # and while the plan steers, what it holds beside the robot blocks headings too.
-            near_b, near_d = self._planner.obstacles_near(stamp, pose, p.memory_range_m)
-            if planning:
-                outside = np.abs(near_b) > half_fov
-                bearings = np.concatenate([bearings, near_b[outside]])
-                distances = np.concatenate([distances, near_d[outside]])
-            near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
-        blocked = headings_blocked_by(angles, bearings, distances, radius)
-        self._memory.add(stamp, angles, scan_ranges, pose)
-        gaps = self._find_gaps(angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
-        previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - self.yaw)
-        mode = "target" if target is not None else ("plan" if planning else "goal")
-        if gaps:
-            self._blocked_side = 0.0
-            aim, _ = choose_gap(
-                gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment
-            )
-        else:
-            mode = "blocked"
-            aim = self._turn_in_place_heading(angles, ranges, desired, previous)
-            # Turn decisively (at least to the edge of the view) toward that side: the way out is usually
-            # outside the view, and creeping toward an almost-centred "most open" bin can stall for good.
-            # Keep turning the same way while blocked: alternating sides never brings a gap into view. A plan
-            # knows the way round, so its side is the one to start with.
-            first = planned if planned is not None else (aim if abs(aim) > 1e-3 else (previous or desired or 1.0))
-            side = self._blocked_side or first
-            self._blocked_side = math.copysign(1.0, side)
-            aim = math.copysign(max(abs(aim), half_fov), side)
-        # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
-        # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
-        in_view = scan.angle_min - _VIEW_MARGIN_RAD <= desired <= scan.angle_max + _VIEW_MARGIN_RAD
-        if gaps and not in_view:
-            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
-            aim = desired
-        self._previous_aim_world = wrap_angle(aim + self.yaw)
-
-        # dt from the depth stamps; the first frame (or one after a gap, a repeated stamp or a clock
-        # jump) restarts the PID with one nominal period.
-        dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
-        if not 0.0 < dt <= p.input_timeout_s:
-            self._pid.reset()
-            dt = 1.0 / p.control_rate_hz
-        output = self._pid(-aim, dt=dt)  # setpoint 0, measurement -aim: output = kp * aim + ...
-        angular = 0.0 if output is None else float(output)
-
         clearance = corridor_clearance(angles, ranges, radius, scan.angle_increment)
         # Remembered points beside the robot count too: the first forward metre is often out of view.
+        near_b, near_d = choice.near_bearings, choice.near_distances
         ahead = (near_d * np.cos(near_b) > 0.0) & (np.abs(near_d * np.sin(near_b)) < radius)
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
-        linear = speed_ramp(clearance, p.stop_distance_m, p.slow_distance_m, p.max_linear_speed)
-        reason = "ok" if linear >= p.max_linear_speed else f"slowing: clearance {clearance:.2f} m"
-        for obstacle in self._obstacles:
-            if obstacle.class_id in p.person_classes and obstacle.known:
-                # A person in the path stops the robot at person_stop_distance_m; one beside it only
-                # slows it (stopping for a person who is not in the way would block the way around).
-                in_path = _in_path(obstacle, aim, radius)
-                stop = p.person_stop_distance_m if in_path else 0.0
-                person = speed_ramp(obstacle.distance_m, stop, p.person_slow_distance_m, p.max_linear_speed)
-                if person < linear:
-                    linear, reason = person, f"slowing: person at {obstacle.distance_m:.2f} m"
-        target_distance = math.nan
-        if target is not None:
-            target_distance = target.distance_m
-            ramp = p.slow_distance_m - p.stop_distance_m
-            approach = speed_ramp(target_distance, p.target_standoff_m, p.target_standoff_m + ramp, p.max_linear_speed)
-            if approach < linear:
-                linear, reason = approach, f"approaching target at {target_distance:.2f} m"
-            if target.known and target_distance <= p.target_standoff_m:
-                reason = f"at target standoff ({target_distance:.2f} m)"
-        # Turn towards the aim before driving off sideways; an aim outside the view (the goal or the planned
-        # way behind the robot) is turned to in place: the robot cannot see where it would be going.
-        linear *= max(0.0, math.cos(aim)) if abs(aim) <= half_fov else 0.0
-        if mode == "blocked":
+        linear, reason, target_distance = self.law.speed(
+            clearance, self._obstacles, choice.aim, target, choice.half_fov
+        )
+        if choice.mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(
             stamp_s=stamp,
-            mode=mode,
+            mode=choice.mode,
             reason=reason,
-            desired=desired,
-            aim=aim,
+            desired=choice.desired,
+            aim=choice.aim,
             angular=angular,
             linear=linear,
             clearance=clearance,
             target_distance=target_distance,
-            gaps=gaps,
+            gaps=choice.gaps,
         )
         return self._decision
-
-    def _find_gaps(
-        self,
-        angles: npt.NDArray[np.float64],
-        ranges: npt.NDArray[np.float64],
-        unknown: npt.NDArray[np.bool_],
-        increment: float,
-        blocked: npt.NDArray[np.bool_],
-    ) -> tuple[Gap, ...]:
-        """The gaps at ``lookahead_m``; when that closes them all, at shorter horizons down to ``slow_distance_m``.
-
-        A wall across the view 1.5 m ahead closes every gap at a 2 m lookahead, but it is no reason to stop
-        yet: the speed ramp slows the robot as it comes nearer, and only an obstacle within the slow distance
-        makes the robot turn in place. Unknown bins stay closed at the horizon in use.
-        """
-        p = self.params
-        low = min(p.slow_distance_m, p.lookahead_m)
-        for horizon in np.linspace(p.lookahead_m, low, 5 if low < p.lookahead_m else 1):
-            at_horizon = np.where(unknown & np.isfinite(ranges), float(horizon), ranges)
-            gaps = gaps_from_ranges(angles, at_horizon, p.clearance_radius_m, float(horizon), increment, blocked)
-            if gaps:
-                return tuple(gaps)
-        return ()
-
-    def _goal_progress(self, pose: tuple[float, float, float]) -> float:
-        """How near the goal the robot is (larger is nearer): minus the distance to a goal point, else the
-        distance travelled along the goal heading."""
-        if self._goal_point is not None:
-            return -math.hypot(self._goal_point[0] - pose[0], self._goal_point[1] - pose[1])
-        return pose[0] * math.cos(self._goal_heading) + pose[1] * math.sin(self._goal_heading)
-
-    @staticmethod
-    def _turn_in_place_heading(
-        angles: npt.NDArray[np.float64], ranges: npt.NDArray[np.float64], desired: float, previous: float | None
-    ) -> float:
-        """With no gap, turn towards the most open bearing; keep the previous side when it is as good."""
-        keys = [
-            (-round(float(r), 2), previous is not None and a * previous < 0.0, abs(a - desired), i)
-            for i, (a, r) in enumerate(zip(angles, np.minimum(ranges, 1e3), strict=True))
-        ]
-        return float(angles[min(keys)[3]])

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.errors import ImageDecodeError
+from depth_node.frames import level_from_optical
 from depth_node.types import Gap, Scan
 from navigation.params import ObstacleAvoidanceParams
 
@@ -47,16 +48,16 @@ def optical_to_base(points: npt.ArrayLike, height_m: float, pitch_rad: float) ->
         x forward, y left, z up, with the origin on the floor under the camera.
     """
     p = np.asarray(points, dtype=np.float64)
-    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
-    x_o, y_o, z_o = p[..., 0], p[..., 1], p[..., 2]
-    return np.stack((z_o * c - y_o * s, -x_o, height_m - y_o * c - z_o * s), axis=-1)
+    forward, left, down = level_from_optical(p[..., 0], p[..., 1], p[..., 2], pitch_rad)
+    return np.stack((forward, left, height_m - down), axis=-1)
 
 
 def pixel_bearing(camera: CameraModel, u: npt.ArrayLike, v: npt.ArrayLike, pitch_rad: float) -> FloatArray:
     """Base-frame bearing (positive left) of the ray through pixel (u, v); independent of depth."""
     rx = (np.asarray(u, dtype=np.float64) - camera.cx) / camera.fx
     ry = (np.asarray(v, dtype=np.float64) - camera.cy) / camera.fy
-    return np.arctan2(-rx, math.cos(pitch_rad) - ry * math.sin(pitch_rad))
+    forward, left, _ = level_from_optical(rx, ry, 1.0, pitch_rad)
+    return np.arctan2(left, forward)
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,9 @@ def build_scan_geometry(
     """
     rays = camera.ray_grid(step).astype(np.float64)
     rx, ry = rays[..., 0].ravel(), rays[..., 1].ravel()
-    c, s = math.cos(pitch_rad), math.sin(pitch_rad)
-    forward = c - ry * s  # X per metre of depth; <= 0 means the ray looks behind or straight down
-    bearing = np.arctan2(-rx, forward)
+    # X per metre of depth (<= 0: the ray looks behind or straight down), and the drop per metre of depth
+    forward, left, drop = level_from_optical(rx, ry, 1.0, pitch_rad)
+    bearing = np.arctan2(left, forward)
     ahead = forward > 1e-6
     if fov_rad > 0.0:
         half = 0.5 * fov_rad
@@ -133,7 +134,7 @@ def build_scan_geometry(
         starts=starts.astype(np.intp),
         nonempty=nonempty.astype(np.intp),
         range_per_depth=np.hypot(forward, rx)[order].astype(np.float32),
-        drop_per_depth=(ry * c + s)[order].astype(np.float32),
+        drop_per_depth=drop[order].astype(np.float32),
     )
 
 

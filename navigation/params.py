@@ -6,29 +6,29 @@ name can never drift between them. The names of the issue (``camera_height_m`` .
 an interface: tools set them, so they are never renamed without the old name still being read
 (:data:`ObstacleAvoidanceParams.RENAMED`: ``stamped`` is now ``cmd_vel_stamped``).
 
+The parameters are grouped by the part that reads them (``params.speed.max_linear_speed``, ``params.pid.kp``);
+the groups are :func:`depth_node.params.group` fields, so the ROS names stay flat (``max_linear_speed``), and
+so do the constructor, ``dataclasses.replace`` and attribute reads (``params.max_linear_speed``). Adding a
+parameter is one ``param`` line in its group.
+
 Geometry conventions used by every distance here: distances are measured in the horizontal plane from
 the point under the camera (the scan origin), along the REP-103 base axes (x forward, y left, z up).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar
 
 from depth_node.errors import ParameterError
-from depth_node.params import param
+from depth_node.params import group, param
 
 
 @dataclass(frozen=True)
-class ObstacleAvoidanceParams:
-    """Everything the navigation core and its node are configured with."""
+class MountParams:
+    """The camera mount: read by the virtual scan, the fusion and the scan frame."""
 
-    # Old name -> new name: a params file or -p of the old name still works (the loaders say it was renamed).
-    RENAMED: ClassVar[dict[str, str]] = {"stamped": "cmd_vel_stamped"}
-
-    # --- camera mounting -------------------------------------------------------------------------
     camera_height_m: float = param(0.30, "Height of the camera's optical centre above the floor, m.", min_value=0.01)
     camera_pitch_rad: float = param(
         0.10,
@@ -37,7 +37,11 @@ class ObstacleAvoidanceParams:
         max_value=1.2,
     )
 
-    # --- goal ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GoalParams:
+    """The goal and the pose it is taken in: read by navigation.goals, navigation.pose and the core."""
+
     goal_heading_rad: float = param(
         0.0,
         "Heading to drive towards, in the odometry frame when odometry is given, else relative to the "
@@ -55,27 +59,26 @@ class ObstacleAvoidanceParams:
         "odom",
         "Frame of goal_pose goals (the odometry's frame): a goal in another frame is refused with a logged reason.",
     )
-    base_frame: str = param(
-        "base_link", "The robot's base frame (REP-105): frame_id of a TwistStamped cmd_vel (cmd_vel_stamped)."
-    )
-    frame_prefix: str = param(
-        "",
-        "Prepended to base_frame, odom_frame and scan_frame (e.g. 'robot1/'), as robot_state_publisher's "
-        "frame_prefix: two robots in one graph keep separate TF trees (the launch files' frame_prefix sets it).",
-    )
     odom_jump_m: float = param(
         1.0,
         "An odometry pose that moves farther than this between two messages (or turns by more than 1 rad) is a "
         "reset: the obstacle memory and the rolling window are dropped, m.",
         min_value=0.0,
     )
+
+
+@dataclass(frozen=True)
+class TargetParams:
+    """An object to follow instead of the goal: read by the target choice and the speed law."""
+
     target_class: str = param("", "Class id of an object to follow instead of the goal heading ('' = none).")
     target_standoff_m: float = param(1.0, "Distance at which the robot stops in front of the target, m.", min_value=0.0)
-    min_detection_score: float = param(
-        0.3, "Detections with a lower score are ignored (fusion, target, people).", min_value=0.0, max_value=1.0
-    )
 
-    # --- speeds and limits -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SpeedParams:
+    """The speed and turn limits and the speed ramps: read by navigation.speed_law."""
+
     max_linear_speed: float = param(0.5, "Forward speed in free space, m/s.", min_value=0.0)
     max_angular_speed: float = param(1.0, "Limit of |angular.z|, also the PID output limit, rad/s.", min_value=0.0)
     max_linear_accel: float = param(0.5, "Limit of the increase of |linear.x| per second, m/s^2.", min_value=0.0)
@@ -90,7 +93,20 @@ class ObstacleAvoidanceParams:
         2.0, "Distance to a person beyond which the full speed is allowed, m.", min_value=0.0
     )
 
-    # --- robot footprint and gaps ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PidParams:
+    """The PID from the heading error to angular.z (simple-pid): read by navigation.speed_law."""
+
+    kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
+    ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)
+    kd: float = param(0.05, "Derivative gain, on the measurement to avoid kicks when the gap changes.", min_value=0.0)
+
+
+@dataclass(frozen=True)
+class GapParams:
+    """The footprint and the gap follower: read by navigation.heading and navigation.freespace."""
+
     robot_radius_m: float = param(0.20, "Radius of a circle enclosing the robot's footprint, m.", min_value=0.0)
     safety_margin_m: float = param(0.10, "Extra clearance kept beyond the robot radius, m.", min_value=0.0)
     lookahead_m: float = param(
@@ -106,6 +122,11 @@ class ObstacleAvoidanceParams:
         "How far inside a gap's obstacle edges the robot aims (a narrower gap is aimed at its middle), rad.",
         min_value=0.0,
     )
+
+
+@dataclass(frozen=True)
+class PlanParams:
+    """The remembered surroundings and the rolling window's plan: read by navigation.heading."""
 
     memory_s: float = param(
         3.0,
@@ -137,12 +158,15 @@ class ObstacleAvoidanceParams:
         min_value=0.1,
     )
     plan_carrot_m: float = param(1.0, "The desired heading points this far along the planned way, m.", min_value=0.1)
-    # --- PID heading controller (simple-pid) -----------------------------------------------------
-    kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
-    ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)
-    kd: float = param(0.05, "Derivative gain, on the measurement to avoid kicks when the gap changes.", min_value=0.0)
 
-    # --- detection fusion ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Detections fused with the depth: read by navigation.fusion."""
+
+    min_detection_score: float = param(
+        0.3, "Detections with a lower score are ignored (fusion, target, people).", min_value=0.0, max_value=1.0
+    )
     detector_width: int = param(
         0, "Input width of the detector when boxes come in network pixels (0 = image pixels).", min_value=0
     )
@@ -163,7 +187,11 @@ class ObstacleAvoidanceParams:
     )
     min_valid_pixels: int = param(20, "Fewer valid depth pixels in a box means its distance is unknown.", min_value=1)
 
-    # --- floor removal and virtual scan ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScanParams:
+    """Floor removal and the virtual scan: read by navigation.freespace and the controller."""
+
     obstacle_min_height_m: float = param(
         0.05, "Points below this height are floor (removed), m; above the floor noise.", min_value=-1.0
     )
@@ -182,16 +210,6 @@ class ObstacleAvoidanceParams:
         "0 = automatic, the smallest step that leaves at most 640 columns (1 up to 640 px wide, 3 at 1920).",
         min_value=0,
     )
-    scan_frame: str = param(
-        "camera_scan",
-        "frame_id of scan and markers: level, z up, x along the camera's heading, origin at the camera's optical "
-        "centre (a LaserScan turns about z, so the optical frame would draw it as a vertical fan).",
-    )
-    publish_scan_tf: bool = param(
-        True,
-        "Publish the static transform camera optical frame (the depth image's frame_id) -> scan_frame on "
-        "/tf_static (a rotation by camera_pitch_rad); off when the robot's own TF provides scan_frame.",
-    )
     min_valid_depth_fraction: float = param(
         0.05,
         "A depth frame with a smaller fraction of valid pixels counts as failed (the robot is blind).",
@@ -199,7 +217,11 @@ class ObstacleAvoidanceParams:
         max_value=1.0,
     )
 
-    # --- node ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NodeParams:
+    """The control loop and what the node publishes: read by navigation.core and navigation.node."""
+
     input_timeout_s: float = param(
         0.5, "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.", min_value=0.0
     )
@@ -216,12 +238,81 @@ class ObstacleAvoidanceParams:
         "of state is published at the next control tick. 0 = off, s.",
         min_value=0.0,
     )
+    scan_frame: str = param(
+        "camera_scan",
+        "frame_id of scan and markers: level, z up, x along the camera's heading, origin at the camera's optical "
+        "centre (a LaserScan turns about z, so the optical frame would draw it as a vertical fan).",
+    )
+    publish_scan_tf: bool = param(
+        True,
+        "Publish the static transform camera optical frame (the depth image's frame_id) -> scan_frame on "
+        "/tf_static (a rotation by camera_pitch_rad); off when the robot's own TF provides scan_frame.",
+    )
+    base_frame: str = param(
+        "base_link", "The robot's base frame (REP-105): frame_id of a TwistStamped cmd_vel (cmd_vel_stamped)."
+    )
+    frame_prefix: str = param(
+        "",
+        "Prepended to base_frame, odom_frame and scan_frame (e.g. 'robot1/'), as robot_state_publisher's "
+        "frame_prefix: two robots in one graph keep separate TF trees (the launch files' frame_prefix sets it).",
+    )
     qos_reliability: str = param(
         "auto",
         "Reliability of the depth subscriptions; auto follows the publishers (reliable unless one is best-effort).",
         choices=("auto", "reliable", "best_effort"),
     )
     qos_depth: int = param(2, "History depth of the depth subscriptions.", min_value=1, max_value=100)
+
+
+@dataclass(frozen=True, init=False)
+class ObstacleAvoidanceParams:
+    """Everything the navigation core and its node are configured with, by the part that reads it.
+
+    Built from groups (``ObstacleAvoidanceParams(speed=SpeedParams(...))``) or from flat names
+    (``ObstacleAvoidanceParams(max_linear_speed=0.3)``), or both: a flat name overrides its group's value.
+    """
+
+    # Old name -> new name: a params file or -p of the old name still works (the loaders say it was renamed).
+    RENAMED: ClassVar[dict[str, str]] = {"stamped": "cmd_vel_stamped"}
+
+    mount: MountParams = group(MountParams)
+    goal: GoalParams = group(GoalParams)
+    target: TargetParams = group(TargetParams)
+    speed: SpeedParams = group(SpeedParams)
+    pid: PidParams = group(PidParams)
+    gaps: GapParams = group(GapParams)
+    plan: PlanParams = group(PlanParams)
+    fusion: FusionParams = group(FusionParams)
+    scan: ScanParams = group(ScanParams)
+    node: NodeParams = group(NodeParams)
+
+    def __init__(self, **values: Any) -> None:
+        """Groups by their field names, single parameters by their flat names.
+
+        Raises:
+            TypeError: a name that is neither a group nor a parameter (as a dataclass constructor would).
+        """
+        values = {self.RENAMED.get(name, name): value for name, value in values.items()}  # old names still work
+        for f in fields(self):
+            base = values.pop(f.name, None)
+            base = f.default_factory() if base is None else base  # type: ignore[operator]
+            own = {name: values.pop(name) for name in _GROUP_NAMES[f.name] if name in values}
+            object.__setattr__(self, f.name, replace(base, **own) if own else base)
+        if values:
+            raise TypeError(f"ObstacleAvoidanceParams got unknown parameter(s) {sorted(values)}")
+        self.__post_init__()
+
+    def with_values(self, **values: Any) -> ObstacleAvoidanceParams:
+        """A copy with parameters changed by flat name (or whole groups): ``dataclasses.replace`` with the flat
+        names a type checker cannot see."""
+        return ObstacleAvoidanceParams(**{f.name: getattr(self, f.name) for f in fields(self)}, **values)
+
+    def __getattr__(self, name: str) -> Any:
+        """A parameter by its flat name (``params.kp`` is ``params.pid.kp``)."""
+        owner = _OWNER.get(name)
+        if owner is None:
+            raise AttributeError(f"'ObstacleAvoidanceParams' has no parameter '{name}'")
+        return getattr(object.__getattribute__(self, owner), name)
 
     def __post_init__(self) -> None:
         pairs = (
@@ -252,8 +343,7 @@ class ObstacleAvoidanceParams:
         if not self.frame_prefix:
             return self
         prefix = self.frame_prefix
-        return dataclasses.replace(
-            self,
+        return self.with_values(
             base_frame=prefix + self.base_frame,
             odom_frame=prefix + self.odom_frame,
             scan_frame=prefix + self.scan_frame,
@@ -264,3 +354,11 @@ class ObstacleAvoidanceParams:
     def clearance_radius_m(self) -> float:
         """Half-width of the corridor the robot sweeps: its radius plus the safety margin."""
         return self.robot_radius_m + self.safety_margin_m
+
+
+# flat parameter name -> the group that holds it; group -> its parameter names
+_GROUP_NAMES: dict[str, tuple[str, ...]] = {
+    f.name: tuple(g.name for g in fields(f.default_factory()))  # type: ignore[operator]
+    for f in fields(ObstacleAvoidanceParams)
+}
+_OWNER: dict[str, str] = {name: owner for owner, names in _GROUP_NAMES.items() for name in names}

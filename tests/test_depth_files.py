@@ -20,6 +20,19 @@ def test_mm_round_trip_keeps_unknown_as_zero_and_nan() -> None:
     assert np.isnan(back[0, 2]) and np.isnan(back[1, 1]) and back[0, 1] == pytest.approx(1.234)
 
 
+def test_millimetres_read_the_same_from_a_file_and_a_message() -> None:
+    """One mm -> m arithmetic (a correctly rounded float32 division) for files and 16UC1 messages alike."""
+    from depth_node.msgs import MessageSet, depth_from_msg
+    from depth_node.msgs.vision_defs import typestore_with_vision
+
+    mm = np.arange(0, 65536, dtype=np.uint16).reshape(256, 256)
+    m = MessageSet.from_rosbags(typestore_with_vision())
+    from_msg = depth_from_msg(m.image(mm, "16UC1", m.header(0, "cam")))
+    np.testing.assert_array_equal(from_msg, mm_to_depth(mm))
+    exact = mm.ravel()[1:].astype(np.float64) / 1000.0  # 0 is unknown (NaN)
+    assert np.all(np.abs(from_msg.ravel()[1:] - exact) <= np.spacing(exact.astype(np.float32)) / 2)
+
+
 def test_npy_header_is_read_without_the_data_and_objects_are_refused() -> None:
     data = npy_bytes(np.zeros((3, 4), np.float32))
     assert npy_shape(data) == ((3, 4), np.dtype(np.float32))

@@ -14,6 +14,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_node import msgs as ros_msgs
 from depth_node.cli import main
+from depth_node.evaluation.twist_agreement import twist_agreement
 from depth_node.msgs import MessageSet, vision_defs
 from navigation.bench import synthetic_frame
 from navigation.params import ObstacleAvoidanceParams
@@ -23,8 +24,16 @@ PERIOD = 100_000_000  # depth at 10 Hz
 TICK = 50_000_000  # control at the default 20 Hz
 
 
-def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = False, float_depth: bool = False) -> Path:
-    """A depth camera (floor + boxes, 64x48) at ``depth_times`` (ns after T0); optionally detections of the boxes."""
+def _write_rgbd_bag(
+    path: Path,
+    depth_times: list[int],
+    *,
+    detections: bool = False,
+    float_depth: bool = False,
+    goal: tuple[float, float] | None = None,
+) -> Path:
+    """A depth camera (floor + boxes, 64x48) at ``depth_times`` (ns after T0); optionally detections of the boxes;
+    with ``goal``, that goal on /goal_pose at T0 and the robot standing at the origin on /odom with each frame."""
     store = get_typestore(Stores.ROS2_HUMBLE)
     if detections:
         vision_defs.register(store)
@@ -39,6 +48,16 @@ def _write_rgbd_bag(path: Path, depth_times: list[int], *, detections: bool = Fa
         img = writer.add_connection("/cam/depth/image_raw", "sensor_msgs/msg/Image", typestore=store)
         info = writer.add_connection("/cam/depth/camera_info", "sensor_msgs/msg/CameraInfo", typestore=store)
         det = writer.add_connection("/detections", ros_msgs.DETECTION2D_ARRAY, typestore=store) if detections else None
+        if goal is not None:
+            odom_type, goal_type = "nav_msgs/msg/Odometry", "geometry_msgs/msg/PoseStamped"
+            odom = writer.add_connection("/odom", odom_type, typestore=store)
+            goal_conn = writer.add_connection("/goal_pose", goal_type, typestore=store)
+            goal_msg = ros_msgs.make(m, goal_type, header=m.header(T0, "odom"), pose=ros_msgs.pose(m, (*goal, 0.0)))
+            writer.write(goal_conn, T0, store.serialize_cdr(goal_msg, goal_type))
+            for dt in depth_times:
+                pose = ros_msgs.make(m, "geometry_msgs/msg/PoseWithCovariance", pose=ros_msgs.pose(m, (0.0, 0.0, 0.0)))
+                msg = ros_msgs.make(m, odom_type, header=m.header(T0 + dt, "odom"), pose=pose)
+                writer.write(odom, T0 + dt, store.serialize_cdr(msg, odom_type))
         for dt in depth_times:
             t = T0 + dt
             header = m.header(t, "cam_depth_optical")
@@ -112,6 +131,36 @@ def test_float_depth_and_bad_depth_topic(tmp_path: Path, capsys: pytest.CaptureF
     assert main([*args, "--out", str(tmp_path / "o3"), "--detections-topic", "/nope"]) == 2
     assert "detections topic '/nope'" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_odometry_and_goals_come_from_the_bag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """/odom and /goal_pose are taken by default, as the live node takes them: a goal at the robot stops it."""
+    bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(6)], goal=(0.1, 0.0))
+    args = ["replay", str(bag), "--depth-topic", "/cam/depth/image_raw", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert (report["odom_topic"], report["goal_topic"]) == ("/odom", "/goal_pose")
+    assert report["navigation"]["odom_msgs"] == 6 and report["navigation"]["goal_msgs"] == 1
+    assert report["cmd_vel"]["zero"] == report["cmd_vel"]["count"]  # within goal_tolerance_m: never moves
+    # Without the goal the robot drives along goal_heading_rad; the replay says which inputs it took.
+    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", "", "--compare-cmd-vel"]) == 2
+    assert "--compare-cmd-vel: the bag has no /cmd_vel" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", ""]) == 0
+    report = json.loads((tmp_path / "o2" / "report.json").read_text())
+    assert report["goal_topic"] is None and report["cmd_vel"]["linear_x"]["max"] > 0.0
+    assert main([*args, "--out", str(tmp_path / "o3"), "--odom-topic", "/nope"]) == 2
+    assert "--odom-topic '/nope' is not a nav_msgs/Odometry topic" in capsys.readouterr().err
+    assert not (tmp_path / "o3").exists()
+
+
+def test_twist_agreement_pairs_ticks_and_names_the_first_difference() -> None:
+    live = {T0: (0.1, 0.2), T0 + TICK: (0.1, 0.3), T0 + 2 * TICK: (0.2, 0.0), T0 + 3 * TICK: (0.0, 0.0)}
+    replayed = {T0: (0.1, 0.2), T0 + TICK: (0.1, 0.3005), T0 + 2 * TICK: (0.2, 0.01)}
+    result = twist_agreement(live, replayed)
+    assert (result["ticks"], result["paired"], result["equal"], result["fraction"]) == (4, 3, 2, 0.5)
+    assert result["first_difference"] == {"t_s": 0.1, "live": [0.2, 0.0], "replayed": [0.2, 0.01]}
+    assert result["max_difference"] == pytest.approx(0.01)
+    assert twist_agreement({}, replayed)["fraction"] is None
 
 
 def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: MessageSet, metric_model: Path) -> None:

@@ -13,7 +13,13 @@ import pytest
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.scenarios import build_scenario
 from depth_node.evaluation.sim import START_NS, SimOptions, run_scenario
-from depth_node.frames import matrix_from_quaternion, optical_to_scan, scan_from_optical, scan_tf_rotation
+from depth_node.frames import (
+    level_from_optical,
+    matrix_from_quaternion,
+    optical_to_scan,
+    scan_from_optical,
+    scan_tf_rotation,
+)
 from depth_node.msgs import stamp_ns
 from navigation.params import ObstacleAvoidanceParams
 
@@ -108,3 +114,14 @@ def test_the_scan_frame_is_a_pure_rotation_of_the_optical_frame() -> None:
     np.testing.assert_allclose(optical_to_scan([1.0, 0.0, 0.0], pitch), [0.0, -1.0, 0.0])  # right is -y
     q = scan_tf_rotation(pitch)
     np.testing.assert_allclose(matrix_from_quaternion(*q), rot.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("pitch", [-0.4, 0.0, 0.1, 0.7])
+def test_the_one_ray_formula_is_the_scan_frame_rotation(pitch: float) -> None:
+    """level_from_optical (the ray geometry the scan, the floor fits and fusion use) is scan_from_optical."""
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(50, 3))
+    forward, left, down = level_from_optical(v[:, 0], v[:, 1], v[:, 2], pitch)
+    np.testing.assert_allclose(np.stack((forward, left, -down), axis=-1), optical_to_scan(v, pitch), atol=1e-12)
+    # a ray per metre of depth: the optical axis reaches cos(pitch) forward and drops sin(pitch)
+    assert level_from_optical(0.0, 0.0, 1.0, pitch) == pytest.approx((math.cos(pitch), -0.0, math.sin(pitch)))

@@ -53,6 +53,7 @@ SIM_TOPICS = {
     "/odom": "nav_msgs/msg/Odometry",
     "/tf": "tf2_msgs/msg/TFMessage",
     "/tf_static": "tf2_msgs/msg/TFMessage",
+    "/goal_pose": "geometry_msgs/msg/PoseStamped",
 }
 SUMMARY_KEYS = {"name", "seed", "success", "collision", "min_clearance_m", "time_s", "path_length_m"}
 
@@ -215,6 +216,23 @@ def test_a_recorded_run_replays_with_ground_truth(
     assert sorted(recorded) == sorted(replayed)
     for stamp, depth in recorded.items():
         np.testing.assert_array_equal(depth, replayed[stamp])
+
+
+def test_a_replay_of_the_recorded_depth_commands_what_the_run_commanded(
+    model_run: tuple[Path, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bag carries the goal, the odometry and params.yaml: a replay on its depth is the run, tick for tick."""
+    bag, result = model_run
+    assert (bag / "params.yaml").is_file()
+    out = tmp_path / "replay"
+    argv = ["replay", str(bag), "--out", str(out), "--depth-topic", "/depth/image_raw", "--no-progress"]
+    assert main([*argv, "--detections-topic", "/detections", "--compare-cmd-vel"]) == 0
+    assert "using the bag's parameters" in capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert (report["odom_topic"], report["goal_topic"]) == ("/odom", "/goal_pose")
+    agreement = report["cmd_vel_agreement"]
+    assert agreement["ticks"] == agreement["paired"] == len(result.trace.t)
+    assert agreement["equal"] == agreement["ticks"] and agreement["first_difference"] is None
 
 
 def test_oracle_depth_is_the_ground_truth(tmp_path: Path) -> None:

@@ -130,19 +130,21 @@ def read_rgb(path: Path) -> npt.NDArray[np.uint8]:
     """
     import cv2
 
+    from depth_node import image_codec
+
     try:
         if path.suffix.lower() == ".npy":
             return array_to_rgb(np.load(path, allow_pickle=False), str(path))
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError) as exc:
         raise ImageDecodeError(f"image '{path}' cannot be read: {exc}") from exc
-    bgr = None
+    rgb = None
     if data.size:
         with _opencv_silent(cv2):
-            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
+            rgb = image_codec.decode_file_rgb8(data)
+    if rgb is None:
         raise ImageDecodeError(f"image '{path}' cannot be decoded (not an image format OpenCV reads)")
-    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return rgb
 
 
 def _check_out(out: Path) -> None:

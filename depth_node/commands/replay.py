@@ -64,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     gt.add_argument("--gt-min-depth", type=float, default=0.1, help="nearest evaluated ground truth, m (default 0.1)")
     gt.add_argument("--gt-max-depth", type=float, default=10.0, help="farthest evaluated ground truth, m (default 10)")
+    parser.add_argument(
+        "--compare-cmd-vel",
+        action="store_true",
+        help="compare the replayed /cmd_vel with the bag's own, tick by tick (report.json cmd_vel_agreement): "
+        "does the replay command what the robot commanded?",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
@@ -139,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         gt_points_topic=args.gt_points_topic,
         gt_min_depth=args.gt_min_depth,
         gt_max_depth=args.gt_max_depth,
+        compare_cmd_vel=args.compare_cmd_vel,
         overwrite=args.overwrite,
         progress=False if args.no_progress else None,
     )
@@ -149,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
         summary["detections"] = report["detector"].get("detections", 0)
     summary["navigation_ms_p50"] = report["latency_ms"]["navigation"]["p50"]
     summary["cmd_vel"] = report["cmd_vel"]["count"]
+    if report["cmd_vel_agreement"] is not None:
+        agreement = report["cmd_vel_agreement"]
+        summary["cmd_vel_equal"] = f"{agreement['equal']}/{agreement['ticks']}"
     if report["messages_recovered"] is not None:
         summary["truncated"] = report["truncated"]
         summary["messages_recovered"] = report["messages_recovered"]

@@ -112,6 +112,7 @@ class NavReplay:
         self.latencies_ms: list[float] = []
         self.linear: list[float] = []
         self.angular: list[float] = []
+        self.twists: dict[int, tuple[float, float]] = {}  # tick time -> (linear.x, angular.z) published
         self.counts: Counter[str] = Counter()
         self.last_command: Command | None = None  # what the latest tick published (the simulator drives it)
         self.last_output: TickOutput | None = None
@@ -192,6 +193,7 @@ class NavReplay:
         self.linear.append(command.linear_x)
         self.angular.append(command.angular_z)
         if out.publish_command:
+            self.twists[t_ns] = (command.linear_x, command.angular_z)
             header = m.header(t_ns, self.params.base_frame) if self.params.cmd_vel_stamped else None
             self._write("cmd_vel", t_ns, ros_msgs.twist_to_msg(m, command, header))
         frame = out.frame

@@ -46,6 +46,7 @@ from depth_node.evaluation.bagio import (
 from depth_node.evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
 from depth_node.evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
 from depth_node.evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
+from depth_node.evaluation.twist_agreement import CMD_VEL, read_twists, twist_agreement
 from depth_node.floor_affine import AffineFit
 from depth_node.msgs import DETECTION2D_ARRAY, MessageSet, camera_from_info, decode_image, depth_from_msg, stamp_ns
 from depth_node.msgs.vision_defs import register as register_vision
@@ -77,6 +78,7 @@ class ReplayOptions:
     gt_points_topic: str | None = None  # ground-truth PointCloud2 in the camera's optical frame
     gt_min_depth: float = 0.1  # ground-truth pixels outside [min, max] metres are not evaluated
     gt_max_depth: float = 10.0
+    compare_cmd_vel: bool = False  # report how often the replayed /cmd_vel equals the bag's own
     overwrite: bool = False
     progress: bool | None = None  # None: a bar when stderr is a terminal
 
@@ -292,6 +294,8 @@ def run_replay(
             image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
         det_topic = _check_detections_topic(reader, options.detections_topic)
         odom_topic = _optional_topic(reader, options.odom_topic, DEFAULT_ODOM_TOPIC, ODOM_TYPE, "--odom-topic")
+        if options.compare_cmd_vel and not any(c.topic == CMD_VEL for c in reader.connections):
+            raise BagError(f"--compare-cmd-vel: the bag has no {CMD_VEL} to compare with; it has {listing(reader)}")
         goal_topic = _optional_topic(reader, options.goal_topic, DEFAULT_GOAL_TOPIC, GOAL_TYPE, "--goal-topic")
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
         if detector is not None and vision_source is None:
@@ -378,6 +382,14 @@ def run_replay(
             if vision_source is None:
                 navigation["warning"] = "vision_msgs definitions not found (bag or --msg-dir): /obstacles not written"
                 warnings.append(navigation["warning"])
+            agreement = None
+            if options.compare_cmd_vel:
+                recorded = read_twists(bag.paths, CMD_VEL)
+                if not recorded:
+                    raise BagError(
+                        f"--compare-cmd-vel: the bag has no {CMD_VEL} to compare with; it has {listing(reader)}"
+                    )
+                agreement = twist_agreement(recorded, nav.twists)
             integrity = integrity_report(bag.salvage, expected, read)
             warnings.extend(integrity.pop("warnings"))
             report = stats.report(
@@ -392,6 +404,7 @@ def run_replay(
                     "odom_topic": odom_topic,
                     "goal_topic": goal_topic,
                     "cmd_vel": nav.report(),
+                    "cmd_vel_agreement": agreement,
                     "input_topics_replaced": replaced,
                     "navigation": navigation,
                     "detector": None if detect is None else detect.report(),

@@ -4,10 +4,14 @@ Each control tick (``control_rate_hz``, 20 Hz by default) the robot's commanded 
 unicycle model; each camera frame (``camera_rate_hz``) the procedural world is rendered from the robot's
 pose and goes through exactly what runs on the robot: :class:`depth_node.processing.DepthFrameProcessor`
 (the shipped model, or the renderer's exact depth with ``depth="oracle"``, which separates the controller's
-quality from the perception's), and the navigation controller fed and stepped by
+quality from the perception's), and the NavigationCore fed and ticked by
 :class:`depth_node.evaluation.nav_replay.NavReplay`, the replay runner's own loop. Detections are the renderer's 2-D
 boxes of visible objects, optionally degraded (pixel noise, misses). The goal is given to the controller as
-a heading: the bearing from the robot to the goal point, with perfect odometry.
+a goal point on /goal_pose, once, with perfect odometry on /odom each tick, as messages.
+
+The loop is :func:`depth_node.simulation.stepper.run_closed_loop`, the one stepper of every simulator, with
+:class:`ScenarioPlant` (the world, the camera, the detector, the robot base) and :class:`DirectLink` (the cores
+called directly); ``--ros`` runs the same plant and stepper with a link through the ROS graph.
 
 A run ends at the goal, on a collision (the footprint disc touches a wall or an object lower than the body)
 or at the timeout. Not simulated: inference latency (depth is stamped and used at capture time), wheel slip,
@@ -32,15 +36,15 @@ from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario
-from depth_node.evaluation.sim_bag import NullWriter, RobotFrames, SimRecorder
+from depth_node.evaluation.sim_bag import NullWriter, RobotFrames, SimRecorder, goal_msg, state_msgs
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
-from depth_node.frames import quaternion_from_yaw, yaw_from_quaternion
 from depth_node.model_spec import ModelSpec
 from depth_node.msgs import MessageSet
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
 from depth_node.simulation.params_file import RECORDED_PARAMS, params_text
-from depth_node.types import Detection2D
+from depth_node.simulation.stepper import LoopResult, Schedule, Tick, run_closed_loop
+from depth_node.types import Command, Detection2D
 from navigation.params import ObstacleAvoidanceParams
 
 START_NS = 1_700_000_000_000_000_000
@@ -213,8 +217,7 @@ def sim_depth_params(base: DepthNodeParams, options: SimOptions) -> DepthNodePar
 
 def sim_nav_params(base: ObstacleAvoidanceParams, options: SimOptions) -> ObstacleAvoidanceParams:
     """The controller's parameters with the simulated robot's mount and size (those are facts, not choices)."""
-    return replace(
-        base,
+    return base.with_values(
         camera_height_m=options.camera_height_m,
         camera_pitch_rad=options.camera_pitch_rad,
         robot_radius_m=options.limits.radius,
@@ -246,8 +249,8 @@ def run_scenario(
         raise ValueError("run_scenario needs a depth estimator unless options.depth is 'oracle'")
     messages = MessageSet.from_rosbags(typestore_with_vision())
     processor = DepthFrameProcessor(messages, estimator, sim_depth_params(depth_params or DepthNodeParams(), options))
-    params = replace(
-        sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+    params = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options).with_values(
+        goal_tolerance_m=scenario.goal_tolerance_m
     )
     if bag is None:
         return _loop(scenario, options, processor, params, messages, NullWriter())
@@ -259,6 +262,124 @@ def run_scenario(
     return result
 
 
+class ScenarioPlant:
+    """A scenario's world and robot base, for :func:`depth_node.simulation.stepper.run_closed_loop`: the same for
+    the in-process run and the ROS graph (the camera, the detector's noise and misses, the collision and goal
+    rules, the trace)."""
+
+    def __init__(self, scenario: Scenario, options: SimOptions) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.camera = camera_for(options.width, options.height, options.fx_over_width)
+        self.rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
+        self.trace = Trace()
+        self.path, self.min_clearance = 0.0, math.inf
+
+    def schedule(self, params: ObstacleAvoidanceParams) -> Schedule:
+        """The stepper's schedule: the navigation's control rate, the camera's rate, from START_NS."""
+        return Schedule(params.control_rate_hz, self.options.camera_rate_hz, START_NS)
+
+    def sense(self, tick: Tick, state: RobotState) -> tuple[Any, list[Detection2D]]:
+        """The rendered frame at the robot's camera pose and the detector's boxes of it."""
+        o = self.options
+        pose = Pose(state.x, state.y, o.camera_height_m, state.yaw, o.camera_pitch_rad)
+        frame = render(self.scenario.scene_at(tick.t), self.camera, pose)
+        return frame, detect(frame.boxes, o, self.rng)
+
+    def observe(self, tick: Tick, state: RobotState, command: Command) -> str | None:
+        """Trace the tick; a collision (the footprint touches something lower than the body) or the goal ends it."""
+        limits, scenario = self.options.limits, self.scenario
+        clearance = obstacle_distance(scenario.scene_at(tick.t), state.x, state.y, limits.body_height) - limits.radius
+        self.min_clearance = min(self.min_clearance, clearance)
+        self.trace.record(tick.t, state, clearance, command.blind)
+        if clearance < 0.0:
+            return "collision"
+        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
+            return "goal"
+        return None
+
+    def move(self, state: RobotState, command: Command, dt: float) -> RobotState:
+        """The unicycle under the command (the base's own speed and acceleration limits)."""
+        moved = step_unicycle(state, command.linear_x, command.angular_z, dt, self.options.limits)
+        self.path += math.hypot(moved.x - state.x, moved.y - state.y)
+        return moved
+
+    def result(self, loop: LoopResult[RobotState], details: dict[str, Any] | None = None) -> SimResult:
+        """The run's :class:`SimResult` from how the loop ended."""
+        return run_result(
+            self.scenario,
+            self.options,
+            loop.outcome,
+            loop.state,
+            self.trace,
+            path_length_m=self.path,
+            min_clearance_m=self.min_clearance,
+            frames=loop.frames,
+            blind_ticks=loop.blind_ticks,
+            details=details,
+        )
+
+
+class DirectLink:
+    """The in-process link: messages built as on the robot, handed straight to the cores.
+
+    The depth core (:class:`DepthFrameProcessor`) turns the camera message into depth; the navigation core is
+    fed and ticked by :class:`NavReplay`, the replay runner's own loop; the state goes in as an Odometry
+    message, as the live node gets it through ``--ros``. Everything is recorded when a bag is written.
+    """
+
+    def __init__(
+        self, processor: DepthFrameProcessor, nav: NavReplay, recorder: SimRecorder, options: SimOptions, camera: Any
+    ) -> None:
+        self.processor, self.nav, self.recorder, self.options = processor, nav, recorder, options
+        self.camera_model = camera
+
+    def start(self, scenario: Scenario) -> None:
+        """The camera mount on /tf_static and the goal, once, before the first tick (as the --ros runner)."""
+        self.recorder.write_static(START_NS)
+        goal = goal_msg(self.recorder.messages, START_NS, *scenario.goal, frames=self.recorder.frames)
+        self.recorder.write("goal", START_NS, goal)
+        self.nav.on_goal(goal)
+
+    def odometry(self, tick: Tick, state: RobotState) -> None:
+        """/odom and /tf of the true state; the odometry to the navigation core."""
+        tf, odom = state_msgs(self.recorder.messages, tick.t_ns, state, self.recorder.frames)
+        self.recorder.write("tf", tick.t_ns, tf)
+        self.recorder.write("odom", tick.t_ns, odom)
+        self.nav.on_odometry(odom)
+
+    def camera(self, captured: Tick, sensed: tuple[Any, list[Detection2D]]) -> None:
+        """The frame through the depth core and, with its detections, into the navigation core."""
+        frame, detections = sensed
+        m, recorder = self.recorder.messages, self.recorder
+        header = m.header(captured.t_ns, recorder.frames.camera)
+        image_msg = m.image(frame.rgb, "rgb8", header)
+        info_msg = m.camera_info(self.camera_model, header)
+        if isinstance(self.processor.estimator, OracleDepth):
+            self.processor.estimator.truth = frame.depth
+        out = self.processor.process(image_msg, info_msg, want_cloud=recorder.enabled, want_colored=False)
+        det_msg = ros_msgs.detections_to_msg(m, detections, header)
+        self.nav.on_detections(det_msg)
+        self.nav.on_depth(out.depth, out.camera, header)
+        if recorder.enabled:
+            for key, msg in (
+                ("image", image_msg),
+                ("info", info_msg),
+                ("gt", m.image(frame.depth, "32FC1", header)),
+                ("detections", det_msg),
+                ("out_depth", out.depth_msg),
+                ("out_info", out.info_msg),
+                ("out_cloud", out.cloud_msg),
+            ):
+                recorder.write(key, captured.t_ns, msg)
+
+    def control(self, tick: Tick) -> Command:
+        """The navigation core's tick at this time (its /cmd_vel, /scan and /obstacles recorded)."""
+        self.nav.advance(tick.t_ns, inclusive=True)
+        assert self.nav.last_command is not None
+        return self.nav.last_command
+
+
 def _loop(
     scenario: Scenario,
     options: SimOptions,
@@ -267,101 +388,23 @@ def _loop(
     messages: MessageSet,
     writer: Any,
 ) -> SimResult:
-    camera = camera_for(options.width, options.height, options.fx_over_width)
-    limits = options.limits
-    robot_frames = RobotFrames.of(params)
-    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad, robot_frames)
+    plant = ScenarioPlant(scenario, options)
+    # The robot's frames are the nodes' own (odom_frame, base_frame, frame_prefix): a prefixed robot stays one tree.
+    frames = RobotFrames.of(params)
+    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad, frames)
     nav = NavReplay(
         messages, params, writer, write_obstacles=True, tf_static=lambda t, msg: recorder.write("tf_static", t, msg)
     )
-    rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
-    dt = 1.0 / params.control_rate_hz
-    period_ns = round(dt * 1e9)
-    frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
-    state, trace = scenario.start, Trace()
-    recorder.write_static(START_NS)
-    nav.core.on_goal(START_NS, robot_frames.odom, *scenario.goal)
-    frames, path, min_clearance, outcome = 0, 0.0, math.inf, "timeout"
-    ticks = math.ceil(scenario.timeout_s / dt)
-    for k in range(ticks):
-        t, t_ns = k * dt, START_NS + k * period_ns
-        scene = scenario.scene_at(t)
-        if k % frame_every == 0:
-            frames += 1
-            pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
-            _camera_frame(scene, camera, pose, t_ns, options, processor, nav, recorder, rng)
-        # The yaw as an Odometry message carries it (a quaternion), as the live node gets it through --ros.
-        nav.core.on_odometry(
-            t_ns, robot_frames.odom, state.x, state.y, yaw_from_quaternion(*quaternion_from_yaw(state.yaw))
-        )
-        nav.advance(t_ns, inclusive=True)
-        command = nav.last_command
-        assert command is not None
-        recorder.write_state(t_ns, state)
-        clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
-        min_clearance = min(min_clearance, clearance)
-        trace.record(t, state, clearance, command.blind)
-        if clearance < 0.0:
-            outcome = "collision"
-            break
-        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
-            outcome = "goal"
-            break
-        moved = step_unicycle(state, command.linear_x, command.angular_z, dt, limits)
-        path += math.hypot(moved.x - state.x, moved.y - state.y)
-        state = moved
-    return run_result(
-        scenario,
-        options,
-        outcome,
-        state,
-        trace,
-        path_length_m=path,
-        min_clearance_m=min_clearance,
-        frames=frames,
-        blind_ticks=int(nav.counts["blind_ticks"]),
-    )
+    link = DirectLink(processor, nav, recorder, options, plant.camera)
+    link.start(scenario)
+    schedule = plant.schedule(params)
+    loop = run_closed_loop(schedule, plant, link, scenario.start, schedule.ticks_for(scenario.timeout_s))
+    return plant.result(loop)
 
 
 def goal_distance(scenario: Scenario, state: RobotState) -> float:
     """Distance from the robot to the scenario's goal point, m."""
     return math.hypot(scenario.goal[0] - state.x, scenario.goal[1] - state.y)
-
-
-def _camera_frame(
-    scene: Any,
-    camera: CameraModel,
-    pose: Pose,
-    t_ns: int,
-    options: SimOptions,
-    processor: DepthFrameProcessor,
-    nav: NavReplay,
-    recorder: SimRecorder,
-    rng: np.random.Generator,
-) -> None:
-    """Render one frame and feed it through the depth core and into the controller, recording everything."""
-    m = recorder.messages
-    frame = render(scene, camera, pose)
-    header = m.header(t_ns, recorder.frames.camera)
-    image_msg = m.image(frame.rgb, "rgb8", header)
-    info_msg = m.camera_info(camera, header)
-    if isinstance(processor.estimator, OracleDepth):
-        processor.estimator.truth = frame.depth
-    out = processor.process(image_msg, info_msg, want_cloud=recorder.enabled, want_colored=False)
-    det_msg = ros_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header)
-    nav.on_detections(det_msg)
-    nav.on_depth(out.depth, out.camera, header)
-    if recorder.enabled:
-        for key, msg in (
-            ("image", image_msg),
-            ("info", info_msg),
-            ("gt", m.image(frame.depth, "32FC1", header)),
-            ("detections", det_msg),
-            ("out_depth", out.depth_msg),
-            ("out_info", out.info_msg),
-            ("out_cloud", out.cloud_msg),
-        ):
-            recorder.write(key, t_ns, msg)
 
 
 def run_result(

@@ -1,7 +1,8 @@
 """What the simulator records: the topics of a live robot running depth_node and obstacle_avoidance.
 
 /camera/image_raw, /camera/camera_info, /camera/depth_gt (the renderer's exact depth, 32FC1), /detections,
-/depth/image_raw, /depth/points, /scan, /obstacles, /cmd_vel, /odom, /tf and /tf_static, with REP-105 frames
+/depth/image_raw, /depth/points, /scan, /obstacles, /cmd_vel, /odom, /tf, /tf_static and the goal on /goal_pose
+(with the run's params.yaml beside it: what a replay needs to command what the robot did), with REP-105 frames
 (``odom`` -> ``base_link`` -> the camera's optical frame), so the bag replays with ``depth-node replay`` and
 shows the robot moving in Foxglove or RViz. Without a bag the same messages are still built (the control loop
 reads them back), only not stored: :class:`NullWriter` stands in for the rosbags writer.
@@ -16,11 +17,9 @@ from depth_node import msgs as ros_msgs
 from depth_node.evaluation.replay import OUTPUT_TOPICS
 from depth_node.evaluation.robot import RobotState
 from depth_node.evaluation.world import Pose
-from depth_node.frames import quaternion_from_matrix, quaternion_from_yaw
+from depth_node.frames import BASE_FRAME, ODOM_FRAME, quaternion_from_matrix, quaternion_from_yaw
 from depth_node.msgs import MessageSet
 
-ODOM_FRAME = "odom"
-BASE_FRAME = "base_link"
 CAMERA_FRAME = "camera_color_optical_frame"
 CAMERA_TOPICS = {
     "image": ("/camera/image_raw", "sensor_msgs/msg/Image"),
@@ -32,6 +31,7 @@ STATE_TOPICS = {
     "odom": ("/odom", "nav_msgs/msg/Odometry"),
     "tf": ("/tf", "tf2_msgs/msg/TFMessage"),
     "tf_static": ("/tf_static", "tf2_msgs/msg/TFMessage"),
+    "goal": ("/goal_pose", "geometry_msgs/msg/PoseStamped"),
 }
 
 

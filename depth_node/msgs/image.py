@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from depth_node import image_codec
 from depth_node.camera import CameraModel
+from depth_node.depth_files import mm_to_depth
 from depth_node.errors import CameraModelError, ImageDecodeError, UnsupportedEncodingError
 from depth_node.rectify import Calibration
 
@@ -95,9 +96,7 @@ def depth_from_msg(msg: Any) -> npt.NDArray[np.float32]:
     if pixels.ndim != 2:
         raise ImageDecodeError(f"depth image must have one channel, got shape {pixels.shape} ({encoding})")
     if encoding in ("16UC1", "mono16"):
-        depth = pixels.astype(np.float32) * np.float32(0.001)
-        depth[pixels == 0] = np.nan
-        return depth
+        return mm_to_depth(pixels)
     depth = np.array(pixels, dtype=np.float32)  # a copy: the controller keeps it beyond the message
     with np.errstate(invalid="ignore"):
         depth[~(depth > 0.0)] = np.nan

@@ -16,6 +16,8 @@ Lockstep, one control period per step, so that the result does not depend on how
    stamps of the odometry, detections and depth the tick decided on, and the count of depth frames taken;
    anything but this tick's inputs, each once, is a lockstep miss, and the run is repeated.
 
+The steps are :func:`depth_node.simulation.stepper.run_closed_loop` with the in-process run's
+:class:`~depth_node.evaluation.sim.ScenarioPlant`; only the link differs (:class:`RosLink`: messages over DDS).
 An answer that does not come within ``step_timeout_s`` (wall clock) ends the run as failed (``no_answer``).
 Everything that crossed the middleware is written to the run's bag, at the simulated time it arrived.
 """
@@ -23,35 +25,32 @@ Everything that crossed the middleware is written to the run's bag, at the simul
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rclpy
 
 from depth_node import msgs as ros_msgs
 from depth_node.depth_params import DepthNodeParams
 from depth_node.evaluation.bagio import AtomicBagDir
-from depth_node.evaluation.robot import step_unicycle
-from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.scenarios import Scenario
 from depth_node.evaluation.sim import (
     START_NS,
+    ScenarioPlant,
     SimOptions,
     SimResult,
     Trace,
-    detect,
-    goal_distance,
     run_result,
     sim_depth_params,
     sim_nav_params,
 )
-from depth_node.evaluation.sim_bag import RobotFrames, goal_msg, state_msgs, static_tf_msg
-from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
+from depth_node.evaluation.sim_bag import DEFAULT_FRAMES, RobotFrames, goal_msg, state_msgs, static_tf_msg
 from depth_node.msgs import MessageSet
 from depth_node.simulation.params_file import RECORDED_PARAMS, write_params_file
 from depth_node.simulation.processes import GraphError, NodeProcess, ros_env, start_node
 from depth_node.simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
+from depth_node.simulation.stepper import NoAnswerError, Tick, run_closed_loop
+from depth_node.types import Command
 from navigation.params import ObstacleAvoidanceParams
 
 
@@ -86,8 +85,8 @@ class RosRunner:
         """One scenario through the graph; see the module docstring. A bag is written when ``bag`` is given."""
         run_dir = self.work_dir / f"{scenario.name}_{scenario.seed}_{options.depth}"
         dp = sim_depth_params(depth_params or DepthNodeParams(), options)
-        np_ = replace(
-            sim_nav_params(nav_params or ObstacleAvoidanceParams(), options), goal_tolerance_m=scenario.goal_tolerance_m
+        np_ = sim_nav_params(nav_params or ObstacleAvoidanceParams(), options).with_values(
+            goal_tolerance_m=scenario.goal_tolerance_m
         )
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
         extra = {"cmd_vel_stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
@@ -204,6 +203,104 @@ def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: 
     step.until(connected, timing.start_timeout_s, "while starting the nodes")
 
 
+class RosLink:
+    """The stepper's link through the ROS graph: each exchange is a message, each answer waited for in lockstep
+    (see the module docstring); a tick that decided on anything but its own inputs is counted as a miss."""
+
+    def __init__(
+        self,
+        node: SimNode,
+        step: Lockstep,
+        options: SimOptions,
+        camera: Any,
+        timing: GraphOptions,
+        publish_cloud: bool,
+        robot_frames: RobotFrames = DEFAULT_FRAMES,
+    ) -> None:
+        self.node, self.step, self.options, self.camera_model = node, step, options, camera
+        self.robot_frames = robot_frames  # the nodes' own frames (odom_frame, base_frame, frame_prefix)
+        self.timing, self.publish_cloud = timing, publish_cloud
+        self.m = MessageSet.from_rclpy()
+        self.frames = 0
+        self.misses = 0
+        self._frame_this_tick = False
+
+    def start(self, scenario: Scenario) -> None:
+        """The camera mount, the goal and (model depth) the first CameraInfo, before the first tick."""
+        m, options, node = self.m, self.options, self.node
+        rf = self.robot_frames
+        node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad, rf))
+        node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal, frames=rf))
+        if options.depth == "model":
+            # The camera's CameraInfo before its first image: depth_node takes the two on separate subscriptions
+            # and drops an image that comes before any CameraInfo (then the first step would wait in vain).
+            node.publish("/camera/camera_info", m.camera_info(self.camera_model, m.header(START_NS, rf.camera)))
+        self.step.spin_for(0.2)
+
+    def odometry(self, tick: Tick, state: Any) -> None:
+        """/odom and /tf at the tick; first in a step: it has the whole depth inference to arrive."""
+        self.node.now_ns = tick.t_ns  # this step's sensor messages and the nodes' answers are logged at its time
+        self._frame_this_tick = False
+        tf, odom = state_msgs(self.m, tick.t_ns, state, self.robot_frames)
+        self.node.publish("/odom", odom)
+        self.node.publish("/tf", tf)
+
+    def camera(self, captured: Tick, sensed: tuple[Any, list[Any]]) -> None:
+        """Publish one frame and its detections, and wait for its depth (the oracle publishes the exact depth)."""
+        frame, detections = sensed
+        m, node, t_ns = self.m, self.node, captured.t_ns
+        self.frames += 1
+        self._frame_this_tick = True
+        header = m.header(t_ns, self.robot_frames.camera)
+        info = m.camera_info(self.camera_model, header)
+        gt = m.image(frame.depth, "32FC1", header)
+        wanted = {"/depth/image_raw", "/depth/camera_info"}
+        if self.options.depth == "model" and self.publish_cloud:
+            wanted.add("/depth/points")  # depth_node's last message of a frame
+        node.publish("/detections", ros_msgs.detections_to_msg(m, detections, header))
+        node.publish("/camera/depth_gt", gt)
+        if self.options.depth == "oracle":
+            node.publish_depth(info, gt)
+        else:  # reliable: depth_node's subscription follows it (qos_reliability auto), so nothing is re-sent
+            node.publish("/camera/camera_info", info)
+            node.publish("/camera/image_raw", m.image(frame.rgb, "rgb8", header))
+        self._until(
+            lambda: node.depth_stamps.get(t_ns, set()) >= wanted,
+            f"for the depth of the frame at t = {captured.t:.2f} s",
+        )
+        node.depth_stamps.pop(t_ns, None)
+        # obstacle_avoidance got the same messages from the same writes; a moment's spin lets its executor take
+        # them before the clock tick (a late one is detected from the diagnostics and the run repeated).
+        self.step.spin_for(self.timing.settle_s)
+
+    def control(self, tick: Tick) -> Command:
+        """Publish /clock at the tick and wait for obstacle_avoidance's cmd_vel and diagnostics of it."""
+        node, t_ns = self.node, tick.t_ns
+        if not self._frame_this_tick:
+            self.step.spin_for(self.timing.settle_s)
+        node.publish_clock(t_ns)
+        self._until(
+            lambda: t_ns in node.commands and t_ns in node.diagnostics,
+            f"for cmd_vel and diagnostics at t = {tick.t:.2f} s",
+        )
+        twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
+        blind = diag.get("state") == "blind"
+        self.misses += not _took_this_tick(diag, t_ns, self._frame_this_tick, blind, self.frames)
+        return Command(
+            float(twist.linear.x),
+            float(twist.angular.z),
+            blind=blind,
+            reason=diag.get("reason", ""),
+            mode=diag.get("mode", ""),
+        )
+
+    def _until(self, done: Any, what: str) -> None:
+        try:
+            self.step.until(done, self.timing.step_timeout_s, what)
+        except GraphError as exc:
+            raise NoAnswerError(str(exc)) from exc
+
+
 def _loop(
     node: SimNode,
     step: Lockstep,
@@ -213,121 +310,13 @@ def _loop(
     publish_cloud: bool,
     timing: GraphOptions,
 ) -> SimResult:
-    """The in-process loop of :mod:`depth_node.evaluation.sim`, with every exchange going through the middleware."""
-    m = MessageSet.from_rclpy()
-    camera = camera_for(options.width, options.height, options.fx_over_width)
-    limits = options.limits
-    rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
-    dt = 1.0 / params.control_rate_hz
-    period_ns = round(dt * 1e9)
-    frame_every = max(1, round(params.control_rate_hz / options.camera_rate_hz))
-    state, trace = scenario.start, Trace()
-    robot_frames = RobotFrames.of(params)  # the nodes' own frames (odom_frame, base_frame, frame_prefix)
-    node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad, robot_frames))
-    node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal, frames=robot_frames))
-    if options.depth == "model":
-        # The camera's CameraInfo before its first image: depth_node takes the two on separate subscriptions
-        # and drops an image that comes before any CameraInfo (then the first step would wait in vain).
-        node.publish("/camera/camera_info", m.camera_info(camera, m.header(START_NS, robot_frames.camera)))
-    step.spin_for(0.2)
-    frames, blind_ticks, misses, path, min_clearance, outcome = 0, 0, 0, 0.0, math.inf, "timeout"
-    error = None
-    for k in range(math.ceil(scenario.timeout_s / dt)):
-        t, t_ns = k * dt, START_NS + k * period_ns
-        scene = scenario.scene_at(t)
-        camera_tick = k % frame_every == 0
-        node.now_ns = t_ns  # this step's sensor messages and the nodes' answers are logged at its time
-        try:
-            # Odometry first: it has the whole depth inference to arrive before the clock tick.
-            tf, odom = state_msgs(m, t_ns, state, robot_frames)
-            node.publish("/odom", odom)
-            node.publish("/tf", tf)
-            if camera_tick:
-                frames += 1
-                pose = Pose(state.x, state.y, options.camera_height_m, state.yaw, options.camera_pitch_rad)
-                _camera_frame(
-                    node, step, m, scene, camera, pose, t_ns, options, rng, timing, publish_cloud, robot_frames
-                )
-            else:
-                step.spin_for(timing.settle_s)
-            node.publish_clock(t_ns)
-            step.until(
-                lambda t_ns=t_ns: t_ns in node.commands and t_ns in node.diagnostics,  # type: ignore[misc]
-                timing.step_timeout_s,
-                f"for cmd_vel and diagnostics at t = {t:.2f} s",
-            )
-        except GraphError as exc:
-            outcome, error = "no_answer", str(exc)
-            break
-        twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
-        blind = diag.get("state") == "blind"
-        blind_ticks += blind
-        misses += not _took_this_tick(diag, t_ns, camera_tick, blind, frames)
-        clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
-        min_clearance = min(min_clearance, clearance)
-        trace.record(t, state, clearance, blind)
-        if clearance < 0.0:
-            outcome = "collision"
-            break
-        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
-            outcome = "goal"
-            break
-        moved = step_unicycle(state, twist.linear.x, twist.angular.z, dt, limits)
-        path += math.hypot(moved.x - state.x, moved.y - state.y)
-        state = moved
-    details: dict[str, Any] = {"transport": "ros", "lockstep_misses": misses}
-    if error is not None:
-        details["error"] = error.splitlines()[0]
-    return run_result(
-        scenario,
-        options,
-        outcome,
-        state,
-        trace,
-        path_length_m=path,
-        min_clearance_m=min_clearance,
-        frames=frames,
-        blind_ticks=blind_ticks,
-        details=details,
-    )
-
-
-def _camera_frame(
-    node: SimNode,
-    step: Lockstep,
-    m: MessageSet,
-    scene: Any,
-    camera: Any,
-    pose: Pose,
-    t_ns: int,
-    options: SimOptions,
-    rng: np.random.Generator,
-    timing: GraphOptions,
-    publish_cloud: bool,
-    frames: RobotFrames,
-) -> None:
-    """Render and publish one frame, and wait for its depth (the oracle publishes the exact depth itself)."""
-    frame = render(scene, camera, pose)
-    header = m.header(t_ns, frames.camera)
-    info = m.camera_info(camera, header)
-    image = m.image(frame.rgb, "rgb8", header)
-    gt = m.image(frame.depth, "32FC1", header)
-    wanted = {"/depth/image_raw", "/depth/camera_info"}
-    if options.depth == "model" and publish_cloud:
-        wanted.add("/depth/points")  # depth_node's last message of a frame
-    node.publish("/detections", ros_msgs.detections_to_msg(m, detect(frame.boxes, options, rng), header))
-    node.publish("/camera/depth_gt", gt)
-    if options.depth == "oracle":
-        node.publish_depth(info, gt)
-    else:  # reliable: depth_node's subscription follows it (qos_reliability auto), so nothing is re-sent
-        node.publish("/camera/camera_info", info)
-        node.publish("/camera/image_raw", image)
-    step.until(
-        lambda: node.depth_stamps.get(t_ns, set()) >= wanted,
-        timing.step_timeout_s,
-        f"for the depth of the frame at t = {(t_ns - START_NS) * 1e-9:.2f} s",
-    )
-    node.depth_stamps.pop(t_ns, None)
-    # obstacle_avoidance got the same messages from the same writes; a moment's spin lets its executor take
-    # them before the clock tick (a late one is detected from the diagnostics and the run repeated).
-    step.spin_for(timing.settle_s)
+    """The in-process run's stepper and plant, with every exchange going through the middleware."""
+    plant = ScenarioPlant(scenario, options)
+    link = RosLink(node, step, options, plant.camera, timing, publish_cloud, RobotFrames.of(params))
+    link.start(scenario)
+    schedule = plant.schedule(params)
+    loop = run_closed_loop(schedule, plant, link, scenario.start, schedule.ticks_for(scenario.timeout_s))
+    details: dict[str, Any] = {"transport": "ros", "lockstep_misses": link.misses}
+    if loop.error is not None:
+        details["error"] = loop.error.splitlines()[0]
+    return plant.result(loop, details)

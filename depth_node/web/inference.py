@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from depth_node import image_codec
 from depth_node.camera import camera_for_image
 from depth_node.colorize import colorize_depth, colorize_values
 from depth_node.depth_files import NPY_MAGIC, depth_to_mm, load_npy, mm_to_depth, npy_bytes, npy_shape, ply_bytes
@@ -144,10 +145,10 @@ def decode_image(data: bytes, max_pixels: int) -> npt.NDArray[np.uint8]:
     """
     width, height = image_header_size(data, "the image")
     _check_pixels(width, height, max_pixels, "the image")
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = image_codec.decode_file_rgb8(np.frombuffer(data, np.uint8))
+    if rgb is None:
         raise NotAnImageError("the image's format is recognised but OpenCV cannot decode it (try PNG or JPEG)")
-    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return rgb
 
 
 MM_PER_METRE = 1000.0  # REP-118 16UC1; TUM RGB-D PNGs use 5000 units per metre

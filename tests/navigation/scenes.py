@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
+from depth_node.frames import level_from_optical
+from depth_node.simulation.stepper import Schedule, Tick, run_closed_loop
 from depth_node.types import Command, Detection2D
 from navigation.controller import Controller
 
@@ -52,9 +54,8 @@ def _ray_directions(
     cam: CameraModel, pose: Pose, pitch: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     grid = cam.ray_grid().astype(np.float64)
-    rx, ry = grid[..., 0], grid[..., 1]
-    c, s = math.cos(pitch), math.sin(pitch)
-    bx, by, bz = c - ry * s, -rx, -(ry * c + s)
+    bx, by, down = level_from_optical(grid[..., 0], grid[..., 1], 1.0, pitch)
+    bz = -down
     cy, sy = math.cos(pose.yaw), math.sin(pose.yaw)
     return cy * bx - sy * by, sy * bx + cy * by, bz
 
@@ -135,6 +136,48 @@ class Trace:
     commands: list[Command]
 
 
+class _Scene:
+    """The analytic scene as the stepper's plant: render and detect, trace, and move a plain unicycle."""
+
+    def __init__(self, controller: Controller, boxes: Sequence[Box], cam: CameraModel) -> None:
+        self.params, self.boxes, self.cam = controller.params, boxes, cam
+        self.poses: list[Pose] = []
+        self.commands: list[Command] = []
+
+    def sense(self, tick: Tick, pose: Pose) -> tuple[npt.NDArray[np.float32], list[Detection2D]]:
+        p = self.params
+        depth = render_depth(self.cam, self.boxes, pose, p.camera_height_m, p.camera_pitch_rad)
+        return depth, detect(self.cam, self.boxes, pose, p.camera_height_m, p.camera_pitch_rad)
+
+    def observe(self, tick: Tick, pose: Pose, command: Command) -> str | None:
+        self.poses.append(pose)
+        self.commands.append(command)
+        return None
+
+    def move(self, pose: Pose, command: Command, dt: float) -> Pose:
+        yaw = pose.yaw + command.angular_z * dt
+        x, y = pose.x + command.linear_x * dt * math.cos(yaw), pose.y + command.linear_x * dt * math.sin(yaw)
+        return Pose(x, y, yaw)
+
+
+class _ControllerLink:
+    """The controller reached directly, stamps in seconds since the start; odometry gives the yaw only."""
+
+    def __init__(self, controller: Controller, cam: CameraModel) -> None:
+        self.controller, self.cam = controller, cam
+
+    def odometry(self, tick: Tick, pose: Pose) -> None:
+        self.controller.update_odometry(tick.t, pose.yaw)
+
+    def camera(self, captured: Tick, sensed: tuple[npt.NDArray[np.float32], list[Detection2D]]) -> None:
+        depth, detections = sensed
+        self.controller.update_depth(captured.t, depth, self.cam)
+        self.controller.update_detections(captured.t, detections)
+
+    def control(self, tick: Tick) -> Command:
+        return self.controller.step(tick.t)
+
+
 def simulate(
     controller: Controller,
     boxes: Sequence[Box],
@@ -143,23 +186,12 @@ def simulate(
     cam: CameraModel | None = None,
     rate_hz: float = 10.0,
 ) -> Trace:
-    """Drive a unicycle with the controller: render, detect, feed odometry, step, integrate."""
+    """Drive a unicycle with the controller through the simulators' stepper: render, detect, feed odometry, step,
+    integrate (a camera frame every tick)."""
     cam = cam or camera()
-    p = controller.params
-    pose, poses, commands = start, [], []
-    dt = 1.0 / rate_hz
-    for i in range(steps):
-        t = i * dt
-        depth = render_depth(cam, boxes, pose, p.camera_height_m, p.camera_pitch_rad)
-        controller.update_depth(t, depth, cam)
-        controller.update_detections(t, detect(cam, boxes, pose, p.camera_height_m, p.camera_pitch_rad))
-        controller.update_odometry(t, pose.yaw)
-        cmd = controller.step(t)
-        poses.append(pose)
-        commands.append(cmd)
-        yaw = pose.yaw + cmd.angular_z * dt
-        pose = Pose(pose.x + cmd.linear_x * dt * math.cos(yaw), pose.y + cmd.linear_x * dt * math.sin(yaw), yaw)
-    return Trace(poses, commands)
+    scene = _Scene(controller, boxes, cam)
+    run_closed_loop(Schedule(rate_hz, rate_hz), scene, _ControllerLink(controller, cam), start, steps)
+    return Trace(scene.poses, scene.commands)
 
 
 def distance_to_box(x: float, y: float, box: Box) -> float:

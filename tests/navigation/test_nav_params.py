@@ -50,9 +50,34 @@ def test_defaults_are_ros_parameter_types() -> None:
 
 def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     section = yaml.safe_load(CONFIG.read_text())["/**/obstacle_avoidance"]["ros__parameters"]
-    assert set(section) == {f.name for f in dataclasses.fields(ObstacleAvoidanceParams)}
+    # every parameter (the dataclass's fields are groups by the part that reads them; the names stay flat)
+    assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
+    assert len(set(section)) == 58  # 56 + base_frame and frame_prefix (#24)
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
+
+
+def test_groups_keep_flat_names_flat_construction_and_flat_reads() -> None:
+    p = ObstacleAvoidanceParams(kp=2.0, max_linear_speed=0.3)
+    assert (p.pid.kp, p.kp, p.speed.max_linear_speed, p.max_linear_speed) == (2.0, 2.0, 0.3, 0.3)
+    assert (
+        dataclasses.replace(p, ki=0.5)
+        == p.with_values(ki=0.5)
+        == ObstacleAvoidanceParams(kp=2.0, max_linear_speed=0.3, ki=0.5)
+    )
+    assert dataclasses.replace(p, ki=0.5).pid.ki == 0.5 and p.pid.ki == ObstacleAvoidanceParams().ki
+    with pytest.raises(TypeError, match="max_speed"):
+        ObstacleAvoidanceParams(max_speed=1.0)
+    with pytest.raises(AttributeError, match="max_speed"):
+        _ = p.max_speed
+    with pytest.raises(ParameterError, match="stop_distance_m"):
+        p.with_values(stop_distance_m=5.0)
+    # every parameter sits in exactly one group, under its own name
+    names = [info.name for info in describe(ObstacleAvoidanceParams)]
+    assert len(names) == len(set(names)) and "." not in "".join(names)
+    groups = {f.name: {g.name for g in dataclasses.fields(getattr(p, f.name))} for f in dataclasses.fields(p)}
+    assert sorted(n for g in groups.values() for n in g) == sorted(names)
+    assert {"kp", "ki", "kd"} == groups["pid"]
 
 
 def test_yaml_with_overrides() -> None:

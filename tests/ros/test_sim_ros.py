@@ -92,6 +92,20 @@ def test_the_ros_bag_replays(ros_run: tuple[Path, dict[str, Any]], tmp_path: Pat
     assert report["depth_metrics"]["n_pixels"] > 0
 
 
+def test_a_replay_of_the_ros_bag_commands_what_the_live_node_commanded(
+    ros_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The bag's depth, detections, odometry, goal and parameters through the replay: the live twists, tick by tick."""
+    (run,) = ros_run[1]["scenarios"]
+    out = tmp_path / "replay"
+    argv = ["replay", str(ros_run[0] / run["bag"]), "--out", str(out), "--depth-topic", "/depth/image_raw"]
+    assert main([*argv, "--detections-topic", "/detections", "--compare-cmd-vel", "--no-progress"]) == 0
+    agreement = json.loads((out / "report.json").read_text())["cmd_vel_agreement"]
+    ticks = round(run["time_s"] / 0.05) + 1
+    assert agreement["ticks"] == agreement["paired"] == ticks
+    assert agreement["fraction"] >= 0.99, agreement
+
+
 def test_a_bad_step_timeout_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
         "sim",

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from depth_node import image_codec
+from depth_node.depth_files import MM_PER_M
 from depth_node.errors import ParameterError
 from depth_node.training.augment import Augmenter
 from depth_node.training.datasets.base import PairDataset
@@ -67,7 +69,7 @@ def _read_rgb(path: Path) -> npt.NDArray[np.uint8]:
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise FileNotFoundError(f"cannot read image {path}")
-    return np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return image_codec.bgr_to_rgb8(img)
 
 
 def _read_png(path: Path) -> npt.NDArray[np.generic]:
@@ -137,7 +139,7 @@ class PairListDataset(RealDataset):
                 raise ParameterError(f"KITTI depth {depth_path} must be 16-bit, got {raw.dtype}")
             depth = raw.astype(np.float32) / 256.0
         elif raw.dtype == np.uint16:
-            depth = raw.astype(np.float32) / 1000.0  # DenseDepth test set: millimetres
+            depth = raw.astype(np.float32) / np.float32(MM_PER_M)  # DenseDepth test set: millimetres (0 stays 0)
         else:
             depth = raw.astype(np.float32) / 255.0 * 10.0  # DenseDepth training set: 0..255 = 0..10 m
         if depth.shape != rgb.shape[:2]:

@@ -1,0 +1,216 @@
+"""The heading decision: where to steer for, from the scan, the remembered surroundings and the goal or target.
+
+The desired heading is the target's bearing, else the goal's (or, once progress stalls, the rolling window's
+planned way round); the aim is that heading clamped into the free gap nearest to it, with hysteresis between
+gaps. With no gap the robot turns in place, decisively, toward one side. Obstacles that left the view
+(:class:`navigation.memory.ObstacleMemory`, :class:`navigation.local_plan.LocalPlanner`) still block headings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from depth_node.types import Gap, Obstacle, Scan
+from navigation.freespace import gaps_from_ranges
+from navigation.goals import Goal
+from navigation.local_plan import LocalPlanner, ProgressWatch
+from navigation.memory import ObstacleMemory, headings_blocked_by
+from navigation.params import ObstacleAvoidanceParams
+from navigation.pose import wrap_angle
+
+# How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
+VIEW_MARGIN_RAD = 0.15
+
+
+def choose_gap(
+    gaps: Sequence[Gap], desired: float, previous: float | None, centering: float, hysteresis: float, tolerance: float
+) -> tuple[float, int]:
+    """The heading to steer for: in the gap whose reachable heading is nearest the desired one.
+
+    In each gap the aim is the desired heading clamped to the gap shrunk by ``min(width / 2,
+    centering)`` on each side closed by an obstacle (edges are already inflated by the robot radius and
+    margin; the inset adds room, and aims a narrow gap, a doorway, at its middle). An edge that is only
+    the end of the field of view is not shrunk: there is nothing to keep away from. The gap holding the
+    previous aim gets ``hysteresis`` off its cost, so two equally good gaps do not alternate from frame
+    to frame.
+
+    Returns:
+        (aim heading, index of the chosen gap); gaps must be non-empty.
+    """
+    best: tuple[float, float, int] | None = None
+    best_aim = 0.0
+    for index, gap in enumerate(gaps):
+        inset = min(0.5 * gap.width_rad, centering)
+        low = gap.angle_low + (inset if gap.closed_low else 0.0)
+        high = gap.angle_high - (inset if gap.closed_high else 0.0)
+        aim = min(max(desired, low), high)
+        cost = abs(aim - desired)
+        if previous is not None and gap.angle_low - tolerance <= previous <= gap.angle_high + tolerance:
+            cost -= hysteresis
+        key = (round(cost, 9), abs(aim), index)
+        if best is None or key < best:
+            best, best_aim = key, aim
+    assert best is not None, "choose_gap needs at least one gap"
+    return best_aim, best[2]
+
+
+def find_gaps(
+    params: ObstacleAvoidanceParams,
+    angles: npt.NDArray[np.float64],
+    ranges: npt.NDArray[np.float64],
+    unknown: npt.NDArray[np.bool_],
+    increment: float,
+    blocked: npt.NDArray[np.bool_],
+) -> tuple[Gap, ...]:
+    """The gaps at ``lookahead_m``; when that closes them all, at shorter horizons down to ``slow_distance_m``.
+
+    A wall across the view 1.5 m ahead closes every gap at a 2 m lookahead, but it is no reason to stop
+    yet: the speed ramp slows the robot as it comes nearer, and only an obstacle within the slow distance
+    makes the robot turn in place. Unknown bins stay closed at the horizon in use.
+    """
+    p = params
+    low = min(p.slow_distance_m, p.lookahead_m)
+    for horizon in np.linspace(p.lookahead_m, low, 5 if low < p.lookahead_m else 1):
+        at_horizon = np.where(unknown & np.isfinite(ranges), float(horizon), ranges)
+        gaps = gaps_from_ranges(angles, at_horizon, p.clearance_radius_m, float(horizon), increment, blocked)
+        if gaps:
+            return tuple(gaps)
+    return ()
+
+
+def turn_in_place_heading(
+    angles: npt.NDArray[np.float64], ranges: npt.NDArray[np.float64], desired: float, previous: float | None
+) -> float:
+    """With no gap, turn towards the most open bearing; keep the previous side when it is as good."""
+    keys = [
+        (-round(float(r), 2), previous is not None and a * previous < 0.0, abs(a - desired), i)
+        for i, (a, r) in enumerate(zip(angles, np.minimum(ranges, 1e3), strict=True))
+    ]
+    return float(angles[min(keys)[3]])
+
+
+@dataclass(frozen=True)
+class HeadingChoice:
+    """What the heading decision found.
+
+    Attributes:
+        mode: ``goal``, ``target``, ``plan`` (the window's way round steers) or ``blocked`` (turning in place).
+        desired: The heading wanted before the gaps (robot frame), rad.
+        aim: The heading to steer for, rad.
+        gaps: The free gaps found.
+        half_fov: Half the scan's field of view (an aim beyond it is turned to in place), rad.
+        near_bearings: Remembered points near the robot that limit the speed (robot frame), rad.
+        near_distances: Their distances, m.
+    """
+
+    mode: str
+    desired: float
+    aim: float
+    gaps: tuple[Gap, ...]
+    half_fov: float
+    near_bearings: npt.NDArray[np.float64]
+    near_distances: npt.NDArray[np.float64]
+
+
+class HeadingDecider:
+    """Gap follower with the remembered surroundings and the rolling window's plan (one decision per frame)."""
+
+    def __init__(self, params: ObstacleAvoidanceParams) -> None:
+        self.params = params
+        self._blocked_side = 0.0  # +1 / -1 while turning in place with no gap, 0 otherwise
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the obstacle memory, the rolling window, the progress watch and the previous aim.
+
+        For a jump of the odometry frame (a reset, a relocalisation): everything remembered is placed in the
+        old frame, and kept it would show up as phantom obstacles where the robot now believes it is.
+        """
+        plan = self.params.plan
+        self.memory = ObstacleMemory(plan.memory_s, plan.memory_range_m)
+        self.planner = (
+            LocalPlanner(plan.plan_window_m, plan.plan_resolution_m, plan.plan_memory_s, plan.plan_range_m)
+            if plan.plan_window_m > 0.0
+            else None
+        )
+        self.progress = ProgressWatch(plan.plan_after_s)
+        self._previous_aim_world: float | None = None
+
+    def decide(
+        self,
+        scan: Scan,
+        ranges: npt.NDArray[np.float64],
+        stamp: float,
+        pose: tuple[float, float, float],
+        goal: Goal,
+        target: Obstacle | None,
+    ) -> HeadingChoice:
+        """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed)."""
+        p = self.params
+        angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
+        goal_heading = goal.heading_from(pose)
+        desired = target.bearing_rad if target is not None else wrap_angle(goal_heading - yaw)
+        scan_ranges = scan.ranges.astype(np.float64)
+        planned = None
+        planning = False
+        if self.planner is not None:
+            self.planner.integrate(stamp, angles, scan_ranges, pose)
+            planning = target is None and self.progress.update(stamp, goal.progress(pose))
+            if planning:
+                planned = self.planner.heading(
+                    stamp,
+                    pose,
+                    goal.point,
+                    goal.heading,
+                    radius,
+                    p.plan_carrot_m,
+                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
+                )
+                desired = desired if planned is None else planned
+        half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
+        bearings, distances = self.memory.outside_view(stamp, pose, half_fov)
+        near_b, near_d = bearings, distances  # remembered points that limit the speed
+        if self.planner is not None:
+            # The window remembers longer than the memory, and it keeps low things close in front that the
+            # camera no longer sees (the current scan clears what it sees through): those limit the speed,
+            # and while the plan steers, what it holds beside the robot blocks headings too.
+            near_b, near_d = self.planner.obstacles_near(stamp, pose, p.memory_range_m)
+            if planning:
+                outside = np.abs(near_b) > half_fov
+                bearings = np.concatenate([bearings, near_b[outside]])
+                distances = np.concatenate([distances, near_d[outside]])
+            near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
+        blocked = headings_blocked_by(angles, bearings, distances, radius)
+        self.memory.add(stamp, angles, scan_ranges, pose)
+        gaps = find_gaps(p, angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
+        previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - yaw)
+        mode = "target" if target is not None else ("plan" if planning else "goal")
+        if gaps:
+            self._blocked_side = 0.0
+            aim, _ = choose_gap(
+                gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment
+            )
+        else:
+            mode = "blocked"
+            aim = turn_in_place_heading(angles, ranges, desired, previous)
+            # Turn decisively (at least to the edge of the view) toward that side: the way out is usually
+            # outside the view, and creeping toward an almost-centred "most open" bin can stall for good.
+            # Keep turning the same way while blocked: alternating sides never brings a gap into view. A plan
+            # knows the way round, so its side is the one to start with.
+            first = planned if planned is not None else (aim if abs(aim) > 1e-3 else (previous or desired or 1.0))
+            side = self._blocked_side or first
+            self._blocked_side = math.copysign(1.0, side)
+            aim = math.copysign(max(abs(aim), half_fov), side)
+        # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
+        # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
+        in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
+        if gaps and not in_view:
+            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
+            aim = desired
+        self._previous_aim_world = wrap_angle(aim + yaw)
+        return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d)
