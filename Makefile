@@ -23,6 +23,9 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[test,train,ros,ros-build,ray]"
+	# Depth Anything 3's model code for the export tests; its declared requirements (open3d, xformers, a CUDA
+	# torch...) are not needed to build the network, so not installed (its model deps are in the test extra).
+	$(PY) -m pip install --quiet --no-deps depth-anything-3==0.1.1
 	$(BUILD_INTERFACES)
 	if [ -d $(SHARED_ROS2) ]; then \
 	  $(PY) -m pip install --quiet --no-deps $(SHARED_ROS2)/launch $(SHARED_ROS2)/launch_ros && \

@@ -6,6 +6,8 @@ from setuptools import find_packages, setup
 
 PACKAGE = "depth_node"
 WEB = ["fastapi>=0.100", "uvicorn>=0.23", "python-multipart>=0.0.6", "Pillow>=9"]
+# What depth-anything-3's model code imports (torch aside); the package itself is installed with --no-deps.
+DA3_MODEL_DEPS = ["einops>=0.6", "omegaconf>=2.3", "addict>=2.4", "safetensors>=0.4", "huggingface_hub>=0.20"]
 
 setup(
     name=PACKAGE,
@@ -25,7 +27,9 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        # The parameter files, the RViz config and the Foxglove layout (README, section "Watch it").
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.json")),
+        (f"share/{PACKAGE}/config/nav2", glob("config/nav2/*.yaml")),
         (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
     ],
     # The web page's files travel inside the package, so a non-editable install serves them too.
@@ -55,6 +59,7 @@ setup(
             "ros-jazzy-nav-msgs",
             "ros-jazzy-std-msgs",
             "ros-jazzy-diagnostic-msgs",
+            "ros-jazzy-lifecycle-msgs",  # the managed (lifecycle) nodes: --managed, launch lifecycle:=true
         ],
         # What building vision_msgs (tools/ros_interfaces.py) needs: ament_cmake and the rosidl generators.
         # The ament-cmake wheel does not pull its parts in, so they are named.
@@ -80,6 +85,16 @@ setup(
         "web": WEB,
         # depth-node export-hf only; never needed at run time (the node reads the ONNX and its metadata).
         "hf": ["torch==2.13.0", "transformers>=5.0", "onnx>=1.15", "onnxscript>=0.1"],
+        # export-hf of Depth Anything 3 as well: what its model code needs. The package itself goes in with
+        # `pip install --no-deps depth-anything-3==0.1.1` (its own requirements pull open3d, pycolmap, xformers,
+        # moviepy and a CUDA torch, none of which building the network needs; README: Exporting models).
+        "export": [
+            "torch==2.13.0",
+            "transformers>=5.0",
+            "onnx>=1.15",
+            "onnxscript>=0.1",
+            *DA3_MODEL_DEPS,
+        ],
         # httpx: FastAPI's TestClient; selenium drives Debian's chromium in the browser test; transformers and
         # onnxscript: the export-hf parity tests (tiny models built from configs, no download).
         "test": [
@@ -96,6 +111,7 @@ setup(
             "selenium>=4.10",
             "transformers>=5.0",
             "onnxscript>=0.1",
+            *DA3_MODEL_DEPS,  # the DA3 export tests (the package: --no-deps in the Makefile)
         ],
     },
     zip_safe=True,

@@ -1,7 +1,9 @@
 """Parameters of the depth node, replay and predict: the single source of names, defaults and ranges.
 
 ``config/depth_node.yaml`` mirrors this dataclass, the rclpy node declares its parameters from it and the
-CLI reads the same YAML, so a replayed bag runs with exactly the live settings.
+CLI reads the same YAML, so a replayed bag runs with exactly the live settings. ``dynamic=True`` marks what
+can be tuned while the node runs (cloud, colouring, floor fit); the model, providers, topics and QoS are
+wired once at start-up and stay read-only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from depth_node.errors import ModelError, ParameterError
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
@@ -34,7 +37,7 @@ class ModelOverrides:
     output_kind: str = param(
         "",
         "What the output means (empty = from the model)",
-        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth"),
+        choices=("", "metric_depth", "relative_inverse_depth", "relative_depth", "metric_inverse_depth"),
     )
     depth_scale: float = param(0.0, "Multiplier on the raw output (0 = from the model)")
     depth_shift: float = param(0.0, "Offset after depth_scale (0 = from the model)")
@@ -55,6 +58,10 @@ class ModelOverrides:
     resample: str = param(
         "", "Resize filter when enlarging (empty = from the model)", choices=("", "auto", "bilinear", "bicubic")
     )
+    confidence_output: str = param("", "Name of the model's confidence output (empty = from the model)")
+    sky_output: str = param("", "Name of the model's sky-score output (empty = from the model)")
+    sky_threshold: float = param(0.0, "Sky score from which a pixel is sky (0 = from the model)", min_value=0.0)
+    fov_output: str = param("", "Name of the model's field-of-view output, degrees (empty = from the model)")
 
     def as_spec_overrides(self) -> dict[str, Any]:
         """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""
@@ -63,8 +70,6 @@ class ModelOverrides:
             if value in (0, 0.0, "", ()):
                 continue
             if name in ("mean", "std") and len(value) != 3:
-                from depth_node.errors import ParameterError
-
                 raise ParameterError(f"parameter 'model.{name}': expected 3 values, got {list(value)}")
             out[name] = value == "true" if name == "keep_aspect_ratio" else value
         return out
@@ -97,15 +102,34 @@ class DepthNodeParams:
         choices=("auto", "reliable", "best_effort"),
     )
     qos_depth: int = param(2, "History depth of the image subscriptions", min_value=1, max_value=100)
-    decimation: int = param(1, "Cloud keeps every k-th pixel in both directions", min_value=1, max_value=32)
+    decimation: int = param(
+        1, "Cloud keeps every k-th pixel in both directions", min_value=1, max_value=32, dynamic=True
+    )
     publish_cloud: bool = param(True, "Publish depth/points")
-    cloud_rgb: bool = param(False, "Colour the cloud (xyzrgb, point_step 32) instead of xyz")
-    cloud_max_range_m: float = param(0.0, "Cloud points with depth beyond this are NaN (0 = no limit)", min_value=0.0)
+    cloud_rgb: bool = param(False, "Colour the cloud (xyzrgb, point_step 32) instead of xyz", dynamic=True)
+    cloud_max_range_m: float = param(
+        0.0, "Cloud points with depth beyond this are NaN (0 = no limit)", min_value=0.0, dynamic=True
+    )
     publish_colored: bool = param(False, "Publish depth/colored, a bgr8 inferno_r rendering of the depth")
-    colored_min_m: float = param(0.2, "Depth shown brightest in depth/colored", min_value=0.0)
-    colored_max_m: float = param(10.0, "Depth shown darkest in depth/colored", min_value=0.01)
+    colored_min_m: float = param(0.2, "Depth shown brightest in depth/colored", min_value=0.0, dynamic=True)
+    colored_max_m: float = param(10.0, "Depth shown darkest in depth/colored", min_value=0.01, dynamic=True)
+    publish_confidence: bool = param(
+        False,
+        "Publish depth/confidence (32FC1, the model's confidence beside the depth, same header); "
+        "only for models with a confidence output (Depth Anything 3)",
+    )
+    min_confidence: float = param(
+        0.0,
+        "Depth whose model confidence is below this is NaN, so cloud, scan and obstacles ignore it (0 = off)",
+        min_value=0.0,
+    )
+    mask_sky: bool = param(
+        True, "Where the model's sky head says sky the depth is NaN, not a far wall (models with a sky output)"
+    )
     floor_scale: bool = param(
-        False, "Rescale each frame so that its floor lies camera_height_m below the camera (depth_node/scale.py)"
+        False,
+        "Rescale each frame so that its floor lies camera_height_m below the camera (depth_node/scale.py)",
+        dynamic=True,
     )
     camera_height_m: float = param(
         0.30, "Height of the camera's optical centre above the floor, m (used by floor_scale)", min_value=0.01
@@ -114,28 +138,39 @@ class DepthNodeParams:
         0.10, "Pitch of the camera, positive looks down, rad (used by floor_scale)", min_value=-1.2, max_value=1.2
     )
     floor_scale_max: float = param(
-        1.5, "Largest floor-scale factor either way (a metric model needs little)", min_value=1.01, max_value=1000.0
+        1.5,
+        "Largest floor-scale factor either way (a metric model needs little)",
+        min_value=1.01,
+        max_value=1000.0,
+        dynamic=True,
     )
     floor_min_support: float = param(
         0.03,
         "Least fraction of the image that must agree on the floor; below it the model's own scale is kept",
         min_value=0.0,
         max_value=1.0,
+        dynamic=True,
     )
     floor_scale_mode: str = param(
         "scale",
         "floor_scale fits one factor on metric depth (scale), or scale and shift of a relative inverse depth "
         "(affine: MiDaS, DPT, Depth Anything relative; depth_node/floor_affine.py)",
         choices=("scale", "affine"),
+        dynamic=True,
     )
     floor_smoothing: float = param(
         0.0,
         "affine mode: weight of the previous frames' floor line (0 = per frame only)",
         min_value=0.0,
         max_value=0.99,
+        dynamic=True,
     )
     floor_max_depth_m: float = param(
-        20.0, "affine mode: converted depths beyond this are unknown (NaN)", min_value=0.1, max_value=1000.0
+        20.0,
+        "affine mode: converted depths beyond this are unknown (NaN)",
+        min_value=0.1,
+        max_value=1000.0,
+        dynamic=True,
     )
     diagnostics_period_s: float = param(
         1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
@@ -169,6 +204,10 @@ class DepthNodeParams:
             threads=self.threads,
             provider_options=self.provider_options(),
         )
+        try:
+            estimator.set_output_options(self.mask_sky, self.min_confidence)
+        except ModelError as exc:
+            raise ParameterError(f"parameter 'min_confidence': {exc}") from exc
         notice = getattr(estimator, "spec_notice", None)
         if notice and notify is not None:
             notify(notice)

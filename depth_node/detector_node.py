@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rclpy.lifecycle import LifecycleNode
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -20,6 +21,7 @@ from depth_node.detection.params import NODE_NAME, DetectorParams
 from depth_node.detector_processing import DetectorFrameProcessor
 from depth_node.errors import DepthNodeError
 from depth_node.frame_worker import FrameCounts, LatestFrameWorker
+from depth_node.lifecycle import ManagedMixin
 from depth_node.msgs import MessageSet
 from depth_node.node_diagnostics import CountsReporter
 from depth_node.node_params import declare_and_read
@@ -31,15 +33,24 @@ LOG_THROTTLE_S = 5.0
 class DetectorNode(Node):
     """Camera frames in; detections (and detections/image) out."""
 
+    PARAMS = DetectorParams
+
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
+        self._start()
+
+    def _start(self) -> None:
+        """A plain node wires everything up now; a managed one (:mod:`depth_node.lifecycle`) on configure."""
+        self._build()
+
+    def _build(self) -> None:
         try:  # built apart from the ROS wheels (README): say so in one line, not with a traceback
             from vision_msgs.msg import Detection2DArray
         except ImportError as exc:
             raise DepthNodeError(
                 f"vision_msgs is not installed ({exc}); the detector publishes vision_msgs/Detection2DArray"
             ) from exc
-        self.params: DetectorParams = declare_and_read(self, DetectorParams)
+        self.params: DetectorParams = declare_and_read(self, DetectorParams, self._retune)
         p = self.params
         detector = Detector(p)
         self.processor = DetectorFrameProcessor(MessageSet.from_rclpy(), detector)
@@ -87,7 +98,22 @@ class DetectorNode(Node):
             self.pub_image.publish(out.image_msg)
         self.counts.count("processed", out.times_ms["total"])
 
+    def _retune(self, params: DetectorParams) -> None:
+        """Live tuning: the next frame is decoded with the new thresholds."""
+        self.params = params
+        self.processor.detector.retune(params)
+
+    def _teardown(self) -> None:
+        """Stop the worker (before the node's handles go away, or on a managed node's cleanup)."""
+        worker = getattr(self, "worker", None)  # a managed node that was never configured has none
+        if worker is not None:
+            worker.stop()
+
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""
-        self.worker.stop()
+        self._teardown()
         super().destroy_node()
+
+
+class ManagedDetectorNode(ManagedMixin, DetectorNode, LifecycleNode):  # type: ignore[misc]
+    """The detector as a managed (lifecycle) node: ``detector --managed``, or ``lifecycle:=true`` when launched."""

@@ -13,6 +13,7 @@ import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,28 @@ def keep_aspect_size(
     )
 
 
+@dataclass(frozen=True)
+class DepthOutputs:
+    """One frame's depth and, for a model with a confidence output, its confidence, both at the camera's size.
+
+    Attributes:
+        depth: float32 metres (H, W), NaN = unknown (sky and, with ``min_confidence``, unsure pixels included).
+        confidence: float32 (H, W) in the model's own units (larger = surer), or None.
+        fov_deg: The horizontal field of view the model's FOV head estimated, when it was used for the focal.
+    """
+
+    depth: npt.NDArray[np.float32]
+    confidence: npt.NDArray[np.float32] | None = None
+    fov_deg: float | None = None
+
+
 class DepthEstimator(ABC):
     """RGB frame + camera -> metric depth (float32 metres, NaN = unknown) at the camera's resolution."""
+
+    #: Where the model's sky output says sky, the depth is NaN (not a far wall); see :meth:`set_output_options`.
+    mask_sky: bool = True
+    #: Depth whose confidence is below this is NaN (0 = off); needs a model with a confidence output.
+    min_confidence: float = 0.0
 
     def __init__(self, spec: ModelSpec, fixed_size: tuple[int, int] | None = None) -> None:
         """Args: spec: how to run the model; fixed_size: (height, width) the network itself requires."""
@@ -194,6 +215,26 @@ class DepthEstimator(ABC):
     @abstractmethod
     def _forward(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Run the network on a normalised NCHW batch; return its raw first output."""
+
+    def _forward_all(self, batch: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
+        """Every output by name, the depth first (a backend with named extra outputs overrides this)."""
+        return {"depth": self._forward(batch)}
+
+    def set_output_options(self, mask_sky: bool = True, min_confidence: float = 0.0) -> None:
+        """How the model's extra outputs act on the depth (the node's ``mask_sky`` and ``min_confidence``).
+
+        Raises:
+            ModelError: ``min_confidence`` is set for a model without a confidence output (it would do nothing).
+        """
+        if not (math.isfinite(min_confidence) and min_confidence >= 0.0):
+            raise ModelError(f"min_confidence must be a finite number >= 0, got {min_confidence!r}")
+        if min_confidence > 0.0 and not self.spec.confidence_output:
+            raise ModelError(
+                f"min_confidence {min_confidence} is set but the model has no confidence output "
+                "(model spec 'confidence_output'; Depth Anything 3 any-view models have one)"
+            )
+        self.mask_sky = bool(mask_sky)
+        self.min_confidence = float(min_confidence)
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) the network is fed for an image of this size."""
@@ -239,9 +280,13 @@ class DepthEstimator(ABC):
             raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}")
         spec = self.spec
         gain, offset = float(spec.depth_scale), float(spec.depth_shift)
-        if spec.output_kind is OutputKind.METRIC_DEPTH and spec.focal_reference is not None:
+        kind = spec.output_kind
+        inverse = kind in (OutputKind.RELATIVE_INVERSE_DEPTH, OutputKind.METRIC_INVERSE_DEPTH)
+        if kind in (OutputKind.METRIC_DEPTH, OutputKind.METRIC_INVERSE_DEPTH) and spec.focal_reference is not None:
             # A metric net judges distance from apparent size: a longer lens makes things look nearer.
             focal = (camera.fx / camera.width) / spec.focal_reference
+            if inverse:
+                focal = 1.0 / focal
             gain, offset = gain * focal, offset * focal
         # The affine part on the network's small grid: it commutes with the bilinear resize (weights sum
         # to 1), and costs a sixteenth of doing it at the camera's resolution.
@@ -250,7 +295,7 @@ class DepthEstimator(ABC):
             depth = np.asarray(
                 cv2.resize(depth, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32
             )
-        if spec.output_kind is OutputKind.RELATIVE_INVERSE_DEPTH:
+        if inverse:  # inverted after the resize, as the Hugging Face post-processing does
             with np.errstate(divide="ignore", invalid="ignore"):
                 depth = np.where(depth > 0.0, 1.0 / depth, np.nan).astype(np.float32)
         with np.errstate(invalid="ignore"):
@@ -262,9 +307,66 @@ class DepthEstimator(ABC):
         """Metric depth (float32 metres along the optical axis, NaN = unknown), shape (H, W) of the camera.
 
         ``rgb`` may be at any resolution with the camera's aspect ratio; the depth is at the camera's.
+        Sky and low-confidence pixels are NaN for a model with those outputs (:meth:`predict_outputs`).
         """
-        raw = self._forward(self.preprocess(rgb))
-        return self.postprocess(raw, camera)
+        if self.spec.confidence_output or self.spec.sky_output:
+            return self._predict_all(rgb, camera).depth
+        return self.postprocess(self._forward(self.preprocess(rgb)), camera)
+
+    def predict_outputs(
+        self, rgb: npt.NDArray[np.uint8], camera: CameraModel, focal_known: bool = True
+    ) -> DepthOutputs:
+        """:meth:`predict` and the model's confidence (None for a model without one).
+
+        Args:
+            rgb: The frame.
+            camera: Its camera model.
+            focal_known: False for an uncalibrated camera: a model with a field-of-view output (spec
+                ``fov_output``) then takes the focal length from it instead of ``camera.fx``.
+        """
+        if self.spec.confidence_output or self.spec.sky_output or (self.spec.fov_output and not focal_known):
+            return self._predict_all(rgb, camera, focal_known)
+        return DepthOutputs(self.predict(rgb, camera))  # a subclass's own predict (the simulator's oracle)
+
+    def _predict_all(self, rgb: npt.NDArray[np.uint8], camera: CameraModel, focal_known: bool = True) -> DepthOutputs:
+        """Depth with the sky and confidence masks applied, and the confidence, from every named output."""
+        spec = self.spec
+        outputs = self._forward_all(self.preprocess(rgb))
+        fov_deg = None
+        if spec.fov_output and not focal_known:
+            fov_deg = float(np.asarray(outputs[spec.fov_output]).reshape(-1)[0])
+            if not 0.0 < fov_deg < 180.0:
+                raise ModelError(f"the model's field of view {fov_deg:.3g} deg is not usable as a focal length")
+            fx = (camera.width / 2) / math.tan(math.radians(fov_deg) / 2)
+            camera = CameraModel(camera.width, camera.height, fx, fx, camera.cx, camera.cy)
+        depth = self.postprocess(next(iter(outputs.values())), camera)
+        confidence = self._extra_output(outputs, spec.confidence_output, camera)
+        if self.mask_sky and spec.sky_output:
+            sky = self._extra_output(outputs, spec.sky_output, camera)
+            assert sky is not None
+            depth[sky >= np.float32(spec.sky_threshold)] = np.nan
+        if confidence is not None and self.min_confidence > 0.0:
+            with np.errstate(invalid="ignore"):
+                depth[~(confidence >= np.float32(self.min_confidence))] = np.nan
+        return DepthOutputs(depth, confidence, fov_deg)
+
+    @staticmethod
+    def _extra_output(
+        outputs: Mapping[str, npt.NDArray[Any]], name: str, camera: CameraModel
+    ) -> npt.NDArray[np.float32] | None:
+        """A named per-pixel output at the camera's resolution (bilinear, as the depth), or None for ""."""
+        if not name:
+            return None
+        if name not in outputs:
+            raise ModelError(f"the model spec names output '{name}' but the model's outputs are {list(outputs)}")
+        out = np.asarray(outputs[name], dtype=np.float32)
+        while out.ndim > 2 and out.shape[0] == 1:
+            out = out[0]
+        if out.ndim != 2:
+            raise ModelError(f"output '{name}': expected a single-image map, got shape {np.shape(outputs[name])}")
+        if out.shape != (camera.height, camera.width):
+            out = np.asarray(cv2.resize(out, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32)
+        return np.asarray(out, np.float32)
 
 
 def assumed_spec_notice(path: Path, spec: ModelSpec) -> str:
@@ -301,6 +403,13 @@ class OnnxEstimator(DepthEstimator):
         self.spec_notice = None if (ms.METADATA_KEY in metadata or spec_overrides) else assumed_spec_notice(path, spec)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
+        self._output_names = [o.name for o in self._session.get_outputs()]
+        for field_name in ("confidence_output", "sky_output", "fov_output"):
+            name = getattr(spec, field_name)
+            if name and name not in self._output_names:
+                raise ModelError(
+                    f"model spec {field_name} '{name}' is not an output of '{path}' (outputs: {self._output_names})"
+                )
         shape = inp.shape
         fixed = None
         if len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int):
@@ -316,8 +425,12 @@ class OnnxEstimator(DepthEstimator):
         return self._provider
 
     def _forward(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        out = self._session.run(None, {self._input_name: batch})[0]
+        out = self._session.run(self._output_names[:1], {self._input_name: batch})[0]
         return np.asarray(out, dtype=np.float32)
+
+    def _forward_all(self, batch: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
+        outs = self._session.run(self._output_names, {self._input_name: batch})
+        return {name: np.asarray(out, dtype=np.float32) for name, out in zip(self._output_names, outs, strict=True)}
 
 
 class TorchEstimator(DepthEstimator):

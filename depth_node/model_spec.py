@@ -30,6 +30,7 @@ class OutputKind(str, Enum):
     METRIC_DEPTH = "metric_depth"  # metres along the optical axis
     RELATIVE_INVERSE_DEPTH = "relative_inverse_depth"  # disparity up to scale and shift (MiDaS, DA V2 relative)
     RELATIVE_DEPTH = "relative_depth"  # depth up to scale
+    METRIC_INVERSE_DEPTH = "metric_inverse_depth"  # 1 / metres (Depth Pro: at a normalised focal, see trained_fx)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class ModelSpec:
         min_depth_m: Depths below this are reported unknown (NaN).
         max_depth_m: Depths above this are reported unknown (NaN).
         trained_fx: Focal length (pixels) of the training images at width ``trained_width``; a metric
-            model's depth is multiplied by (camera fx / width) / (trained_fx / trained_width).
+            model's depth is multiplied by (camera fx / width) / (trained_fx / trained_width) (a metric inverse
+            depth divided by it).
             0 disables the focal rescale.
         trained_width: The image width ``trained_fx`` refers to; 0 = ``input_width``.
         keep_aspect_ratio: With a dynamic network and ``input_width`` x ``input_height`` as the nominal size,
@@ -59,6 +61,13 @@ class ModelSpec:
         size_rounding: How dynamic sizes reach ``size_multiple``: "nearest" or "floor" (GLPN floors).
         resample: Resize filter when the image is enlarged: "auto" (bilinear), "bilinear" or "bicubic".
             Shrinking always uses area averaging, the closest OpenCV filter to PIL's antialiased resize.
+        confidence_output: Name of the graph output holding a per-pixel confidence (larger = surer, same grid
+            as the depth; Depth Anything 3's ``depth_conf``); "" = the model has none.
+        sky_output: Name of the graph output holding a sky score (Depth Anything 3's sky head); where it is at
+            least ``sky_threshold`` the depth is unknown (NaN) unless the node's ``mask_sky`` is off. "" = none.
+        sky_threshold: Sky score from which a pixel is sky (0.3: Depth Anything 3's own ``compute_sky_mask``).
+        fov_output: Name of the graph output holding the model's own estimate of the horizontal field of view,
+            degrees (Depth Pro's FOV head); used for the focal length only where the camera has no calibration.
     """
 
     input_width: int = 0
@@ -78,6 +87,10 @@ class ModelSpec:
     keep_aspect_ratio: bool = False
     size_rounding: str = "nearest"
     resample: str = "auto"
+    confidence_output: str = ""
+    sky_output: str = ""
+    sky_threshold: float = 0.3
+    fov_output: str = ""
 
     def __post_init__(self) -> None:
         if self.input_width < 0 or self.input_height < 0:
@@ -98,6 +111,8 @@ class ModelSpec:
             raise ModelError(f"model spec: size_rounding must be 'nearest' or 'floor', got {self.size_rounding!r}")
         if self.resample not in ("auto", "bilinear", "bicubic"):
             raise ModelError(f"model spec: resample must be 'auto', 'bilinear' or 'bicubic', got {self.resample!r}")
+        if not math.isfinite(self.sky_threshold):
+            raise ModelError(f"model spec: sky_threshold must be finite, got {self.sky_threshold}")
         if self.trained_fx < 0.0 or not math.isfinite(self.trained_fx):
             raise ModelError(f"model spec: trained_fx must be >= 0, got {self.trained_fx}")
         if self.trained_fx > 0.0 and self.trained_width <= 0 and self.input_width <= 0:
@@ -160,6 +175,8 @@ def from_mapping(values: Mapping[str, Any], base: ModelSpec | None = None) -> Mo
                 changes[name] = tuple(float(v) for v in value)
             elif name in ("color_order", "size_rounding", "resample"):
                 changes[name] = str(value).lower()
+            elif name in ("confidence_output", "sky_output", "fov_output"):
+                changes[name] = str(value)
             elif isinstance(_FIELDS[name].default, bool):
                 changes[name] = bool(value)
             elif isinstance(_FIELDS[name].default, int):

@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from rclpy.lifecycle import LifecycleNode
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from depth_node.depth_params import NODE_NAME, DepthNodeParams
 from depth_node.errors import DepthNodeError
 from depth_node.frame_worker import FrameCounts, LatestFrameWorker
+from depth_node.lifecycle import ManagedMixin
 from depth_node.msgs import MessageSet
 from depth_node.node_diagnostics import CountsReporter
 from depth_node.node_params import declare_and_read
@@ -32,9 +34,18 @@ LOG_THROTTLE_S = 5.0
 class DepthNode(Node):
     """Camera frames in; depth/image_raw, depth/camera_info, depth/points, depth/colored out."""
 
+    PARAMS = DepthNodeParams
+
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        self.params: DepthNodeParams = declare_and_read(self, DepthNodeParams)
+        self._start()
+
+    def _start(self) -> None:
+        """A plain node wires everything up now; a managed one (:mod:`depth_node.lifecycle`) on configure."""
+        self._build()
+
+    def _build(self) -> None:
+        self.params: DepthNodeParams = declare_and_read(self, DepthNodeParams, self._retune)
         p = self.params
         estimator = p.build_estimator(notify=self.get_logger().warning)
         self.processor = DepthFrameProcessor(MessageSet.from_rclpy(), estimator, p)
@@ -46,6 +57,7 @@ class DepthNode(Node):
         self.pub_info = self.create_publisher(CameraInfo, "depth/camera_info", 5)
         self.pub_cloud = self.create_publisher(PointCloud2, "depth/points", 5) if p.publish_cloud else None
         self.pub_colored = self.create_publisher(Image, "depth/colored", 5) if p.publish_colored else None
+        self.pub_confidence = self.create_publisher(Image, "depth/confidence", 5) if p.publish_confidence else None
 
         self._info_lock = threading.Lock()
         self._info: Any = None
@@ -77,7 +89,8 @@ class DepthNode(Node):
         depth = self.pub_depth.get_subscription_count() + self.pub_info.get_subscription_count() > 0
         cloud = self.pub_cloud is not None and self.pub_cloud.get_subscription_count() > 0
         colored = self.pub_colored is not None and self.pub_colored.get_subscription_count() > 0
-        return depth or cloud or colored, cloud, colored
+        confidence = self.pub_confidence is not None and self.pub_confidence.get_subscription_count() > 0
+        return depth or cloud or colored or confidence, cloud, colored
 
     def _process(self, image: Any) -> None:
         anything, cloud, colored = self._wanted()
@@ -105,6 +118,8 @@ class DepthNode(Node):
             self.pub_cloud.publish(out.cloud_msg)
         if out.colored_msg is not None and self.pub_colored is not None:
             self.pub_colored.publish(out.colored_msg)
+        if out.confidence_msg is not None and self.pub_confidence is not None:
+            self.pub_confidence.publish(out.confidence_msg)
         self.counts.count("processed", out.times_ms["total"])
         if out.camera_fallback:
             self.get_logger().warning(
@@ -115,7 +130,22 @@ class DepthNode(Node):
         if out.floor is not None and not out.floor.found:
             self.counts.count("floor_not_found")  # published at the model's own scale
 
+    def _retune(self, params: DepthNodeParams) -> None:
+        """Live tuning: the next frame uses the new cloud, colouring and floor settings."""
+        self.params = params
+        self.processor.retune(params)
+
+    def _teardown(self) -> None:
+        """Stop the worker (before the node's handles go away, or on a managed node's cleanup)."""
+        worker = getattr(self, "worker", None)  # a managed node that was never configured has none
+        if worker is not None:
+            worker.stop()
+
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""
-        self.worker.stop()
+        self._teardown()
         super().destroy_node()
+
+
+class ManagedDepthNode(ManagedMixin, DepthNode, LifecycleNode):
+    """depth_node as a managed (lifecycle) node: ``depth_node --managed``, or ``lifecycle:=true`` when launched."""

@@ -38,21 +38,24 @@ def _descriptor(info: params_mod.ParamInfo) -> Any:
         str: ParameterType.PARAMETER_STRING_ARRAY,
     }
     kind = (info.item_kind or str) if info.kind is tuple else info.kind
+    when = "settable at run time" if info.dynamic else "read-only: wired at start-up, restart the node to change it"
     descriptor = ParameterDescriptor(
         name=info.name,
         type=array_types[kind] if info.kind is tuple else types[kind],
-        description=info.description + (f" (one of {list(info.choices)})" if info.choices else ""),
-        read_only=True,  # read once at start-up; changing them needs a restart
+        description=info.description + (f" (one of {list(info.choices)})" if info.choices else "") + f" [{when}]",
+        read_only=not info.dynamic,  # the dataclass field's flag (depth_node.params.param(dynamic=...))
     )
-    if info.kind in (int, float) and (info.min_value is not None or info.max_value is not None):
-        lo = info.min_value if info.min_value is not None else -1e300
-        hi = info.max_value if info.max_value is not None else 1e300
+    lo, hi = info.min_value, info.max_value
+    if info.kind in (int, float) and lo is not None and hi is not None:
+        # Both bounds: a range rclpy checks itself and rqt_reconfigure draws as a slider.
         if info.kind is int:
-            descriptor.integer_range = [
-                IntegerRange(from_value=int(max(lo, -(2**63))), to_value=int(min(hi, 2**63 - 1)), step=0)
-            ]
+            descriptor.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
         else:
             descriptor.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    elif info.kind in (int, float) and (lo is not None or hi is not None):
+        # One bound: a ROS range needs both, and a made-up one (1e300) would make a useless slider; say it in
+        # words, and depth_node.live_params refuses a value beyond it with the dataclass's own message.
+        descriptor.additional_constraints = f"minimum {lo}" if lo is not None else f"maximum {hi}"
     return descriptor
 
 
@@ -67,7 +70,7 @@ def _array_type(info: params_mod.ParamInfo) -> Any:
     }[info.item_kind or str]
 
 
-def _check_overrides(node: Any, cls: type, infos: dict[str, params_mod.ParamInfo]) -> None:
+def _check_overrides(node: Any, infos: dict[str, params_mod.ParamInfo]) -> None:
     """The values given for ``cls``'s parameters (params file, ``-p``), checked by our own rules.
 
     rclpy keeps the node's overrides in ``_parameter_overrides`` (name -> Parameter) until they are
@@ -76,24 +79,57 @@ def _check_overrides(node: Any, cls: type, infos: dict[str, params_mod.ParamInfo
     """
     raw = getattr(node, "_parameter_overrides", {}) or {}
     for name, parameter in raw.items():
-        info = infos.get(params_mod.renamed(cls, [name]).get(name, name))
+        info = infos.get(name)
         if info is None:
             continue
         value = parameter.value
         params_mod.coerce(info, list(value) if info.kind is tuple and value is not None else value)
 
 
-def declare_and_read(node: Any, cls: type[T]) -> T:
-    """Declare every parameter of ``cls`` on ``node`` and return the validated values.
+def declare_and_read(node: Any, cls: type[T], on_change: Callable[[T], None] | None = None) -> T:
+    """Declare every parameter of ``cls`` on ``node`` (once) and return the validated values.
+
+    The parameters the dataclass marks ``dynamic`` stay settable while the node runs: a set is validated by
+    the dataclass's own rules (refused with the reason otherwise) and the new dataclass goes to
+    ``on_change`` (:mod:`depth_node.live_params`). The others are declared read-only. Called again on the
+    same node (a managed node configured a second time), it only reads the current values back.
 
     Raises:
         depth_node.errors.ParameterError: a value that the dataclass refuses, naming the parameter.
     """
-    from rclpy.exceptions import ParameterException, ParameterUninitializedException
+    from depth_node import live_params
 
-    infos = {info.name: info for info in params_mod.describe(cls)}
-    _check_overrides(node, cls, infos)  # raises ParameterError before rclpy's own checks can
-    values: dict[str, Any] = {}
+    live = live_params.live_parameters(node, cls)
+    if live is None:
+        infos = {info.name: info for info in params_mod.describe(cls)}
+        _declare(node, cls, infos)
+        live = live_params.register(node, cls, infos)
+    live.on_change = on_change
+    return live.read()
+
+
+def _rename_overrides(node: Any, cls: type) -> None:
+    """A value given under an old name (the dataclass's ``RENAMED``) becomes the new name's override, said once.
+
+    rclpy keeps an override of an undeclared name aside; moving it under the new name before declaring makes
+    ``-p stamped:=true`` (or a params file from before the rename) set ``cmd_vel_stamped``, and wins over the
+    new name's value in the shipped params file, as the CLI's loader does.
+    """
+    from rclpy.parameter import Parameter
+
+    raw = getattr(node, "_parameter_overrides", None)
+    if not raw:
+        return
+    for old, new in params_mod.renamed(cls, raw).items():
+        node.get_logger().warning(params_mod.renamed_notice(old, new))
+        raw[new] = Parameter(new, value=raw[old].value)
+
+
+def _declare(node: Any, cls: type, infos: dict[str, params_mod.ParamInfo]) -> None:
+    from rclpy.exceptions import ParameterException
+
+    _rename_overrides(node, cls)
+    _check_overrides(node, infos)  # raises ParameterError before rclpy's own checks can
     for info in infos.values():
         try:
             if info.kind is tuple and len(info.default) == 0:
@@ -102,19 +138,8 @@ def declare_and_read(node: Any, cls: type[T]) -> T:
             else:
                 default = list(info.default) if info.kind is tuple else info.default
                 node.declare_parameter(info.name, default, _descriptor(info))
-            value = node.get_parameter(info.name).value
-        except ParameterUninitializedException:
-            continue  # declared without a value and none given: the dataclass default applies
         except ParameterException as exc:  # what our own check above did not foresee
             raise ParameterError(f"parameter '{info.name}': {exc}") from exc
-        if value is not None:
-            values[info.name] = list(value) if info.kind is tuple else value
-    # A value given under an old name (RENAMED) is not declared, so rclpy keeps it aside: read it from there.
-    raw = getattr(node, "_parameter_overrides", {}) or {}
-    for old, new_name in params_mod.renamed(cls, raw).items():
-        node.get_logger().warning(params_mod.renamed_notice(old, new_name))
-        values[new_name] = raw[old].value
-    return params_mod.from_mapping(cls, values, source=f"node '{node.get_name()}' parameters")
 
 
 def require_rclpy(executable: str) -> None:

@@ -7,7 +7,10 @@ description and the allowed range or choices. From that one declaration this mod
   values an rclpy node read back), refusing unknown names, wrong types and out-of-range values with a
   message that names the parameter;
 * lists the flat, dotted ROS parameter names with defaults and descriptions (:func:`describe`), so the
-  rclpy node declares exactly these parameters.
+  rclpy node declares exactly these parameters;
+* marks which parameters may change while a node runs (``param(..., dynamic=True)``: speeds, distances,
+  thresholds, gains, goal settings); the rest (model, topics, QoS, frames, rates) are read once at start-up,
+  and the node declares them read-only. One flag in the field's metadata, so no node keeps its own list.
 
 Nested dataclasses become dotted names (``model.output_kind``), as ROS 2 flattens nested YAML; a :func:`group`
 field nests a dataclass for the code's sake only, its parameters keeping their plain names.
@@ -39,6 +42,7 @@ def param(
     min_value: float | None = None,
     max_value: float | None = None,
     choices: Sequence[str] | None = None,
+    dynamic: bool = False,
 ) -> Any:
     """A dataclass field with the metadata the loader and the ROS declaration need.
 
@@ -48,8 +52,10 @@ def param(
         min_value: Inclusive lower bound for numbers (for lists: of every element).
         max_value: Inclusive upper bound for numbers (for lists: of every element).
         choices: The allowed values of a string parameter (for lists: of every element).
+        dynamic: Settable while the node runs (``ros2 param set``, rqt_reconfigure), validated by the same
+            rules; False (the default) declares it read-only, for what the node wires up once at start-up.
     """
-    meta = {"description": description, "min": min_value, "max": max_value, "choices": choices}
+    meta = {"description": description, "min": min_value, "max": max_value, "choices": choices, "dynamic": dynamic}
     if isinstance(default, list):
         default = tuple(default)
     return dataclasses.field(default=default, metadata=meta)
@@ -84,6 +90,7 @@ class ParamInfo:
     min_value: float | None
     max_value: float | None
     choices: Sequence[str] | None
+    dynamic: bool = False  # settable at run time; False = read-only once the node has started
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -116,6 +123,7 @@ def describe(cls: type, prefix: str = "") -> Iterator[ParamInfo]:
             min_value=f.metadata.get("min"),
             max_value=f.metadata.get("max"),
             choices=f.metadata.get("choices"),
+            dynamic=bool(f.metadata.get("dynamic", False)),
         )
 
 

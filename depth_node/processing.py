@@ -49,6 +49,8 @@ class FrameOutputs:
         times_ms: Milliseconds per stage (see :data:`STAGES`; the floor fit counts as inference).
         floor: The frame's floor fit (already applied to ``depth``), or None when ``floor_scale`` is off.
             In affine mode a frame with no floor line and none before it raises ``FloorNotFoundError``.
+        confidence: The model's confidence (H, W) for a model with a confidence output, else None.
+        confidence_msg: 32FC1 Image of ``confidence`` (header of the input) when ``publish_confidence``, else None.
         camera_fallback: The camera was built from ``fallback_hfov_deg`` (its CameraInfo had K all zeros):
             the shell warns, throttled, that the depth is only as good as that guess.
     """
@@ -61,6 +63,8 @@ class FrameOutputs:
     colored_msg: Any
     times_ms: dict[str, float]
     floor: FloorFit | AffineFit | None = None
+    confidence: npt.NDArray[np.float32] | None = None
+    confidence_msg: Any = None
     camera_fallback: bool = False
 
 
@@ -114,11 +118,12 @@ class DepthFrameProcessor:
         rgb, camera = view.rgb, view.camera
         t1 = time.perf_counter()
         try:
-            depth = self.estimator.predict(rgb, camera)
+            predicted = self.estimator.predict_outputs(rgb, camera)
         except DepthNodeError:
             raise
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
+        depth, confidence = predicted.depth, predicted.confidence
         if view.valid is not None:  # beyond the raw image's edge: no depth (a copy: the estimator may reuse its own)
             depth = np.where(view.valid, depth, np.float32(np.nan)).astype(np.float32, copy=False)
         floor: FloorFit | AffineFit | None = None
@@ -129,6 +134,9 @@ class DepthFrameProcessor:
         m = self.messages
         depth_msg = m.image(depth, "32FC1", header)
         info_out = m.camera_info(camera, header)
+        confidence_msg = None
+        if params.publish_confidence and confidence is not None:
+            confidence_msg = m.image(confidence, "32FC1", header)
         cloud_msg = None
         if want_cloud:
             cloud = self.cloud_builder.build(depth, camera, rgb if params.cloud_rgb else None)
@@ -143,4 +151,33 @@ class DepthFrameProcessor:
             "points": (t3 - t2) * 1e3,
             "total": (t3 - t0) * 1e3,
         }
-        return FrameOutputs(depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor, view.fallback)
+        return FrameOutputs(
+            depth,
+            camera,
+            depth_msg,
+            info_out,
+            cloud_msg,
+            colored_msg,
+            times,
+            floor,
+            confidence,
+            confidence_msg,
+            camera_fallback=view.fallback,
+        )
+
+    def retune(self, params: DepthNodeParams) -> None:
+        """Take new parameters while running (the node's live tuning); the next frame uses them.
+
+        The floor fit is rebuilt only when one of its own settings changed, so that an affine fit keeps its
+        smoothing across an unrelated change. Each attribute is swapped whole: a frame in flight on the
+        worker sees either the old or the new object.
+        """
+        floor_fields = (
+            *("floor_scale", "floor_scale_mode", "floor_scale_max", "floor_min_support"),
+            *("floor_smoothing", "floor_max_depth_m", "camera_height_m", "camera_pitch_rad"),
+        )
+        if any(getattr(params, f) != getattr(self.params, f) for f in floor_fields):
+            self.floor_scaler = params.floor_scaler()
+        max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
+        self.cloud_builder = PointCloudBuilder(params.decimation, max_range)
+        self.params = params

@@ -1,13 +1,16 @@
-"""Launch depth_node on a camera: ros2 launch depth_node depth_node.launch.py image:=/cam/image_raw ..."""
+"""Launch depth_node on a camera: ros2 launch depth_node depth_node.launch.py image:=/cam/image_raw ...
+
+``lifecycle:=true`` starts it as a managed node (``lifecycle_autostart:=true`` configures and activates it
+from here); ``rviz:=true`` / ``foxglove:=true`` open the package's views (depth_node.launch_support).
+"""
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition, UnlessCondition
-from launch.substitutions import LaunchConfiguration, PythonExpression
-from launch_ros.actions import Node
+from launch.substitutions import LaunchConfiguration
 
+from depth_node import launch_support
 from launch import LaunchDescription
 
 
@@ -21,6 +24,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("model", default_value="", description="model path; empty = the params file's"),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
+        *launch_support.arguments(),
     ]
     remappings = [
         ("image_raw", LaunchConfiguration("image")),
@@ -35,26 +39,27 @@ def generate_launch_description() -> LaunchDescription:
         "remappings": remappings,
         "output": "screen",
     }
-    model_given = PythonExpression(["'", LaunchConfiguration("model"), "' != ''"])
+    model_given = ["('", LaunchConfiguration("model"), "' != '')"]
     sim_time = {"use_sim_time": LaunchConfiguration("use_sim_time")}
     return LaunchDescription(
         [
             *args,
             # The model argument overrides the file only when given, so an empty argument never
             # clobbers model_path from a user's params file.
-            Node(
+            *launch_support.plain_or_managed(
+                model_given,
                 **common,
                 parameters=[
                     LaunchConfiguration("params_file"),
                     sim_time,
                     {"model_path": LaunchConfiguration("model")},
                 ],
-                condition=IfCondition(model_given),
             ),
-            Node(
+            *launch_support.plain_or_managed(
+                ["not ", *model_given],
                 **common,
                 parameters=[LaunchConfiguration("params_file"), sim_time],
-                condition=UnlessCondition(model_given),
             ),
+            *launch_support.viewers(share),
         ]
     )

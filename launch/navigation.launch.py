@@ -15,17 +15,20 @@ TwistStamped, what Jazzy's diff_drive_controller takes.
 
 With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
 onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
+
+``lifecycle:=true`` starts the nodes (depth_node, obstacle_avoidance, the detector) as managed nodes
+(nav2_lifecycle_manager with their ``node_names`` and ``bond_timeout: 0.0``, or ``lifecycle_autostart:=true``);
+``rviz:=true`` / ``foxglove:=true`` open the package's views (depth_node.launch_support).
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
-from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
+from depth_node import launch_support
 from launch import LaunchDescription
 
 
@@ -55,6 +58,7 @@ def generate_launch_description() -> LaunchDescription:
             "cmd_vel_stamped", default_value="false", description="TwistStamped on cmd_vel (Jazzy ros2_control)"
         ),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
+        *launch_support.arguments(),
     ]
     sim_time = {"use_sim_time": LaunchConfiguration("use_sim_time")}
     # float() so that "1" is a double, as both nodes declare it (an integer override would be refused).
@@ -62,7 +66,7 @@ def generate_launch_description() -> LaunchDescription:
         name: PythonExpression(["str(float('", LaunchConfiguration(name), "'))"])
         for name in ("camera_height_m", "camera_pitch_rad")
     }
-    depth = Node(
+    depth = launch_support.plain_or_managed(
         package="depth_node",
         executable="depth_node",
         name="depth_node",
@@ -80,7 +84,7 @@ def generate_launch_description() -> LaunchDescription:
         "frame_prefix": ParameterValue(LaunchConfiguration("frame_prefix"), value_type=str),
         "cmd_vel_stamped": ParameterValue(LaunchConfiguration("cmd_vel_stamped"), value_type=bool),
     }
-    navigation = Node(
+    navigation = launch_support.plain_or_managed(
         package="depth_node",
         executable="obstacle_avoidance",
         name="obstacle_avoidance",
@@ -95,7 +99,8 @@ def generate_launch_description() -> LaunchDescription:
         output="screen",
     )
     detector_model = LaunchConfiguration("detector_model")
-    detector = Node(
+    detector = launch_support.plain_or_managed(
+        ["('", detector_model, "' != '')"],
         package="depth_node",
         executable="detector",
         name="detector",
@@ -106,7 +111,6 @@ def generate_launch_description() -> LaunchDescription:
             ("image_raw/compressed", [LaunchConfiguration("image"), "/compressed"]),
             ("detections", LaunchConfiguration("detections")),
         ],
-        condition=IfCondition(PythonExpression(["'", detector_model, "' != ''"])),
         output="screen",
     )
-    return LaunchDescription([*args, depth, navigation, detector])
+    return LaunchDescription([*args, *depth, *navigation, *detector, *launch_support.viewers(share)])

@@ -139,6 +139,23 @@ class Controller:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
         self.goal.set_point(x, y)  # the heading to it is taken at each decision
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Take new parameters while running (the node's live tuning), keeping the state.
+
+        Speeds, distances, thresholds and fusion settings are read from ``params`` at each step (by the
+        controller, the heading decider and the speed law); the PID's gains and output limits are set on it
+        (its integral is kept); the goal tolerance and the odometry jump threshold are handed to their parts;
+        a new ``goal_heading_rad`` replaces the goal (as :meth:`set_goal_heading`). What sizes the scanner, the
+        memory and the rolling window is read-only in the node (a restart rebuilds them).
+        """
+        old, self.params = self.params, params
+        self.heading.params = params  # gaps, lookahead, clearance: read at each decision
+        self.law.retune(params)
+        self.tracker.odom_jump_m = params.odom_jump_m
+        self.goal.tolerance_m = params.goal_tolerance_m
+        if params.goal_heading_rad != old.goal_heading_rad:
+            self.set_goal_heading(params.goal_heading_rad)
+
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
         self._failure = f"last depth frame failed at {stamp_s:.3f} s: {reason}"
@@ -150,6 +167,16 @@ class Controller:
     def scan(self) -> Scan | None:
         """The virtual scan of the last good depth frame."""
         return self._scan
+
+    def believed_obstacles(self) -> npt.NDArray[np.float64]:
+        """What the controller holds beyond the current scan, (N, 2) odometry (x, y): the rolling window's
+        occupied cells and the remembered points (for diagnostics: the simulator draws them for failed runs)."""
+        if self._depth_stamp is None:
+            return np.empty((0, 2))
+        held = [self.heading.memory.points(self._depth_stamp)]
+        if self.heading.planner is not None:
+            held.append(self.heading.planner.occupied_points(self._depth_stamp))
+        return np.concatenate(held)
 
     @property
     def obstacles(self) -> list[Obstacle]:
@@ -270,7 +297,7 @@ class Controller:
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)
 
-        radius = p.clearance_radius_m
+        radius = choice.radius  # the half-width the gaps kept: thinner while squeezing
         clearance = corridor_clearance(angles, ranges, radius, scan.angle_increment)
         # Remembered points beside the robot count too: the first forward metre is often out of view.
         near_b, near_d = choice.near_bearings, choice.near_distances
@@ -279,6 +306,8 @@ class Controller:
         linear, reason, target_distance = self.law.speed(
             clearance, self._obstacles, choice.aim, target, choice.half_fov
         )
+        if choice.squeezing and linear > p.squeeze_speed:
+            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
         if choice.mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(

@@ -219,6 +219,11 @@ class NavigationCore:
         self._note(INFO, "", f"goal ({x:.2f}, {y:.2f}) in '{frame_id}', pose from {source}")
         return True
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """New parameters while running (live tuning); the next tick uses them. Everything else is kept."""
+        self.params = params
+        self.controller.retune(params)
+
     # --- the tick ---------------------------------------------------------------------------------
 
     def tick(self, now_ns: int) -> TickOutput:

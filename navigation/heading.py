@@ -22,6 +22,7 @@ from navigation.local_plan import LocalPlanner, ProgressWatch
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.pose import wrap_angle
+from navigation.squeeze import squeeze_radius
 
 # How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
 VIEW_MARGIN_RAD = 0.15
@@ -66,18 +67,21 @@ def find_gaps(
     unknown: npt.NDArray[np.bool_],
     increment: float,
     blocked: npt.NDArray[np.bool_],
+    radius: float | None = None,
 ) -> tuple[Gap, ...]:
     """The gaps at ``lookahead_m``; when that closes them all, at shorter horizons down to ``slow_distance_m``.
 
     A wall across the view 1.5 m ahead closes every gap at a 2 m lookahead, but it is no reason to stop
     yet: the speed ramp slows the robot as it comes nearer, and only an obstacle within the slow distance
-    makes the robot turn in place. Unknown bins stay closed at the horizon in use.
+    makes the robot turn in place. Unknown bins stay closed at the horizon in use. ``radius``: the half-width
+    kept free (default: robot radius plus safety margin; thinner while squeezing, navigation/squeeze.py).
     """
     p = params
+    half_width = p.clearance_radius_m if radius is None else radius
     low = min(p.slow_distance_m, p.lookahead_m)
     for horizon in np.linspace(p.lookahead_m, low, 5 if low < p.lookahead_m else 1):
         at_horizon = np.where(unknown & np.isfinite(ranges), float(horizon), ranges)
-        gaps = gaps_from_ranges(angles, at_horizon, p.clearance_radius_m, float(horizon), increment, blocked)
+        gaps = gaps_from_ranges(angles, at_horizon, half_width, float(horizon), increment, blocked)
         if gaps:
             return tuple(gaps)
     return ()
@@ -106,6 +110,8 @@ class HeadingChoice:
         half_fov: Half the scan's field of view (an aim beyond it is turned to in place), rad.
         near_bearings: Remembered points near the robot that limit the speed (robot frame), rad.
         near_distances: Their distances, m.
+        radius: The half-width the gaps kept free (thinner while squeezing), m.
+        squeezing: Whether the gaps are the thin-margin ones (navigation/squeeze.py).
     """
 
     mode: str
@@ -115,6 +121,8 @@ class HeadingChoice:
     half_fov: float
     near_bearings: npt.NDArray[np.float64]
     near_distances: npt.NDArray[np.float64]
+    radius: float = math.inf
+    squeezing: bool = False
 
 
 class HeadingDecider:
@@ -153,6 +161,7 @@ class HeadingDecider:
         """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed)."""
         p = self.params
         angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
+        thin = squeeze_radius(p)
         goal_heading = goal.heading_from(pose)
         desired = target.bearing_rad if target is not None else wrap_angle(goal_heading - yaw)
         scan_ranges = scan.ranges.astype(np.float64)
@@ -162,15 +171,18 @@ class HeadingDecider:
             self.planner.integrate(stamp, angles, scan_ranges, pose)
             planning = target is None and self.progress.update(stamp, goal.progress(pose))
             if planning:
-                planned = self.planner.heading(
-                    stamp,
-                    pose,
-                    goal.point,
-                    goal.heading,
-                    radius,
-                    p.plan_carrot_m,
-                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
-                )
+                for inflation in (radius, thin) if thin is not None else (radius,):
+                    planned = self.planner.heading(
+                        stamp,
+                        pose,
+                        goal.point,
+                        goal.heading,
+                        inflation,
+                        p.plan_carrot_m,
+                        p.max_linear_speed / max(p.max_angular_speed, 1e-6),
+                    )
+                    if planned is not None:  # the full inflation left a way; else plan with the thin one
+                        break
                 desired = desired if planned is None else planned
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self.memory.outside_view(stamp, pose, half_fov)
@@ -187,9 +199,15 @@ class HeadingDecider:
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
         self.memory.add(stamp, angles, scan_ranges, pose)
-        gaps = find_gaps(p, angles, ranges, np.isnan(scan.ranges), scan.angle_increment, blocked)
+        unknown = np.isnan(scan.ranges)
+        gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - yaw)
         mode = "target" if target is not None else ("plan" if planning else "goal")
+        squeezing = False
+        if not gaps and thin is not None:  # no ordinary gap: look again with the thin margin
+            thin_blocked = headings_blocked_by(angles, bearings, distances, thin)
+            gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
+            radius, squeezing = (thin, True) if gaps else (radius, False)
         if gaps:
             self._blocked_side = 0.0
             aim, _ = choose_gap(
@@ -213,4 +231,4 @@ class HeadingDecider:
             # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
         self._previous_aim_world = wrap_angle(aim + yaw)
-        return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d)
+        return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d, radius, squeezing)

@@ -157,6 +157,15 @@ class LocalPlanner:
         """Cells with a hit no older than ``memory_s`` ([ix, iy], x along the first axis)."""
         return self._hit >= stamp_s - self.memory_s
 
+    def occupied_points(self, stamp_s: float) -> FloatArray:
+        """Odometry (x, y) of the occupied cells' centres, (N, 2) (what the window holds, for diagnostics)."""
+        if self._origin is None:
+            return np.empty((0, 2))
+        ix, iy = np.nonzero(self.occupied(stamp_s))
+        return np.stack(
+            [self._origin[0] + (ix + 0.5) * self.resolution, self._origin[1] + (iy + 0.5) * self.resolution], axis=1
+        )
+
     def obstacles_near(
         self, stamp_s: float, pose: tuple[float, float, float], range_m: float
     ) -> tuple[FloatArray, FloatArray]:

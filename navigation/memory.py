@@ -38,6 +38,11 @@ class ObstacleMemory:
         while self._frames and stamp_s - self._frames[0][0] > self.horizon_s:
             self._frames.popleft()
 
+    def points(self, stamp_s: float) -> FloatArray:
+        """All remembered points no older than the horizon at ``stamp_s``, (N, 2) odometry frame (diagnostics)."""
+        frames = [p for t, p in self._frames if stamp_s - t <= self.horizon_s]
+        return np.concatenate(frames) if frames else np.empty((0, 2))
+
     def outside_view(
         self, stamp_s: float, pose: tuple[float, float, float], half_fov: float
     ) -> tuple[FloatArray, FloatArray]:

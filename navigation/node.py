@@ -46,10 +46,19 @@ LOG_THROTTLE_S = 5.0
 class ObstacleAvoidanceNode(Node):
     """depth/image_raw, depth/camera_info, detections, odom, goal_pose in; cmd_vel, obstacles, scan, markers out."""
 
+    PARAMS = ObstacleAvoidanceParams
+
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
+        self._start()
+
+    def _start(self) -> None:
+        """A plain node wires everything up now; a managed one (navigation.managed_node) on configure."""
+        self._build()
+
+    def _build(self) -> None:
         # Frames with frame_prefix applied (robot1/base_link ...): what every header and the core use.
-        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams).prefixed()
+        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams, self._retune).prefixed()
         p = self.params
         self.m = MessageSet.from_rclpy()
         self.core = NavigationCore(p)
@@ -81,6 +90,15 @@ class ObstacleAvoidanceNode(Node):
         self._announced: set[str] = set()
         self._log_notices()
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
+
+    def _retune(self, params: ObstacleAvoidanceParams) -> None:
+        """Live tuning (``ros2 param set``): the next tick decides with the new speeds, distances and gains."""
+        params = params.prefixed()  # frames are read-only, but the values come back unprefixed
+        self.params = params
+        self.core.retune(params)
+
+    def _teardown(self) -> None:
+        """Nothing runs outside the executor here (the depth node stops its worker thread)."""
 
     def _static_tf_publisher(self) -> Any:
         try:

@@ -4,7 +4,10 @@ The rclpy node declares exactly these names (:func:`depth_node.params.describe`)
 ``config/obstacle_avoidance.yaml``, the replay runner and the simulator load the same dataclass, so a
 name can never drift between them. The names of the issue (``camera_height_m`` ... ``cmd_vel_stamped``) are
 an interface: tools set them, so they are never renamed without the old name still being read
-(:data:`ObstacleAvoidanceParams.RENAMED`: ``stamped`` is now ``cmd_vel_stamped``).
+(:data:`ObstacleAvoidanceParams.RENAMED`: ``stamped`` is now ``cmd_vel_stamped``). ``dynamic=True`` marks what
+``ros2 param set`` may change while the node runs (speeds, distances, thresholds, PID gains, goal settings:
+``NavigationCore.retune``); the rest (camera mount, frames, topics, QoS, rates, what sizes the scan, memory and
+window) is read-only.
 
 The parameters are grouped by the part that reads them (``params.speed.max_linear_speed``, ``params.pid.kp``);
 the groups are :func:`depth_node.params.group` fields, so the ROS names stay flat (``max_linear_speed``), and
@@ -48,12 +51,14 @@ class GoalParams:
         "heading at start (dead reckoning of the commanded turn rate); positive is left, rad.",
         min_value=-math.pi,
         max_value=math.pi,
+        dynamic=True,
     )
     goal_tolerance_m: float = param(
         0.35,
         "A goal point (goal_pose) nearer than this counts as reached: the robot stops with a zero twist "
         "(0 = never stop), m.",
         min_value=0.0,
+        dynamic=True,
     )
     odom_frame: str = param(
         "odom",
@@ -64,6 +69,7 @@ class GoalParams:
         "An odometry pose that moves farther than this between two messages (or turns by more than 1 rad) is a "
         "reset: the obstacle memory and the rolling window are dropped, m.",
         min_value=0.0,
+        dynamic=True,
     )
 
 
@@ -71,26 +77,45 @@ class GoalParams:
 class TargetParams:
     """An object to follow instead of the goal: read by the target choice and the speed law."""
 
-    target_class: str = param("", "Class id of an object to follow instead of the goal heading ('' = none).")
-    target_standoff_m: float = param(1.0, "Distance at which the robot stops in front of the target, m.", min_value=0.0)
+    target_class: str = param(
+        "", "Class id of an object to follow instead of the goal heading ('' = none).", dynamic=True
+    )
+    target_standoff_m: float = param(
+        1.0, "Distance at which the robot stops in front of the target, m.", min_value=0.0, dynamic=True
+    )
 
 
 @dataclass(frozen=True)
 class SpeedParams:
     """The speed and turn limits and the speed ramps: read by navigation.speed_law."""
 
-    max_linear_speed: float = param(0.5, "Forward speed in free space, m/s.", min_value=0.0)
-    max_angular_speed: float = param(1.0, "Limit of |angular.z|, also the PID output limit, rad/s.", min_value=0.0)
-    max_linear_accel: float = param(0.5, "Limit of the increase of |linear.x| per second, m/s^2.", min_value=0.0)
-    max_angular_accel: float = param(3.0, "Limit of the increase of |angular.z| per second, rad/s^2.", min_value=0.0)
-    stop_distance_m: float = param(0.45, "Forward clearance at which the linear speed reaches zero, m.", min_value=0.0)
-    slow_distance_m: float = param(1.2, "Forward clearance beyond which the full speed is allowed, m.", min_value=0.0)
+    max_linear_speed: float = param(0.5, "Forward speed in free space, m/s.", min_value=0.0, dynamic=True)
+    max_angular_speed: float = param(
+        1.0, "Limit of |angular.z|, also the PID output limit, rad/s.", min_value=0.0, dynamic=True
+    )
+    max_linear_accel: float = param(
+        0.5, "Limit of the increase of |linear.x| per second, m/s^2.", min_value=0.0, dynamic=True
+    )
+    max_angular_accel: float = param(
+        3.0, "Limit of the increase of |angular.z| per second, rad/s^2.", min_value=0.0, dynamic=True
+    )
+    stop_distance_m: float = param(
+        0.45, "Forward clearance at which the linear speed reaches zero, m.", min_value=0.0, dynamic=True
+    )
+    slow_distance_m: float = param(
+        1.2, "Forward clearance beyond which the full speed is allowed, m.", min_value=0.0, dynamic=True
+    )
     person_classes: tuple[str, ...] = param(
         ("person", "0"), "Class ids treated as people (they get the person_* distances)."
     )
-    person_stop_distance_m: float = param(0.8, "Distance to a person at which the robot stops, m.", min_value=0.0)
+    person_stop_distance_m: float = param(
+        0.8, "Distance to a person at which the robot stops, m.", min_value=0.0, dynamic=True
+    )
     person_slow_distance_m: float = param(
-        2.0, "Distance to a person beyond which the full speed is allowed, m.", min_value=0.0
+        2.0,
+        "Distance to a person beyond which the full speed is allowed, m.",
+        min_value=0.0,
+        dynamic=True,
     )
 
 
@@ -98,30 +123,50 @@ class SpeedParams:
 class PidParams:
     """The PID from the heading error to angular.z (simple-pid): read by navigation.speed_law."""
 
-    kp: float = param(1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0)
-    ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0)
-    kd: float = param(0.05, "Derivative gain, on the measurement to avoid kicks when the gap changes.", min_value=0.0)
+    kp: float = param(
+        1.5, "Proportional gain from heading error (rad) to angular.z (rad/s).", min_value=0.0, dynamic=True
+    )
+    ki: float = param(0.1, "Integral gain (anti-windup from the output limits).", min_value=0.0, dynamic=True)
+    kd: float = param(
+        0.05, "Derivative gain, on the measurement to avoid kicks when the gap changes.", min_value=0.0, dynamic=True
+    )
 
 
 @dataclass(frozen=True)
 class GapParams:
     """The footprint and the gap follower: read by navigation.heading and navigation.freespace."""
 
-    robot_radius_m: float = param(0.20, "Radius of a circle enclosing the robot's footprint, m.", min_value=0.0)
-    safety_margin_m: float = param(0.10, "Extra clearance kept beyond the robot radius, m.", min_value=0.0)
+    robot_radius_m: float = param(
+        0.20, "Radius of a circle enclosing the robot's footprint, m.", min_value=0.0, dynamic=True
+    )
+    safety_margin_m: float = param(
+        0.10, "Extra clearance kept beyond the robot radius, m.", min_value=0.0, dynamic=True
+    )
     lookahead_m: float = param(
-        2.0, "Obstacles farther than this do not close a gap (they only limit speed later), m.", min_value=0.1
+        2.0,
+        "Obstacles farther than this do not close a gap (they only limit speed later), m.",
+        min_value=0.1,
+        dynamic=True,
     )
     gap_hysteresis_rad: float = param(
         0.15,
         "Bonus of the previously chosen gap, so that the choice does not flip between two equal gaps, rad.",
         min_value=0.0,
+        dynamic=True,
     )
     gap_centering_rad: float = param(
         0.10,
         "How far inside a gap's obstacle edges the robot aims (a narrower gap is aimed at its middle), rad.",
         min_value=0.0,
+        dynamic=True,
     )
+    squeeze_margin_m: float = param(
+        0.05,
+        "Margin beyond the robot radius kept in a passage too narrow for safety_margin_m (navigation/squeeze.py); "
+        ">= safety_margin_m switches squeezing off, m.",
+        min_value=0.0,
+    )
+    squeeze_speed: float = param(0.2, "Forward speed limit while squeezing through a narrow gap, m/s.", min_value=0.0)
 
 
 @dataclass(frozen=True)
@@ -165,7 +210,11 @@ class FusionParams:
     """Detections fused with the depth: read by navigation.fusion."""
 
     min_detection_score: float = param(
-        0.3, "Detections with a lower score are ignored (fusion, target, people).", min_value=0.0, max_value=1.0
+        0.3,
+        "Detections with a lower score are ignored (fusion, target, people).",
+        min_value=0.0,
+        max_value=1.0,
+        dynamic=True,
     )
     detector_width: int = param(
         0, "Input width of the detector when boxes come in network pixels (0 = image pixels).", min_value=0
@@ -178,14 +227,18 @@ class FusionParams:
         "Fraction of the box width/height removed on each side before reading depth (edges hit background).",
         min_value=0.0,
         max_value=0.45,
+        dynamic=True,
     )
     depth_percentile: float = param(
         10.0,
         "Percentile of the valid depth in a box taken as its distance (low: the nearest surface wins).",
         min_value=0.0,
         max_value=100.0,
+        dynamic=True,
     )
-    min_valid_pixels: int = param(20, "Fewer valid depth pixels in a box means its distance is unknown.", min_value=1)
+    min_valid_pixels: int = param(
+        20, "Fewer valid depth pixels in a box means its distance is unknown.", min_value=1, dynamic=True
+    )
 
 
 @dataclass(frozen=True)
@@ -215,6 +268,7 @@ class ScanParams:
         "A depth frame with a smaller fraction of valid pixels counts as failed (the robot is blind).",
         min_value=0.0,
         max_value=1.0,
+        dynamic=True,
     )
 
 
@@ -223,7 +277,10 @@ class NodeParams:
     """The control loop and what the node publishes: read by navigation.core and navigation.node."""
 
     input_timeout_s: float = param(
-        0.5, "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.", min_value=0.0
+        0.5,
+        "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.",
+        min_value=0.0,
+        dynamic=True,
     )
     control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
     cmd_vel_stamped: bool = param(

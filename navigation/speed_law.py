@@ -57,6 +57,12 @@ class SpeedLaw:
         self.linear = 0.0  # the last commanded (limited) twist
         self.angular = 0.0
 
+    def retune(self, params: ObstacleAvoidanceParams) -> None:
+        """New speeds, limits and gains while running (live tuning); the PID keeps its integral."""
+        self.params = params
+        self._pid.tunings = (params.pid.kp, params.pid.ki, params.pid.kd)
+        self._pid.output_limits = (-params.speed.max_angular_speed, params.speed.max_angular_speed)
+
     def reset(self) -> None:
         """Restart the PID (blind, a goal reached, a failed frame)."""
         self._pid.reset()

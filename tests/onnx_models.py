@@ -71,3 +71,35 @@ def plain_spec(**changes: object) -> ModelSpec:
     """A spec whose normalisation is x = pixel / 255 (mean 0, std 1), so outputs are easy to predict."""
     base = ModelSpec(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), min_depth_m=0.01, max_depth_m=100.0)
     return base.replace(**changes) if changes else base
+
+
+def write_confidence_sky_model(path: Path, spec: ModelSpec, *, gain: float = 4.0, offset: float = 1.0) -> Path:
+    """Three outputs, as a Depth Anything 3 export has: ``depth`` = gain * x[:, 0:1] + offset, ``confidence`` =
+    x[:, 1:2] and ``sky`` = x[:, 2:3] (fixed 48x64). With :func:`plain_spec`, a pixel's green / 255 is its
+    confidence and its blue / 255 its sky score."""
+    inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 48, 64])
+    outs = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 1, 48, 64]) for n in ("depth", "confidence", "sky")
+    ]
+    inits = [numpy_helper.from_array(np.array([c], dtype=np.int64), f"c{c}") for c in range(4)] + [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.array(gain, dtype=np.float32), "gain"),
+        numpy_helper.from_array(np.array(offset, dtype=np.float32), "offset"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["image", "c0", "c1", "axes"], ["r"]),
+        helper.make_node("Mul", ["r", "gain"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "offset"], ["depth"]),
+        helper.make_node("Slice", ["image", "c1", "c2", "axes"], ["confidence"]),
+        helper.make_node("Slice", ["image", "c2", "c3", "axes"], ["sky"]),
+    ]
+    graph = helper.make_graph(nodes, "depth_confidence_sky", [inp], outs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in spec.to_metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path

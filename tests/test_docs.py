@@ -49,6 +49,9 @@ def test_parameter_files_use_keys_that_match_in_any_namespace(
 
 def test_topic_tables_have_one_row_per_topic() -> None:
     for table in re.findall(r"((?:^\|.*\|\n)+)", README, flags=re.M):
+        header = table.splitlines()[0].lower()
+        if "topic" not in header or "dir" not in header:  # "direction" contains "dir"
+            continue  # measurement tables repeat their keys by design (one row per run)
         rows = [line for line in table.splitlines()[2:] if line.count("|") >= 4]
         keys = [tuple(cell.strip() for cell in row.split("|")[1:3]) for row in rows]
         assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]

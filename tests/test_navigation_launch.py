@@ -22,15 +22,17 @@ from launch import LaunchContext
 LAUNCH = Path(__file__).resolve().parents[1] / "launch" / "navigation.launch.py"
 
 
-def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **arguments: str) -> dict[str, Any]:
-    """The nodes the launch file starts with these arguments: executable -> performed Node."""
+def evaluate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Path = LAUNCH, **arguments: str
+) -> tuple[LaunchContext, list[Any]]:
+    """The launch file's entities whose condition holds with these arguments, and the context holding them."""
     prefix = tmp_path / "prefix"
     marker = prefix / "share" / "ament_index" / "resource_index" / "packages" / "depth_node"
     marker.parent.mkdir(parents=True)
     marker.touch()
     (prefix / "share" / "depth_node").mkdir()
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
-    spec = importlib.util.spec_from_file_location("navigation_launch", LAUNCH)
+    spec = importlib.util.spec_from_file_location(launch.stem.replace(".", "_"), launch)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -41,9 +43,16 @@ def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **arguments: str) -> 
             default = entity.default_value
             context.launch_configurations[entity.name] = "".join(s.perform(context) for s in default or [])
     context.launch_configurations.update(arguments)
+    chosen = [e for e in description.entities if e.condition is None or e.condition.evaluate(context)]
+    return context, chosen
+
+
+def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Path = LAUNCH, **arguments: str) -> dict[str, Any]:
+    """The nodes the launch file starts with these arguments: executable -> performed Node."""
+    context, entities = evaluate(tmp_path, monkeypatch, launch, **arguments)
     started = {}
-    for entity in description.entities:
-        if isinstance(entity, Node) and (entity.condition is None or entity.condition.evaluate(context)):
+    for entity in entities:
+        if isinstance(entity, Node):
             entity._perform_substitutions(context)
             started[entity.node_executable] = entity
     return started

@@ -110,7 +110,9 @@ def test_postprocess_applies_the_affine_map_before_the_resize_with_the_same_resu
     spec = est.spec
     out = cv2.resize(raw[0, 0], (640, 480), interpolation=cv2.INTER_LINEAR)
     ref = out * np.float32(spec.depth_scale) + np.float32(spec.depth_shift)
-    if kind is OutputKind.RELATIVE_INVERSE_DEPTH:
+    if kind is OutputKind.METRIC_INVERSE_DEPTH:  # the focal factor divides an inverse depth
+        ref /= np.float32((camera.fx / camera.width) / spec.focal_reference)
+    if kind in (OutputKind.RELATIVE_INVERSE_DEPTH, OutputKind.METRIC_INVERSE_DEPTH):
         ref = np.where(ref > 0, 1.0 / ref, np.nan).astype(np.float32)
     if kind is OutputKind.METRIC_DEPTH:
         ref *= np.float32((camera.fx / camera.width) / spec.focal_reference)

@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hfov-deg",
         type=float,
         default=None,
-        help="horizontal field of view of the camera; default: the model's training focal (no rescale)",
+        help="horizontal field of view of the camera; default: the model's own estimate where it has a field-of-view "
+        "head (Depth Pro), else the model's training focal (no rescale)",
     )
 
 
@@ -174,7 +175,11 @@ def run(args: argparse.Namespace) -> int:
         rgb = read_rgb(path)
         h, w = rgb.shape[:2]
         camera = camera_for_image(w, h, hfov_deg=args.hfov_deg, focal_reference=estimator.spec.focal_reference)
-        depth = estimator.predict(rgb, camera)
+        # Without --hfov-deg a model with a field-of-view head (Depth Pro) estimates the focal itself.
+        predicted = estimator.predict_outputs(rgb, camera, focal_known=args.hfov_deg is not None)
+        depth = predicted.depth
+        if predicted.fov_deg is not None:
+            print(f"{path}: focal from the model's field of view {predicted.fov_deg:.1f} deg (no --hfov-deg)")
         if floor_scaler is not None:
             depth, fit = floor_scaler.apply(depth, camera)
             shift = f", shift {fit.shift:.4f} 1/m" if isinstance(fit, AffineFit) else ""

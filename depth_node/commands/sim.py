@@ -24,7 +24,7 @@ from depth_node.commands.common import add_model_arguments, build_estimator
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the sim command."""
-    from depth_node.evaluation.scenarios import SCENARIOS, SUITES
+    from depth_node.evaluation.scenarios import ALL_SCENARIOS, SUITES
     from depth_node.evaluation.sim import DEPTH_SOURCES
     from depth_node.evaluation.sim_suite import BAG_MODES
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--suite", choices=sorted(SUITES), help="run every scenario of a suite (default: default)")
     which.add_argument(
-        "--scenario", action="append", choices=SCENARIOS, help="run this scenario (repeatable) instead of a suite"
+        "--scenario", action="append", choices=ALL_SCENARIOS, help="run this scenario (repeatable) instead of a suite"
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per scenario (default 3)")
     parser.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")

@@ -172,6 +172,10 @@ class Detector:
             out.append(Detection(int(cls), self.labels[cls], float(score), x1 + w / 2, y1 + h / 2, w, h))
         return out
 
+    def retune(self, params: DetectorParams) -> None:
+        """New thresholds while running (the node's live tuning): the next decode uses them."""
+        self.params = params
+
     def detect(self, rgb: npt.NDArray[np.uint8]) -> list[Detection]:
         """Detections of an RGB uint8 frame, boxes in its pixels, best first."""
         batch, box = self.preprocess(rgb)

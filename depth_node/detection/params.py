@@ -22,11 +22,19 @@ class DetectorParams:
     model_path: str = param("", "ONNX detector (Ultralytics YOLOv8/YOLO11, YOLOX or FastestDet export)")
     labels_path: str = param("", "Class names, one per line (empty = the model's 'names' metadata, else the index)")
     layout: str = param("auto", "Output layout (auto = from the output shape)", choices=("auto", *LAYOUTS))
-    score_threshold: float = param(0.3, "Detections scoring lower are dropped", min_value=0.0, max_value=1.0)
-    iou_threshold: float = param(
-        0.45, "Within a class, a box overlapping a better one by more IoU is dropped", min_value=0.0, max_value=1.0
+    score_threshold: float = param(
+        0.3, "Detections scoring lower are dropped", min_value=0.0, max_value=1.0, dynamic=True
     )
-    max_detections: int = param(100, "At most this many detections per image, best first", min_value=1, max_value=10000)
+    iou_threshold: float = param(
+        0.45,
+        "Within a class, a box overlapping a better one by more IoU is dropped",
+        min_value=0.0,
+        max_value=1.0,
+        dynamic=True,
+    )
+    max_detections: int = param(
+        100, "At most this many detections per image, best first", min_value=1, max_value=10000, dynamic=True
+    )
     classes: tuple[str, ...] = param((), "Keep only these class names (empty = all)")
     input_width: int = param(
         0,

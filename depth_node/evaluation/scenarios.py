@@ -12,181 +12,43 @@ person_standing    a person stands on the straight line to the goal: slow down, 
 person_crossing    a person walks across the robot's path as it arrives: give way, then go on
 dead_end           a corridor closed at the end, the goal beyond the wall: approach and stop without touching
 =================  ==========================================================================================
+
+``--suite extended`` adds the scenarios of :mod:`depth_node.evaluation.scenarios_extended` (narrow_gap, low_box,
+thin_legs, crowd).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 import numpy as np
 
-from depth_node.evaluation.robot import RobotLimits, RobotState
-from depth_node.evaluation.world import Box, Cylinder, Material, Room, Scene, generate_scene, obstacle_distance
+from depth_node.evaluation.robot import RobotLimits
+from depth_node.evaluation.scenarios_extended import BUILDERS as EXTENDED_BUILDERS
+from depth_node.evaluation.scenarios_extended import DESCRIPTIONS as EXTENDED_DESCRIPTIONS
+from depth_node.evaluation.scenarios_extended import EXTENDED_ONLY
+from depth_node.evaluation.scene_layout import (
+    REACH,
+    STOP,
+    Layout,
+    Mover,
+    Scenario,
+    Walkers,
+    path_exists,
+    start_goal,
+)
+from depth_node.evaluation.solvable import UnsolvableScenarioError, check_solvable
 
-REACH, STOP = "reach", "stop"
-
-
-@dataclass(frozen=True)
-class Mover:
-    """An object that walks in a straight line at constant speed between two times, then stands.
-
-    Attributes:
-        instance: The scene instance id of the object (all its primitives move together).
-        start: (x, y) where it stands until ``t0``.
-        velocity: (vx, vy) while walking, m/s.
-        t0: When it starts walking, s.
-        t1: When it stops, s.
-    """
-
-    instance: int
-    start: tuple[float, float]
-    velocity: tuple[float, float]
-    t0: float
-    t1: float
-
-    def offset(self, t: float) -> tuple[float, float]:
-        """Displacement from the start at time ``t``."""
-        walked = min(max(t - self.t0, 0.0), self.t1 - self.t0)
-        return self.velocity[0] * walked, self.velocity[1] * walked
+__all__ = ["REACH", "STOP", "Mover", "Scenario", "Walkers", "build_scenario", "path_exists"]
 
 
-@dataclass(frozen=True, eq=False)
-class Scenario:
-    """One simulation set-up.
-
-    Attributes:
-        name: Scenario name (see the module docstring).
-        seed: Seed it was built from.
-        scene: The world at t = 0.
-        start: Robot pose at t = 0 (at rest).
-        goal: Goal point (x, y) in the world frame.
-        expect: ``"reach"`` (success = at the goal, no collision) or ``"stop"`` (the goal is unreachable;
-            success = no collision until the timeout).
-        timeout_s: Simulated time limit, s.
-        goal_tolerance_m: Distance to the goal that counts as arrived, m.
-        movers: Objects that move.
-    """
-
-    name: str
-    seed: int
-    scene: Scene
-    start: RobotState
-    goal: tuple[float, float]
-    expect: str
-    timeout_s: float
-    goal_tolerance_m: float = 0.35
-    movers: tuple[Mover, ...] = ()
-
-    def scene_at(self, t: float) -> Scene:
-        """The world at time ``t`` (the scene itself when nothing moves)."""
-        if not self.movers:
-            return self.scene
-        shifts = {m.instance: m.offset(t) for m in self.movers}
-        cylinders = []
-        for cyl in self.scene.cylinders:
-            dx, dy = shifts.get(cyl.instance, (0.0, 0.0))
-            cylinders.append(replace(cyl, center=(cyl.center[0] + dx, cyl.center[1] + dy)))
-        return replace(self.scene, cylinders=tuple(cylinders))
+def _Layout(name: str, seed: int, kind: str, length: float, width: float) -> Layout:  # noqa: N802
+    """The layout of one of the default scenarios: its random stream is salted by its place in the suite."""
+    return Layout(SCENARIOS.index(name), seed, kind, length, width)
 
 
-class _Layout:
-    """A room shell of a chosen size with the textures and light of a generated scene, and a material maker."""
-
-    def __init__(self, name: str, seed: int, kind: str, length: float, width: float) -> None:
-        self.rng = np.random.default_rng([seed, 4242, SCENARIOS.index(name)])
-        base = generate_scene(kind, seed)
-        height = base.room.hi[2]
-        self.lo = (-length / 2, -width / 2, 0.0)
-        self.hi = (length / 2, width / 2, height)
-        lamp = (float(self.rng.uniform(self.lo[0], self.hi[0])), float(self.rng.uniform(-0.3, 0.3)), height - 0.1)
-        self.base = replace(
-            base,
-            room=Room(self.lo, self.hi, base.room.materials),
-            boxes=(),
-            cylinders=(),
-            lighting=replace(base.lighting, lamp=lamp),
-        )
-        self.materials = list(base.materials)
-        self.boxes: list[Box] = []
-        self.cylinders: list[Cylinder] = []
-        self.next_instance = 0
-
-    def material(self) -> int:
-        rng = self.rng
-        a = rng.uniform(0.15, 0.9, 3)
-        b = np.clip(a * rng.uniform(0.5, 1.2), 0.0, 1.0)
-        pattern = str(rng.choice(("plain", "wood", "noise", "stripes", "checker")))
-        self.materials.append(
-            Material(pattern, (float(a[0]), float(a[1]), float(a[2])), (float(b[0]), float(b[1]), float(b[2])), 0.3)
-        )
-        return len(self.materials) - 1
-
-    def instance(self) -> int:
-        self.next_instance += 1
-        return self.next_instance - 1
-
-    def box(self, x: float, y: float, size: tuple[float, float, float], yaw: float = 0.0, label: str = "box") -> int:
-        inst = self.instance()
-        self.boxes.append(Box((x, y, size[2] / 2), size, yaw, self.material(), inst, label))
-        return inst
-
-    def wall(self, x: float, y0: float, y1: float, thickness: float = 0.12) -> None:
-        """A full-height partition across the room at ``x`` from ``y0`` to ``y1`` (structure: no label)."""
-        if y1 - y0 > 0.01:
-            h = self.hi[2]
-            self.boxes.append(Box((x, (y0 + y1) / 2, h / 2), (thickness, y1 - y0, h), 0.0, 0, self.instance(), None))
-
-    def pillar(self, x: float, y: float, radius: float) -> int:
-        inst = self.instance()
-        self.cylinders.append(Cylinder((x, y), 0.0, self.hi[2], radius, self.material(), inst, "pillar"))
-        return inst
-
-    def person(self, x: float, y: float) -> int:
-        """A standing person: body and head, one instance labelled ``person``."""
-        inst = self.instance()
-        r = float(self.rng.uniform(0.18, 0.25))
-        height = float(self.rng.uniform(1.55, 1.85))
-        self.cylinders.append(Cylinder((x, y), 0.0, height - 0.25, r, self.material(), inst, "person"))
-        self.cylinders.append(Cylinder((x, y), height - 0.25, height, 0.11, self.material(), inst, "person"))
-        return inst
-
-    def scene(self) -> Scene:
-        return replace(
-            self.base, boxes=tuple(self.boxes), cylinders=tuple(self.cylinders), materials=tuple(self.materials)
-        )
-
-
-def path_exists(scene: Scene, start: tuple[float, float], goal: tuple[float, float], clearance: float) -> bool:
-    """Whether a disc of radius ``clearance`` can move from start to goal (4-connected grid search, 10 cm)."""
-    room, step = scene.room, 0.1
-    nx = int((room.hi[0] - room.lo[0]) / step)
-    ny = int((room.hi[1] - room.lo[1]) / step)
-
-    def cell(p: tuple[float, float]) -> tuple[int, int]:
-        return int((p[0] - room.lo[0]) / step), int((p[1] - room.lo[1]) / step)
-
-    def free(i: int, j: int) -> bool:
-        x, y = room.lo[0] + (i + 0.5) * step, room.lo[1] + (j + 0.5) * step
-        return obstacle_distance(scene, x, y) >= clearance
-
-    begin, end = cell(start), cell(goal)
-    seen, queue = {begin}, deque([begin])
-    while queue:
-        i, j = queue.popleft()
-        if (i, j) == end:
-            return True
-        for n in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
-            if 0 <= n[0] < nx and 0 <= n[1] < ny and n not in seen and free(*n):
-                seen.add(n)
-                queue.append(n)
-    return False
-
-
-def _start_goal(lay: _Layout, y_start: float = 0.0, y_goal: float = 0.0) -> tuple[RobotState, tuple[float, float]]:
-    return RobotState(lay.lo[0] + 0.7, y_start, 0.0), (lay.hi[0] - 1.0, y_goal)
+_start_goal = start_goal
 
 
 def _corridor_boxes(name: str, seed: int) -> Scenario:
@@ -280,8 +142,10 @@ _BUILDERS: dict[str, Callable[[str, int], Scenario]] = {
     "person_crossing": _person_crossing,
     "dead_end": _dead_end,
 }
-SCENARIOS = tuple(_BUILDERS)
-SUITES: dict[str, tuple[str, ...]] = {"default": SCENARIOS}
+SCENARIOS = tuple(_BUILDERS)  # the default suite
+_BUILDERS.update(EXTENDED_BUILDERS)
+ALL_SCENARIOS = tuple(_BUILDERS)
+SUITES: dict[str, tuple[str, ...]] = {"default": SCENARIOS, "extended": SCENARIOS + EXTENDED_ONLY}
 
 
 # What each scenario tests, in the words of the report page (the module docstring's table).
@@ -292,6 +156,7 @@ DESCRIPTIONS: dict[str, str] = {
     "person_standing": "A person stands on the straight line to the goal: slow down, go around.",
     "person_crossing": "A person walks across the robot's path as it arrives: give way, then go on.",
     "dead_end": "A corridor closed at the end, the goal beyond the wall: approach and stop without touching.",
+    **EXTENDED_DESCRIPTIONS,
 }
 
 
@@ -311,11 +176,19 @@ def pass_rule(scenario: Scenario) -> str:
 def build_scenario(name: str, seed: int) -> Scenario:
     """The scenario ``name`` built from ``seed``.
 
+    A scenario that expects arrival is checked solvable (:func:`depth_node.evaluation.solvable.check_solvable`)
+    before it is handed out, so that a failed run is always the controller's or the depth's.
+
     Raises:
         ValueError: an unknown name or a negative seed.
+        UnsolvableScenarioError: the scene leaves no way for the robot's footprint with the margin.
     """
     if name not in _BUILDERS:
-        raise ValueError(f"unknown scenario '{name}'; known: {', '.join(SCENARIOS)}")
+        raise ValueError(f"unknown scenario '{name}'; known: {', '.join(ALL_SCENARIOS)}")
     if seed < 0:
         raise ValueError(f"scenario seed must be >= 0, got {seed}")
-    return _BUILDERS[name](name, seed)
+    scenario = _BUILDERS[name](name, seed)
+    why = check_solvable(scenario)
+    if why is not None:
+        raise UnsolvableScenarioError(f"scenario '{name}' seed {seed} cannot be solved: {why}")
+    return scenario

@@ -21,6 +21,7 @@ sensor noise and motion blur.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,10 @@ from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import DepthEstimator
 from depth_node.evaluation.bagio import AtomicBagDir
+from depth_node.evaluation.beliefs import Belief, due, snapshot
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
-from depth_node.evaluation.scenarios import REACH, Scenario
+from depth_node.evaluation.scenarios import REACH, Scenario, Walkers
 from depth_node.evaluation.sim_bag import NullWriter, RobotFrames, SimRecorder, goal_msg, state_msgs
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.model_spec import ModelSpec
@@ -148,9 +150,21 @@ class Trace:
     w: list[float] = field(default_factory=list)
     clearance: list[float] = field(default_factory=list)
     blind: list[bool] = field(default_factory=list)
+    # What the controller believed at each tick (NaN / "" where a transport does not know it): its mode and
+    # the headings it wanted and steered for, in the world frame (for the report's failure panels).
+    mode: list[str] = field(default_factory=list)
+    desired: list[float] = field(default_factory=list)
+    aim: list[float] = field(default_factory=list)
+    # The controller's obstacles (scan, remembered points, window cells) every few seconds and at the end.
+    beliefs: list[Belief] = field(default_factory=list)
 
-    def record(self, t: float, state: RobotState, clearance: float, blind: bool) -> None:
-        """Append one control tick."""
+    def record(
+        self, t: float, state: RobotState, clearance: float, blind: bool, command: Command | None = None
+    ) -> None:
+        """Append one control tick (``command``: what the controller decided, when the transport has it)."""
+        self.mode.append(command.mode if command is not None else "")
+        self.desired.append(state.yaw + command.desired_heading_rad if command is not None else math.nan)
+        self.aim.append(state.yaw + command.chosen_heading_rad if command is not None else math.nan)
         self.t.append(t)
         self.x.append(state.x)
         self.y.append(state.y)
@@ -274,29 +288,42 @@ class ScenarioPlant:
         self.rng = np.random.default_rng([scenario.seed, 7, len(scenario.name)])
         self.trace = Trace()
         self.path, self.min_clearance = 0.0, math.inf
+        self.walkers = Walkers(scenario)  # people who give way stop for the robot
+        # What the controller believes, for the failure panels (set by a link that can read the controller).
+        self.believe: Callable[[float], Belief | None] | None = None
+        self.last_tick = math.inf  # index of the run's last tick (its belief is always taken)
+        self.rate_hz = 20.0  # the control rate (set with the schedule)
 
     def schedule(self, params: ObstacleAvoidanceParams) -> Schedule:
         """The stepper's schedule: the navigation's control rate, the camera's rate, from START_NS."""
-        return Schedule(params.control_rate_hz, self.options.camera_rate_hz, START_NS)
+        schedule = Schedule(params.control_rate_hz, self.options.camera_rate_hz, START_NS)
+        self.rate_hz = params.control_rate_hz
+        self.last_tick = schedule.ticks_for(self.scenario.timeout_s) - 1
+        return schedule
 
     def sense(self, tick: Tick, state: RobotState) -> tuple[Any, list[Detection2D]]:
         """The rendered frame at the robot's camera pose and the detector's boxes of it."""
         o = self.options
         pose = Pose(state.x, state.y, o.camera_height_m, state.yaw, o.camera_pitch_rad)
-        frame = render(self.scenario.scene_at(tick.t), self.camera, pose)
+        frame = render(self.walkers.scene_at(tick.t, (state.x, state.y)), self.camera, pose)
         return frame, detect(frame.boxes, o, self.rng)
 
     def observe(self, tick: Tick, state: RobotState, command: Command) -> str | None:
         """Trace the tick; a collision (the footprint touches something lower than the body) or the goal ends it."""
         limits, scenario = self.options.limits, self.scenario
-        clearance = obstacle_distance(scenario.scene_at(tick.t), state.x, state.y, limits.body_height) - limits.radius
+        scene = self.walkers.scene_at(tick.t, (state.x, state.y))
+        clearance = obstacle_distance(scene, state.x, state.y, limits.body_height) - limits.radius
         self.min_clearance = min(self.min_clearance, clearance)
-        self.trace.record(tick.t, state, clearance, command.blind)
+        self.trace.record(tick.t, state, clearance, command.blind, command)
+        outcome = None
         if clearance < 0.0:
-            return "collision"
-        if scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
-            return "goal"
-        return None
+            outcome = "collision"
+        elif scenario.expect == REACH and goal_distance(scenario, state) <= scenario.goal_tolerance_m:
+            outcome = "goal"
+        if self.believe is not None and (due(tick.t, 1.0 / self.rate_hz) or outcome or tick.index >= self.last_tick):
+            belief = self.believe(tick.t)
+            self.trace.beliefs.extend([belief] if belief is not None else [])
+        return outcome
 
     def move(self, state: RobotState, command: Command, dt: float) -> RobotState:
         """The unicycle under the command (the base's own speed and acceleration limits)."""
@@ -396,6 +423,7 @@ def _loop(
         messages, params, writer, write_obstacles=True, tf_static=lambda t, msg: recorder.write("tf_static", t, msg)
     )
     link = DirectLink(processor, nav, recorder, options, plant.camera)
+    plant.believe = lambda t: snapshot(t, nav.controller)
     link.start(scenario)
     schedule = plant.schedule(params)
     loop = run_closed_loop(schedule, plant, link, scenario.start, schedule.ticks_for(scenario.timeout_s))

@@ -52,6 +52,9 @@ def _draw_scene(ax: Any, result: SimResult) -> None:
     ax.plot(*scenario.goal, "g*", ms=10)
 
 
+draw_scene = _draw_scene  # for the failure panels (depth_node.evaluation.sim_failures)
+
+
 def seed_color(index: int) -> Any:
     """The colour of the ``index``-th seed of a scenario: tab10, then tab20's light shades, then golden-ratio hues."""
     import matplotlib

@@ -16,6 +16,7 @@ from typing import Any
 from depth_node.evaluation.html_blocks import esc, figures, key_values, link, section, side_by_side, table, verdict
 from depth_node.evaluation.scenarios import DESCRIPTIONS, STOP, pass_rule
 from depth_node.evaluation.sim import SimResult
+from depth_node.evaluation.sim_failures import failure_anchor
 
 Sections = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 
@@ -89,7 +90,9 @@ def runs_table(out: Path, results: Sequence[SimResult], oracle: Sequence[SimResu
                 r.path_length_m,
                 r.blind_ticks,
                 _bag_cell(out, r),
-                link(f"#{anchor(name)}", "paths, speed"),
+                link(f"#{failure_anchor(r)}", "what it believed")
+                if not r.success
+                else link(f"#{anchor(name)}", "paths, speed"),
             ]
         )
     return table(headers, rows)
@@ -129,8 +132,13 @@ def sim_page_blocks(
     oracle: Sequence[SimResult],
     scenario_figures: Sections,
     bags: str,
+    failures: Sequence[tuple[SimResult, str, str]] = (),
 ) -> list[str]:
-    """The page's blocks, in order, for :func:`depth_node.evaluation.report.write_page`."""
+    """The page's blocks, in order, for :func:`depth_node.evaluation.report.write_page`.
+
+    ``failures``: (run, figure file, caption) of every failed run (:func:`depth_node.evaluation.sim_failures.
+    failure_figures`), shown after the runs table with what the controller believed beside the truth.
+    """
     blocks = [
         section("Summary", _headline(report, len(results))),
         section(
@@ -141,6 +149,18 @@ def sim_page_blocks(
         ),
         section("Every run", runs_table(out, results, oracle), _bags_note(bags)),
     ]
+    if failures:
+        blocks.append(
+            section(
+                "What failed",
+                '<p class="note">Each failed run: what the controller believed at the end (its last scan, its '
+                "memory and rolling window, the headings it wanted and steered for) beside the truth.</p>",
+                *(
+                    f'<div id="{esc(failure_anchor(r))}">{figures([(file, caption)])}</div>'
+                    for r, file, caption in failures
+                ),
+            )
+        )
     first = {r.scenario.name: r.scenario for r in results}
     for name, figs in scenario_figures:
         scenario = first[name]

@@ -20,6 +20,7 @@ from depth_node.evaluation.parallel import per_process, run_tasks, threads_per_w
 from depth_node.evaluation.report import atomic_write, write_page
 from depth_node.evaluation.scenarios import Scenario, build_scenario
 from depth_node.evaluation.sim import SimOptions, SimResult, run_scenario
+from depth_node.evaluation.sim_failures import failure_figures
 from depth_node.evaluation.sim_figures import sim_figures
 from depth_node.evaluation.sim_page import sim_page_blocks
 from navigation.params import ObstacleAvoidanceParams
@@ -251,7 +252,8 @@ def run_suite(
     if oracle:
         report["oracle"] = rates(oracle)
     sections = sim_figures(out, results, oracle)
-    blocks = sim_page_blocks(out, report, results, oracle, sections, spec.bags)
+    failures = failure_figures(out, [*results, *oracle])
+    blocks = sim_page_blocks(out, report, results, oracle, sections, spec.bags, failures)
     write_page(out / "report.html", "depth_node closed-loop simulation", blocks, _subtitle(spec, options, transport))
     atomic_write(out / "report.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     return report

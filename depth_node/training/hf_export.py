@@ -11,7 +11,10 @@ Families (``AutoModelForDepthEstimation``'s mapping) and how they export:
   fixed input size (by default what the image processor makes of a 640x480 frame), with a dynamic batch.
 - ``glpn``: convolutional decoder, exported with a dynamic batch, height and width (multiples of 32) by the
   ``torch.export`` based exporter; the TorchScript tracer mis-exports its attention.
+- ``depth_pro``: fixed size and batch 1, metric at the camera's focal (:mod:`depth_node.training.depth_pro_export`).
 - The others are refused with the reason (see :data:`REFUSED`).
+- Depth Anything 3 (the ``depth-anything-3`` package, not transformers): see
+  :mod:`depth_node.training.da3_export`; exported at a fixed size with its confidence or sky output.
 
 Every export is checked against torch with ONNX Runtime before the file gets its name.
 """
@@ -35,12 +38,11 @@ DEFAULT_OPSET = 18
 PARITY_REL_TOLERANCE = 1e-4
 REFERENCE_FRAME = (480, 640)  # (height, width) whose processed size is the default fixed input size
 
-SUPPORTED = ("depth_anything", "dpt", "glpn")
+SUPPORTED = ("depth_anything", "dpt", "glpn", "depth_pro")
 REFUSED = {
     "zoedepth": "its image processor reflect-pads the image by sqrt(size/2)*3 pixels before resizing and its "
-    "post-processing crops that margin again, a convention the node's estimator does not reproduce",
-    "depth_pro": "its metric depth needs the focal length its field-of-view head predicts for every image "
-    "at post-processing, which a fixed model spec cannot carry",
+    "post-processing crops that margin again, which the node's estimator does not reproduce yet (and that "
+    "post-processing needs torchvision, so it is not covered by this exporter's parity tests)",
     "prompt_depth_anything": "it needs a metric prompt depth (LiDAR) as a second input, and this node has "
     "only a camera",
     "chmv2": "it estimates canopy height from aerial images, not depth along a camera's optical axis",
@@ -120,6 +122,10 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
         model = transformers.AutoModelForDepthEstimation.from_pretrained(source).eval()
     except Exception as exc:  # torch, safetensors and transformers each raise their own types for a bad file
         raise ModelError(f"'{source}': the weights could not be loaded ({_first_line(exc)})") from exc
+    if family == "depth_pro":  # its processor class needs torchvision: its settings are read from the JSON
+        from depth_node.training.depth_pro_export import processor_settings
+
+        return model, processor_settings(source), family
     try:
         processor = transformers.AutoImageProcessor.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:
@@ -250,21 +256,104 @@ def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool
 
 
 def _parity(wrapped: Any, path: Path, shapes: list[tuple[int, int, int, int]]) -> float:
-    """Largest |ONNX - torch| over max |torch| on seeded random inputs of the given shapes."""
+    """Largest |ONNX - torch| over max |torch|, over every output, on seeded random inputs of the given shapes."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
     worst = 0.0
     for i, shape in enumerate(shapes):
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(i))
         with torch.no_grad():
-            ref = wrapped(x).numpy()
-        got = session.run(["depth"], {"image": x.numpy()})[0]
-        if got.shape != ref.shape:
-            raise ModelError(f"ONNX output shape {got.shape} differs from torch's {ref.shape} for input {shape}")
-        worst = max(worst, float(np.max(np.abs(got - ref)) / max(float(np.max(np.abs(ref))), 1e-12)))
+            ref = wrapped(x)
+        refs = [r.numpy() for r in (ref if isinstance(ref, (tuple, list)) else (ref,))]
+        gots = session.run(None, {input_name: x.numpy()})
+        names = [o.name for o in session.get_outputs()]
+        if len(names) != len(refs):
+            raise ModelError(f"ONNX has {len(names)} outputs, torch {len(refs)}")
+        for name, got, want in zip(names, gots, refs, strict=True):
+            if got.shape != want.shape:
+                raise ModelError(f"ONNX output '{name}' shape {got.shape} differs from torch's {want.shape} ({shape})")
+            worst = max(worst, float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12)))
     return worst
+
+
+def _finish(
+    wrapped: Any, tmp: Path, target: Path, spec: ModelSpec, note: str, shapes: list[tuple[int, int, int, int]]
+) -> float:
+    """Write the spec into the exported ``tmp``, check it against torch, rename it to ``target``; the parity."""
+    import onnx
+
+    proto = onnx.load(str(tmp))
+    del proto.metadata_props[:]
+    for key, value in {**spec.to_metadata(), "depth_node.source": note}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"depth_node export-hf of {note}"
+    onnx.save(proto, str(tmp))
+    diff = _parity(wrapped, tmp, shapes)
+    if not diff < PARITY_REL_TOLERANCE or not math.isfinite(diff):
+        raise ModelError(f"ONNX/torch parity failed: max relative difference {diff:.3g} >= {PARITY_REL_TOLERANCE}")
+    os.replace(tmp, target)
+    return diff
+
+
+def _fixed_size(input_size: tuple[int, int] | None, multiple: int, family: str) -> tuple[int, int] | None:
+    """(height, width) of ``--input-size`` (width, height), checked against the family's multiple."""
+    if input_size is None:
+        return None
+    width, height = input_size
+    if width <= 0 or height <= 0 or width % multiple or height % multiple:
+        raise ModelError(f"--input-size {width}x{height}: {family} needs positive multiples of {multiple}")
+    return height, width
+
+
+def _export_da3(source: str, target: Path, input_size: tuple[int, int] | None, opset: int) -> HfExportResult:
+    """Depth Anything 3 (see :mod:`depth_node.training.da3_export`)."""
+    import torch
+
+    from depth_node.training import da3_export as da3
+
+    net, model_name = da3.load_da3(source)
+    input_hw = _fixed_size(input_size, da3.PATCH, "depth_anything_3") or da3.default_input_hw(*REFERENCE_FRAME)
+    spec = da3.spec_for(model_name, input_hw)
+    wrapped = da3.single_view(net, model_name, input_hw)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        da3.export_onnx(wrapped, torch.zeros(2, 3, *input_hw), tmp, opset, da3.output_names(model_name))
+        note = f"depth_anything_3 {model_name}: {source}"
+        diff = _finish(wrapped, tmp, target, spec, note, [(2, 3, *input_hw), (1, 3, *input_hw)])
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return HfExportResult(target, "depth_anything_3", spec, False, diff, target.stat().st_size)
+
+
+def _export_depth_pro(
+    model: Any, processor: Any, source: str, target: Path, input_size: tuple[int, int] | None, opset: int
+) -> HfExportResult:
+    """Depth Pro (see :mod:`depth_node.training.depth_pro_export`): the processor's fixed size only."""
+    import torch
+
+    from depth_node.training import depth_pro_export as dp
+
+    hw = dp.input_hw(processor)
+    if input_size is not None and (input_size[1], input_size[0]) != hw:
+        raise ModelError(f"--input-size: depth_pro runs at its processor's size {hw[1]}x{hw[0]} only")
+    names = dp.output_names(model)
+    spec = dp.spec_for(processor, hw, has_fov=len(names) > 1)
+    wrapped = dp.depth_and_fov(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        dp.export_onnx(wrapped, torch.zeros(1, 3, *hw), tmp, opset, names)
+        diff = _finish(wrapped, tmp, target, spec, f"transformers depth_pro: {source}", [(1, 3, *hw)])
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return HfExportResult(target, "depth_pro", spec, False, diff, target.stat().st_size)
 
 
 def export_hf(
@@ -283,17 +372,21 @@ def export_hf(
     Raises:
         ModelError: bad source (see :func:`load_checkpoint`), a bad input size, or ONNX differing from torch.
     """
-    import onnx
     import torch
 
+    from depth_node.training.da3_export import is_da3_source
+
+    target = Path(out)
+    if is_da3_source(source):
+        return _export_da3(source, target, input_size, opset)
     model, processor, family = load_checkpoint(source)
+    if family == "depth_pro":
+        return _export_depth_pro(model, processor, source, target, input_size, opset)
     dynamic_size = family == "glpn"
     multiple = int(getattr(processor, "size_divisor", 32) or 32) if dynamic_size else _patch_size(model.config)
-    if input_size is not None:
-        width, height = input_size
-        if width <= 0 or height <= 0 or width % multiple or height % multiple:
-            raise ModelError(f"--input-size {width}x{height}: {family} needs positive multiples of {multiple}")
-        input_hw = (height, width)
+    fixed = _fixed_size(input_size, multiple, family)
+    if fixed is not None:
+        input_hw = fixed
     else:
         input_hw = _processed_size(processor, *REFERENCE_FRAME)
         if dynamic_size or input_hw[0] % multiple or input_hw[1] % multiple:
@@ -305,27 +398,15 @@ def export_hf(
         raise ModelError(f"family 'dpt' with a plain ViT needs a square input; got {input_hw[1]}x{input_hw[0]}")
     spec = spec_for(family, model.config, processor, None if dynamic_size else input_hw)
     wrapped = _depth_only(model)
-    target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         sample = torch.zeros(2, 3, *input_hw)
         _export(wrapped, sample, tmp, opset, dynamic_size, multiple)
-        proto = onnx.load(str(tmp))
-        del proto.metadata_props[:]
-        entries = {**spec.to_metadata(), "depth_node.source": f"transformers {family}: {source}"}
-        for key, value in entries.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        proto.doc_string = f"depth_node export-hf of {source} ({family})"
-        onnx.save(proto, str(tmp))
         shapes = [(2, 3, *input_hw)]
         if dynamic_size:
             shapes.append((1, 3, input_hw[0] + multiple, max(multiple, input_hw[1] - multiple)))
-        diff = _parity(wrapped, tmp, shapes)
-        if not diff < PARITY_REL_TOLERANCE or not math.isfinite(diff):
-            raise ModelError(f"ONNX/torch parity failed: max relative difference {diff:.3g} >= {PARITY_REL_TOLERANCE}")
-        os.replace(tmp, target)
+        diff = _finish(wrapped, tmp, target, spec, f"transformers {family}: {source}", shapes)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -43,7 +43,7 @@ class ServedModel:
     @property
     def relative(self) -> bool:
         """True when the output is depth only up to scale (scored after median scaling)."""
-        return self.estimator.spec.output_kind is not OutputKind.METRIC_DEPTH
+        return self.estimator.spec.output_kind not in (OutputKind.METRIC_DEPTH, OutputKind.METRIC_INVERSE_DEPTH)
 
     def describe(self) -> dict[str, Any]:
         """The entry of ``GET /api/models``: name, kind, input_width, input_height (0 = follows the image)."""

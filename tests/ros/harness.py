@@ -104,9 +104,13 @@ class Harness:
         *ros_args: str,
         params_file: Path | None = None,
         env: dict[str, str] | None = None,
+        node_args: Sequence[str] = (),
     ) -> NodeProcess:
-        """Start one of the package's nodes with ``--ros-args`` (params file, namespace, extra args)."""
-        args = ["--ros-args", "-r", f"__ns:={namespace}"]
+        """Start one of the package's nodes with ``--ros-args`` (params file, namespace, extra args).
+
+        ``node_args`` go before ``--ros-args`` (the node's own flags, e.g. ``--managed``).
+        """
+        args = [*node_args, "--ros-args", "-r", f"__ns:={namespace}"]
         if params_file is not None:
             args += ["--params-file", str(params_file)]
         args += list(ros_args)

@@ -241,3 +241,32 @@ def test_ctrl_c_twice_stops_quietly(ros: Harness) -> None:
         running.proc.proc.send_signal(signal.SIGINT)
     code = running.stop()
     assert code == 0 and "Traceback" not in running.proc.output(), running.proc.output()
+
+
+def test_confidence_topic_and_sky_mask(ros: Harness, tmp_path: Path) -> None:
+    """publish_confidence: depth/confidence (32FC1, the depth's header); the sky rows are NaN in the depth."""
+    from tests.onnx_models import plain_spec, write_confidence_sky_model
+
+    spec = plain_spec(input_width=64, input_height=48, confidence_output="confidence", sky_output="sky")
+    model = write_confidence_sky_model(tmp_path / "conf_sky.onnx", spec)
+    running = Running(ros, "-p", f"model_path:={model}", "-p", "publish_confidence:=true")
+    try:
+        depth = running.listen("depth/image_raw")
+        confidence = running.listen("depth/confidence")
+        pixels = np.zeros((480, 640, 3), np.uint8)
+        pixels[..., 0], pixels[..., 1] = 51, 128
+        pixels[:120, :, 2] = 200  # sky score 0.78 in the top quarter
+        sent, out = running.send_until(depth, running.frames.image(pixels))
+        assert ros.spin_until(lambda: any(c.header.stamp == sent.header.stamp for c in confidence))
+        conf = next(c for c in confidence if c.header.stamp == sent.header.stamp)
+        assert (conf.encoding, conf.width, conf.height, conf.header.frame_id) == (
+            "32FC1",
+            640,
+            480,
+            out.header.frame_id,
+        )
+        np.testing.assert_allclose(np.frombuffer(bytes(conf.data), np.float32), 128 / 255, atol=1e-5)
+        values = np.frombuffer(bytes(out.data), np.float32).reshape(480, 640)
+        assert np.isnan(values[:110]).all() and np.isfinite(values[130:]).all()
+    finally:
+        assert running.stop() == 0

@@ -175,3 +175,19 @@ def test_navigation_launch_gives_one_camera_mount_to_both_nodes(
     assert get_parameters(ros, "/robot3/depth_node", names) == [0.42, 0.0], launch.output()
     ros.processes.remove(launch)
     assert launch.stop(group=True) == 0, launch.output()
+
+
+def test_navigation_launch_managed_nodes_autostart_to_active(
+    ros: Harness, install: Install, launch_available: None
+) -> None:
+    from tests.ros.services import NodeServices
+
+    launch = start_launch(
+        ros, install, "navigation.launch.py", "namespace:=robot4", "lifecycle:=true", "lifecycle_autostart:=true"
+    )
+    for name in ("depth_node", "obstacle_avoidance"):
+        services = NodeServices(ros, f"/robot4/{name}")
+        assert ros.spin_until(lambda s=services: s.state() == "active", 60.0), launch.output()
+    ros.processes.remove(launch)
+    assert launch.stop(group=True) == 0, launch.output()
+    assert "Traceback" not in launch.output()
