@@ -26,6 +26,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whos
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("depth_node.commands.predict", "depth of image files (PNG, JPEG...), .npy arrays, directories"),
     "replay": ("depth_node.commands.replay", "run the depth core on a recorded ROS 2 bag"),
+    "evaluate": ("depth_node.commands.evaluate", "many bags against several models: one leaderboard"),
     "detect": ("depth_node.commands.detect", "objects in image files with a YOLO-family ONNX detector"),
     "bench": ("depth_node.commands.bench", "per-stage timings at 640x480"),
     "train": ("depth_node.commands.train", "train a depth network from a YAML config"),

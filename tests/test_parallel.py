@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,66 @@ def _fails_on_three(x: int) -> int:
     if x == 3:
         raise ValueError("three")
     return x
+
+
+def _sleepy(arg: tuple[int, str]) -> int:
+    """A task: notes its worker's pid in a directory; every task but the first then blocks for minutes."""
+    i, pid_dir = arg
+    (Path(pid_dir) / str(os.getpid())).touch()
+    if i > 0:
+        time.sleep(300)
+    return i
+
+
+INTERRUPTED = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
+from depth_node.evaluation.parallel import run_tasks
+from tests.test_parallel import _sleepy
+try:
+    run_tasks(_sleepy, [(i, sys.argv[1]) for i in range(4)], jobs=2, on_result=lambda i, r: print("done", i, flush=True))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie is not: an orphan is reaped by whatever init the container has, maybe never)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS) or gone meanwhile
+        return True
+
+
+def test_ctrl_c_keeps_what_finished_and_stops_the_workers(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env, cwd=root
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "done 0"  # the first result came back while the others run
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:  # both workers are busy
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in out and "done 1" not in out
+    workers = [int(p.name) for p in tmp_path.iterdir()]
+    assert workers and proc.pid not in workers
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)  # terminated, not left sleeping
 
 
 def test_results_come_in_input_order_from_other_processes() -> None:

@@ -71,6 +71,20 @@ def _split(data: bytes) -> Iterator[tuple[int, bytes]]:
         pos += 9 + length
 
 
+def _left(stream: BinaryIO) -> int:
+    """Bytes from the stream's position to its end."""
+    pos = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(pos)
+    return end - pos
+
+
+def _read(stream: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, never asking for more than the file holds: a damaged length field can claim
+    exabytes, and ``read(n)`` allocates ``n`` bytes before it finds out (MemoryError)."""
+    return stream.read(max(min(n, _left(stream)), 0))
+
+
 def _records(stream: BinaryIO, salvage: Salvage) -> Iterator[tuple[int, bytes]]:
     """Schema, channel and message records of the data section, chunks opened; sets ``salvage.truncated``."""
     while True:
@@ -82,7 +96,7 @@ def _records(stream: BinaryIO, salvage: Salvage) -> Iterator[tuple[int, bytes]]:
             salvage.truncated = False
             return
         if opcode != _OP_CHUNK:
-            body = stream.read(length)
+            body = _read(stream, length)
             if len(body) < length:
                 return
             if opcode in (_OP_SCHEMA, _OP_CHANNEL, _OP_MESSAGE):
@@ -93,14 +107,14 @@ def _records(stream: BinaryIO, salvage: Salvage) -> Iterator[tuple[int, bytes]]:
             return
         size = int.from_bytes(fixed[16:24], "little")
         name_len = int.from_bytes(fixed[28:32], "little")
-        compression = stream.read(name_len).decode("utf-8", "replace")
+        compression = _read(stream, name_len).decode("utf-8", "replace")
         compressed_size = int.from_bytes(stream.read(8), "little")
-        payload = stream.read(min(compressed_size, length))
+        payload = _read(stream, min(compressed_size, length))
         yield from _split(_decompress(compression, payload, size))
         if len(payload) < compressed_size:
             return
         rest = length - (32 + name_len + 8 + compressed_size)
-        if rest > 0 and len(stream.read(rest)) < rest:
+        if rest > 0 and len(_read(stream, rest)) < rest:
             return
 
 

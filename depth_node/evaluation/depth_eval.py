@@ -120,6 +120,8 @@ class KeptFrame:
     rgb: npt.NDArray[np.uint8] | None  # None when the depth came from a sensor (no colour image)
     pred: F32
     gt: F32
+    index: int = -1  # position among the bag's image messages
+    abs_rel: float | None = None  # this frame's own AbsRel (the worst frames are ranked by it)
 
 
 @dataclass
@@ -135,6 +137,7 @@ class DepthRecords:
     pred: F32 = field(default_factory=lambda: np.empty(0, np.float32))
     gt: F32 = field(default_factory=lambda: np.empty(0, np.float32))
     frames: list[KeptFrame] = field(default_factory=list)
+    worst: list[KeptFrame] = field(default_factory=list)  # the highest per-frame AbsRel first (``worst_frames``)
 
 
 def _report_metrics(metrics: dict[str, float]) -> dict[str, float | int]:
@@ -154,6 +157,8 @@ class DepthEvaluator:
         n_frames: How many image messages the bag holds, to spread the kept frames over it.
         min_depth: Valid ground-truth range, metres.
         max_depth: Valid ground-truth range, metres.
+        worst_frames: Also keep this many whole frames of highest AbsRel (where a model fails, for
+            ``depth-node evaluate``'s page); 0 keeps none.
 
     Raises:
         ParameterError: a bad kind or depth range (before any frame is replayed).
@@ -168,6 +173,7 @@ class DepthEvaluator:
         n_frames: int,
         min_depth: float = 0.1,
         max_depth: float = 10.0,
+        worst_frames: int = 0,
     ) -> None:
         if kind not in ("depth", "points"):
             raise ParameterError(f"ground-truth kind must be 'depth' or 'points', got {kind!r}")
@@ -184,6 +190,7 @@ class DepthEvaluator:
         self._pred: list[F32] = []
         self._gt: list[F32] = []
         self._scaled: list[F32] = []
+        self._worst_n = max(int(worst_frames), 0)
 
     def ground_truth(self, stamp: int, camera: CameraModel) -> F32 | None:
         """The ground-truth depth of the frame with this stamp (None and counted when missing or bad)."""
@@ -249,7 +256,29 @@ class DepthEvaluator:
         if self._keep_at and index >= self._keep_at[0]:
             self._keep_at = [i for i in self._keep_at if i > index]
             rgb_img = rgb() if rgb is not None else None
-            rec.frames.append(KeptFrame(stamp, rgb_img, np.array(pred, np.float32), np.array(gt, np.float32)))
+            rec.frames.append(
+                KeptFrame(stamp, rgb_img, np.array(pred, np.float32), np.array(gt, np.float32), index, frame["abs_rel"])
+            )
+        self._keep_if_worst(index, stamp, pred, gt, frame["abs_rel"], rgb)
+
+    def _keep_if_worst(
+        self,
+        index: int,
+        stamp: int,
+        pred: F32,
+        gt: F32,
+        abs_rel: float,
+        rgb: Callable[[], npt.NDArray[np.uint8] | None] | None,
+    ) -> None:
+        """Keep this frame whole if it is among the ``worst_frames`` of highest AbsRel so far (earlier wins ties)."""
+        worst = self._records.worst
+        if self._worst_n == 0 or (len(worst) >= self._worst_n and abs_rel <= (worst[-1].abs_rel or 0.0)):
+            return
+        rgb_img = rgb() if rgb is not None else None
+        kept = KeptFrame(stamp, rgb_img, np.array(pred, np.float32), np.array(gt, np.float32), index, abs_rel)
+        at = next((i for i, k in enumerate(worst) if abs_rel > (k.abs_rel or 0.0)), len(worst))
+        worst.insert(at, kept)
+        del worst[self._worst_n :]
 
     def records(self) -> DepthRecords:
         """Everything for :func:`depth_node.evaluation.report.depth_figures` (the pooled arrays concatenated)."""

@@ -148,7 +148,11 @@ def _run_ray(fn: Callable[[T], R], items: Sequence[T], address: str, done: OnRes
     except ImportError as exc:
         raise ParameterError(f"--ray needs Ray ({exc}): pip install 'depth_node[ray]'") from exc
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
+        try:
+            ray.init(address=address, log_to_driver=False)  # "local": a new instance on this machine
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ParameterError(f"--ray {address}: cannot reach a Ray cluster: {first}") from exc
     remote = ray.remote(num_cpus=1)(fn)
     refs = [remote.remote(item) for item in items]
     index = {ref: i for i, ref in enumerate(refs)}

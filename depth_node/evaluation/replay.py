@@ -78,6 +78,7 @@ class ReplayOptions:
     gt_points_topic: str | None = None  # ground-truth PointCloud2 in the camera's optical frame
     gt_min_depth: float = 0.1  # ground-truth pixels outside [min, max] metres are not evaluated
     gt_max_depth: float = 10.0
+    worst_frames: int = 0  # with ground truth: report.html also shows this many frames of highest AbsRel
     compare_cmd_vel: bool = False  # report how often the replayed /cmd_vel equals the bag's own
     overwrite: bool = False
     progress: bool | None = None  # None: a bar when stderr is a terminal
@@ -204,7 +205,14 @@ def _ground_truth(
         return None if hit is None else message_at(gt_reader, topic, hit[1], hit[0])
 
     return DepthEvaluator(
-        topic, kind, fetch, depth_from_msg, n_frames, min_depth=options.gt_min_depth, max_depth=options.gt_max_depth
+        topic,
+        kind,
+        fetch,
+        depth_from_msg,
+        n_frames,
+        min_depth=options.gt_min_depth,
+        max_depth=options.gt_max_depth,
+        worst_frames=options.worst_frames,
     )
 
 

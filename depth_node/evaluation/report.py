@@ -21,7 +21,7 @@ from depth_node.evaluation.html_blocks import figures, flatten_raw, format_value
 from depth_node.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from depth_node.evaluation.depth_eval import DepthRecords
+    from depth_node.evaluation.depth_eval import DepthRecords, KeptFrame
 
 Section = tuple[str, Sequence[tuple[str, str]]]  # (heading, [(png file name, caption), ...])
 DPI = 100
@@ -35,6 +35,7 @@ READABLE_FONTS = {
     "legend.fontsize": 11,
     "figure.titlesize": 14,
 }
+WORST_FRAMES_PNG = "depth_worst_frames.png"  # the strip of the frames of highest AbsRel (evaluate's page)
 DEPTH_CMAP = "inferno_r"  # near = bright, as the node's colourised depth
 
 
@@ -175,15 +176,25 @@ def _depth_figures(plt: Any, out_dir: Path, records: DepthRecords) -> list[tuple
     figures.append(("depth_pred_vs_true.png", "Predicted against true depth (pixel counts, log scale); dashed: y = x."))
 
     if records.frames:
-        figures.append(_frame_strip(plt, out_dir / "depth_frames.png", records))
+        n = len(records.frames)
+        caption = f"{n} frame{'s' if n != 1 else ''} spread over the bag; grey: no ground truth."
+        figures.append(_frame_strip(plt, out_dir / "depth_frames.png", records, records.frames, caption))
+    if records.worst:
+        n = len(records.worst)
+        caption = (
+            f"The {n} frame{'s' if n != 1 else ''} of highest AbsRel, worst first (frame index and AbsRel at "
+            "the left); grey: no ground truth."
+        )
+        figures.append(_frame_strip(plt, out_dir / WORST_FRAMES_PNG, records, records.worst, caption))
     return figures
 
 
-def _frame_strip(plt: Any, path: Path, records: DepthRecords) -> tuple[str, str]:
-    """Rows of input / predicted / true depth / absolute error for the kept frames."""
+def _frame_strip(
+    plt: Any, path: Path, records: DepthRecords, frames: Sequence[KeptFrame], caption: str
+) -> tuple[str, str]:
+    """Rows of input / predicted / true depth / absolute error for the given kept frames."""
     import matplotlib
 
-    frames = records.frames
     cmap = matplotlib.colormaps[DEPTH_CMAP].with_extremes(bad="0.85")
     fig, axes = plt.subplots(len(frames), 4, figsize=(PAGE_WIDTH_IN, 2.8 * len(frames)), squeeze=False)
     t0 = records.stamps_ns[0]
@@ -194,7 +205,10 @@ def _frame_strip(plt: Any, path: Path, records: DepthRecords) -> tuple[str, str]
             row[0].imshow(frame.rgb)
         else:
             row[0].text(0.5, 0.5, "no colour image\n(sensor depth)", ha="center", va="center")
-        row[0].set_ylabel(f"t = {(frame.stamp_ns - t0) / 1e9:.2f} s")
+        label = f"t = {(frame.stamp_ns - t0) / 1e9:.2f} s"
+        if frame.abs_rel is not None and frames is records.worst:
+            label = f"frame {frame.index}\nt = {(frame.stamp_ns - t0) / 1e9:.2f} s\nAbsRel {frame.abs_rel:.3f}"
+        row[0].set_ylabel(label)
         row[1].imshow(frame.pred, cmap=cmap, vmin=vmin, vmax=vmax)
         im = row[2].imshow(np.where(valid, frame.gt, np.nan), cmap=cmap, vmin=vmin, vmax=vmax)
         fig.colorbar(im, ax=row[1:3], label="depth (m)", fraction=0.04)
@@ -209,5 +223,4 @@ def _frame_strip(plt: Any, path: Path, records: DepthRecords) -> tuple[str, str]
     for ax, title in zip(axes[0], ("input", "predicted depth", "true depth", "absolute error"), strict=True):
         ax.set_title(title)
     save_figure(fig, path)
-    n = len(frames)
-    return path.name, f"{n} frame{'s' if n != 1 else ''} spread over the bag; grey: no ground truth."
+    return path.name, caption
