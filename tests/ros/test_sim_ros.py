@@ -151,3 +151,19 @@ def test_a_tick_that_decided_on_anything_but_its_own_inputs_is_a_lockstep_miss()
     ]:
         assert not _took_this_tick({**good, key: value}, t, camera_tick=True, blind=False, frames=2), key
     assert _took_this_tick({**good, "depth_stamp_ns": "1"}, t, camera_tick=True, blind=True, frames=2)
+
+
+def test_the_ros_bag_records_the_offered_qos(ros_run: tuple[Path, dict[str, Any]]) -> None:
+    """``ros2 bag play`` of the run republishes /tf_static latched and the depth outputs as depth_node offers them."""
+    from rosbags.interfaces import QosDurability
+
+    from depth_node.evaluation.bagio import rosbags_qos
+    from depth_node.offered_qos import offered_qos
+
+    out, report = ros_run
+    (run,) = report["scenarios"]
+    with open_bag(out / run["bag"]) as reader:
+        recorded = {c.topic: list(c.ext.offered_qos_profiles) for c in reader.connections}
+    assert recorded["/tf_static"][0].durability == QosDurability.TRANSIENT_LOCAL
+    for topic, profiles in recorded.items():
+        assert profiles == [rosbags_qos(offered_qos(topic))], topic
