@@ -36,7 +36,7 @@ setup(
     package_data={PACKAGE: ["py.typed"], f"{PACKAGE}.web": ["static/*"]},
     install_requires=[
         "numpy>=1.23",
-        "opencv-python-headless>=4.7",  # 4.7: cv2.dnn.NMSBoxesBatched
+        "opencv-python-headless>=4.6",  # 4.6 = apt python3-opencv of Ubuntu 24.04 / Debian 12 (detection/nms.py)
         "onnxruntime>=1.16",
         "simple-pid>=2.0",
         "rosbags>=0.10",

@@ -16,6 +16,8 @@ from depth_node.errors import ModelError, ParameterError
 from depth_node.estimator import DEFAULT_PROVIDERS, DepthEstimator, load_estimator
 from depth_node.floor_affine import AffineFloorScaler
 from depth_node.params import param
+from depth_node.providers import ProviderOptions
+from depth_node.rectify import RECTIFY_CHOICES, CameraInput
 from depth_node.scale import FloorScaler
 
 NODE_NAME = "depth_node"
@@ -83,6 +85,14 @@ class DepthNodeParams:
         "ONNX Runtime execution providers, most preferred first (unavailable ones are skipped)",
     )
     threads: int = param(0, "ONNX Runtime intra-op threads (0 = its default)", min_value=0, max_value=256)
+    trt_engine_cache: bool = param(
+        True, "Keep TensorRT engines on disk between starts (the first start builds one: minutes for a ViT)"
+    )
+    trt_engine_cache_dir: str = param(
+        "", "TensorRT engine and timing cache directory (empty = $XDG_CACHE_HOME or ~/.cache, /depth_node/tensorrt)"
+    )
+    trt_fp16: bool = param(False, "Let TensorRT run in half precision (faster; the depth changes slightly)")
+    cuda_device_id: int = param(0, "GPU of the TensorRT and CUDA providers", min_value=0, max_value=63)
     image_transport: str = param(
         "raw", "Subscribe to image_raw (raw) or image_raw/compressed", choices=("raw", "compressed")
     )
@@ -165,6 +175,19 @@ class DepthNodeParams:
     diagnostics_period_s: float = param(
         1.0, "Period of the frame counts on /diagnostics, s (0 = off; the log gets them every 10 s)", min_value=0.0
     )
+    rectify: str = param(
+        "auto",
+        "Undistort images whose CameraInfo has a non-zero D before the model; depth, cloud and depth/camera_info "
+        "then use the rectified camera (D zero). auto: unless the input topic is an image_rect* topic",
+        choices=RECTIFY_CHOICES,
+    )
+    fallback_hfov_deg: float = param(
+        0.0,
+        "Horizontal field of view assumed for a camera whose CameraInfo K is all zeros (uncalibrated usb_cam / "
+        "v4l2_camera); 0 = drop such frames (bad_camera_info)",
+        min_value=0.0,
+        max_value=179.0,
+    )
     model: ModelOverrides = field(default_factory=ModelOverrides)
 
     def build_estimator(self, notify: Callable[[str], None] | None = None) -> DepthEstimator:
@@ -179,6 +202,7 @@ class DepthNodeParams:
             spec_overrides=self.model.as_spec_overrides(),
             providers=self.providers,
             threads=self.threads,
+            provider_options=self.provider_options(),
         )
         try:
             estimator.set_output_options(self.mask_sky, self.min_confidence)
@@ -188,6 +212,14 @@ class DepthNodeParams:
         if notice and notify is not None:
             notify(notice)
         return estimator
+
+    def provider_options(self) -> ProviderOptions:
+        """The TensorRT / CUDA options these parameters set."""
+        return ProviderOptions(self.trt_engine_cache, self.trt_engine_cache_dir, self.trt_fp16, self.cuda_device_id)
+
+    def camera_input(self, input_topic: str = "") -> CameraInput:
+        """The CameraInfo + image -> network image + camera step these parameters ask for."""
+        return CameraInput(self.rectify, self.fallback_hfov_deg, input_topic)
 
     def floor_scaler(self) -> FloorScaler | AffineFloorScaler | None:
         """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""

@@ -26,6 +26,7 @@ from depth_node.camera import CameraModel
 from depth_node.errors import ModelError, ProviderUnavailableError
 from depth_node.model_spec import ModelSpec, OutputKind
 from depth_node.preprocess import AreaBlob, reference_blob
+from depth_node.providers import ProviderOptions
 
 LOG = logging.getLogger(__name__)
 
@@ -99,8 +100,13 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> lis
     return chosen
 
 
-def open_session(path: Path, providers: Sequence[str], threads: int = 0) -> tuple[Any, list[str]]:
+def open_session(
+    path: Path, providers: Sequence[str], threads: int = 0, provider_options: ProviderOptions | None = None
+) -> tuple[Any, list[str]]:
     """An ONNX Runtime session of ``path`` on the first available of ``providers``: shared by every ONNX model.
+
+    ``provider_options`` (default: engine cache on, FP32, device 0) go to the TensorRT and CUDA providers
+    (:mod:`depth_node.providers`); a CPU-only onnxruntime never sees them.
 
     Returns:
         (the ``onnxruntime.InferenceSession``, the providers asked of it after dropping unavailable ones).
@@ -118,8 +124,9 @@ def open_session(path: Path, providers: Sequence[str], threads: int = 0) -> tupl
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads > 0:
         options.intra_op_num_threads = threads
+    names, per_provider = (provider_options or ProviderOptions()).session_providers(chosen)
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+        session = ort.InferenceSession(str(path), sess_options=options, providers=names, provider_options=per_provider)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
     return session, chosen
@@ -384,9 +391,10 @@ class OnnxEstimator(DepthEstimator):
         spec_overrides: Mapping[str, Any] | None = None,
         providers: Sequence[str] = DEFAULT_PROVIDERS,
         threads: int = 0,
+        provider_options: ProviderOptions | None = None,
     ) -> None:
         path = Path(path)
-        self._session, chosen = open_session(path, providers, threads)
+        self._session, chosen = open_session(path, providers, threads, provider_options)
         metadata = self._session.get_modelmeta().custom_metadata_map
         spec = ModelSpec.from_metadata(metadata)
         if spec_overrides:
@@ -481,6 +489,7 @@ def load_estimator(
     providers: Sequence[str] = DEFAULT_PROVIDERS,
     threads: int = 0,
     device: str = "auto",
+    provider_options: ProviderOptions | None = None,
 ) -> DepthEstimator:
     """The estimator for a model file: ``.onnx`` runs on ONNX Runtime, ``.pt2``/``.pt``/``.ts`` on torch.
 
@@ -490,6 +499,7 @@ def load_estimator(
         providers: ONNX Runtime providers in preference order; unavailable ones are skipped.
         threads: ONNX Runtime intra-op threads (0 = its default).
         device: torch device for TorchScript models ("auto", "cpu", "cuda").
+        provider_options: TensorRT / CUDA options (engine cache, FP16, device id); None = their defaults.
     """
     model_path = Path(path) if path else default_model_path()
     if not path and not model_path.is_file():
@@ -497,7 +507,7 @@ def load_estimator(
             f"the shipped default model '{model_path}' is not installed; name a model (--model / model_path)"
         )
     if model_path.suffix.lower() == ".onnx":
-        return OnnxEstimator(model_path, spec_overrides, providers, threads)
+        return OnnxEstimator(model_path, spec_overrides, providers, threads, provider_options)
     if model_path.suffix.lower() in (".pt2", ".pt", ".ts", ".torchscript"):
         spec = ms.from_mapping(spec_overrides or {})
         return TorchEstimator.from_file(model_path, spec, device)

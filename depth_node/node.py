@@ -75,6 +75,8 @@ class DepthNode(Node):
                 self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability, newest_only=True
             ),
         ]
+        # rectify: auto leaves an image_rect* input as it is: the remapped name says what the camera sends.
+        self.processor.camera_input.input_topic = self.subscriptions_matched[0].topic_name
 
     def _on_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
@@ -132,6 +134,12 @@ class DepthNode(Node):
             if out.confidence_msg is not None and self.pub_confidence is not None:
                 self.pub_confidence.publish(out.confidence_msg)
         self.counts.count("processed", out.times_ms["total"])
+        if out.camera_fallback:
+            self.get_logger().warning(
+                f"camera_info K is all zeros: assuming fallback_hfov_deg {self.params.fallback_hfov_deg:g}; "
+                "depth and cloud are only as good as that guess (calibrate the camera)",
+                throttle_duration_sec=LOG_THROTTLE_S * 6,
+            )
         if out.floor is not None and not out.floor.found:
             self.counts.count("floor_not_found")  # published at the model's own scale
 

@@ -105,15 +105,33 @@ def declare_and_read(node: Any, cls: type[T], on_change: Callable[[T], None] | N
     live = live_params.live_parameters(node, cls)
     if live is None:
         infos = {info.name: info for info in params_mod.describe(cls)}
-        _declare(node, infos)
+        _declare(node, cls, infos)
         live = live_params.register(node, cls, infos)
     live.on_change = on_change
     return live.read()
 
 
-def _declare(node: Any, infos: dict[str, params_mod.ParamInfo]) -> None:
+def _rename_overrides(node: Any, cls: type) -> None:
+    """A value given under an old name (the dataclass's ``RENAMED``) becomes the new name's override, said once.
+
+    rclpy keeps an override of an undeclared name aside; moving it under the new name before declaring makes
+    ``-p stamped:=true`` (or a params file from before the rename) set ``cmd_vel_stamped``, and wins over the
+    new name's value in the shipped params file, as the CLI's loader does.
+    """
+    from rclpy.parameter import Parameter
+
+    raw = getattr(node, "_parameter_overrides", None)
+    if not raw:
+        return
+    for old, new in params_mod.renamed(cls, raw).items():
+        node.get_logger().warning(params_mod.renamed_notice(old, new))
+        raw[new] = Parameter(new, value=raw[old].value)
+
+
+def _declare(node: Any, cls: type, infos: dict[str, params_mod.ParamInfo]) -> None:
     from rclpy.exceptions import ParameterException
 
+    _rename_overrides(node, cls)
     _check_overrides(node, infos)  # raises ParameterError before rclpy's own checks can
     for info in infos.values():
         try:

@@ -19,6 +19,7 @@ field nests a dataclass for the code's sake only, its parameters keeping their p
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ import yaml
 from depth_node.errors import ParameterError
 
 T = TypeVar("T")
+LOG = logging.getLogger(__name__)
 
 
 def param(
@@ -206,13 +208,39 @@ def _unknown_message(unknown: Sequence[str], known: Iterable[str]) -> str:
     return f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(parts)}"
 
 
+def renamed(cls: type, names: Iterable[str]) -> dict[str, str]:
+    """The old names among ``names`` that ``cls`` renamed (its ``RENAMED`` class attribute), old -> new."""
+    table: Mapping[str, str] = getattr(cls, "RENAMED", {})
+    return {old: table[old] for old in names if old in table}
+
+
+def apply_renamed(cls: type, flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``flat`` with the values given under an old name moved to the new one, each said in the log.
+
+    An old name given explicitly wins over the new one: the shipped params files carry every new name with
+    its default, so ``-p stamped:=true`` on top of them must still mean what it always meant.
+    """
+    out = dict(flat)
+    for old, new in renamed(cls, flat).items():
+        LOG.warning(renamed_notice(old, new))
+        out[new] = out.pop(old)
+    return out
+
+
+def renamed_notice(old: str, new: str) -> str:
+    """The one line that says an old parameter name was used."""
+    return f"parameter '{old}' was renamed to '{new}'; the old name still works (and wins over '{new}'): use '{new}'"
+
+
 def from_mapping(cls: type[T], values: Mapping[str, Any], *, source: str = "parameters") -> T:
     """Build a parameter dataclass from (possibly nested) values; defaults fill what is absent.
+
+    A parameter given under an old name of the class's ``RENAMED`` table counts as its new name.
 
     Raises:
         ParameterError: naming the parameter, for unknown names, wrong types and out-of-range values.
     """
-    flat = flatten(values)
+    flat = apply_renamed(cls, flatten(values))
     infos = {info.name: info for info in describe(cls)}
     unknown = sorted(set(flat) - set(infos))
     if unknown:

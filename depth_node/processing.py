@@ -22,7 +22,7 @@ from depth_node.depth_params import DepthNodeParams
 from depth_node.errors import DepthNodeError, ModelError
 from depth_node.estimator import DepthEstimator
 from depth_node.floor_affine import AffineFit
-from depth_node.msgs import MessageSet, camera_from_info, decode_image
+from depth_node.msgs import MessageSet, calibration_from_info, decode_image
 from depth_node.pointcloud import PointCloudBuilder
 from depth_node.scale import FloorFit
 
@@ -51,6 +51,8 @@ class FrameOutputs:
             In affine mode a frame with no floor line and none before it raises ``FloorNotFoundError``.
         confidence: The model's confidence (H, W) for a model with a confidence output, else None.
         confidence_msg: 32FC1 Image of ``confidence`` (header of the input) when ``publish_confidence``, else None.
+        camera_fallback: The camera was built from ``fallback_hfov_deg`` (its CameraInfo had K all zeros):
+            the shell warns, throttled, that the depth is only as good as that guess.
     """
 
     depth: npt.NDArray[np.float32]
@@ -63,13 +65,24 @@ class FrameOutputs:
     floor: FloorFit | AffineFit | None = None
     confidence: npt.NDArray[np.float32] | None = None
     confidence_msg: Any = None
+    camera_fallback: bool = False
 
 
 class DepthFrameProcessor:
-    """Decode, infer, back-project and build messages for one (image, camera_info) pair."""
+    """Decode, rectify, infer, back-project and build messages for one (image, camera_info) pair.
 
-    def __init__(self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams) -> None:
+    Args:
+        messages: The message classes to build outputs with.
+        estimator: The depth network.
+        params: The depth node's parameters.
+        input_topic: The image topic's resolved name (``rectify: auto`` leaves an ``image_rect*`` input as it is).
+    """
+
+    def __init__(
+        self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams, input_topic: str = ""
+    ) -> None:
         self.messages = messages
+        self.camera_input = params.camera_input(input_topic)
         self.estimator = estimator
         self.params = params
         max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
@@ -101,8 +114,8 @@ class DepthFrameProcessor:
         want_colored = params.publish_colored if want_colored is None else want_colored
         t0 = time.perf_counter()
         pixels, encoding = decode_image(image_msg)
-        rgb = image_codec.to_rgb8(pixels, encoding)
-        camera = camera_from_info(info_msg, image_size=(rgb.shape[1], rgb.shape[0]))
+        view = self.camera_input.view(calibration_from_info(info_msg), image_codec.to_rgb8(pixels, encoding))
+        rgb, camera = view.rgb, view.camera
         t1 = time.perf_counter()
         try:
             predicted = self.estimator.predict_outputs(rgb, camera)
@@ -111,6 +124,8 @@ class DepthFrameProcessor:
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
         depth, confidence = predicted.depth, predicted.confidence
+        if view.valid is not None:  # beyond the raw image's edge: no depth (a copy: the estimator may reuse its own)
+            depth = np.where(view.valid, depth, np.float32(np.nan)).astype(np.float32, copy=False)
         floor: FloorFit | AffineFit | None = None
         if self.floor_scaler is not None:
             depth, floor = self.floor_scaler.apply(depth, camera)
@@ -137,7 +152,17 @@ class DepthFrameProcessor:
             "total": (t3 - t0) * 1e3,
         }
         return FrameOutputs(
-            depth, camera, depth_msg, info_out, cloud_msg, colored_msg, times, floor, confidence, confidence_msg
+            depth,
+            camera,
+            depth_msg,
+            info_out,
+            cloud_msg,
+            colored_msg,
+            times,
+            floor,
+            confidence,
+            confidence_msg,
+            camera_fallback=view.fallback,
         )
 
     def retune(self, params: DepthNodeParams) -> None:

@@ -8,6 +8,11 @@ The camera mount (``camera_height_m``, ``camera_pitch_rad``) is one fact of the 
 (depth_node's floor scale, obstacle_avoidance's floor removal and scan): it is given here once and
 overrides both parameter files.
 
+``frame_prefix:=robot1/`` prefixes obstacle_avoidance's frames (``odom_frame``, ``base_frame``, ``scan_frame``),
+so a second robot in the same graph keeps its own TF tree (give its camera driver and robot_state_publisher
+the same prefix); it overrides a ``frame_prefix`` in the params file. ``cmd_vel_stamped:=true`` publishes
+TwistStamped, what Jazzy's diff_drive_controller takes.
+
 With ``detector_model:=/path/model.onnx`` the detector node also runs on the same camera and publishes
 onto the detections topic that obstacle_avoidance reads, so one camera drives the whole graph.
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PythonExpression
+from launch_ros.parameter_descriptions import ParameterValue
 
 from depth_node import launch_support
 from launch import LaunchDescription
@@ -45,6 +51,12 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument("detector_params", default_value=str(share / "config" / "detector.yaml")),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the depth topics"),
+        DeclareLaunchArgument(
+            "frame_prefix", default_value="", description="prefix of obstacle_avoidance's TF frames, e.g. robot1/"
+        ),
+        DeclareLaunchArgument(
+            "cmd_vel_stamped", default_value="false", description="TwistStamped on cmd_vel (Jazzy ros2_control)"
+        ),
         DeclareLaunchArgument("use_sim_time", default_value="false"),
         *launch_support.arguments(),
     ]
@@ -67,12 +79,17 @@ def generate_launch_description() -> LaunchDescription:
         ],
         output="screen",
     )
+    # ParameterValue(str): an empty prefix stays an empty string (launch would read "" as YAML, i.e. null).
+    robot = {
+        "frame_prefix": ParameterValue(LaunchConfiguration("frame_prefix"), value_type=str),
+        "cmd_vel_stamped": ParameterValue(LaunchConfiguration("cmd_vel_stamped"), value_type=bool),
+    }
     navigation = launch_support.plain_or_managed(
         package="depth_node",
         executable="obstacle_avoidance",
         name="obstacle_avoidance",
         namespace=LaunchConfiguration("namespace"),
-        parameters=[LaunchConfiguration("nav_params"), sim_time, mount],
+        parameters=[LaunchConfiguration("nav_params"), sim_time, mount, robot],
         remappings=[
             ("detections", LaunchConfiguration("detections")),
             ("cmd_vel", LaunchConfiguration("cmd_vel")),

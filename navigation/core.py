@@ -121,6 +121,7 @@ class NavigationCore:
             controller: The decision stage, injectable for tests and the benchmark (default: a
                 :class:`Controller` of ``params``).
         """
+        params = params.prefixed()  # frame names with frame_prefix applied, whoever built the parameters
         self.params = params
         self.controller = controller or Controller(params)
         self.counts: Counter[str] = Counter()  # notices by reason (bad_odom, goal_refused...)

@@ -14,7 +14,7 @@ from rclpy.lifecycle import LifecycleNode
 from depth_node import msgs as ros_msgs
 from depth_node.lifecycle import ManagedMixin
 from depth_node.types import Command
-from navigation.node import BASE_FRAME, ObstacleAvoidanceNode
+from navigation.node import ObstacleAvoidanceNode
 
 
 class ManagedObstacleAvoidanceNode(ManagedMixin, ObstacleAvoidanceNode, LifecycleNode):  # type: ignore[misc]
@@ -25,5 +25,6 @@ class ManagedObstacleAvoidanceNode(ManagedMixin, ObstacleAvoidanceNode, Lifecycl
         now_ns = self.get_clock().now().nanoseconds
         reason = "node deactivated (lifecycle)"
         self.core.on_failed(now_ns, reason)
-        header = self.m.header(now_ns, BASE_FRAME) if self.params.stamped else None
+        p = self.params
+        header = self.m.header(now_ns, p.base_frame) if p.cmd_vel_stamped else None
         self.pub_cmd.publish(ros_msgs.twist_to_msg(self.m, Command.stop(reason), header))

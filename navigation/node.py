@@ -38,7 +38,6 @@ from visualization_msgs.msg import MarkerArray
 
 from depth_node import msgs as ros_msgs
 from depth_node.errors import DepthNodeError
-from depth_node.frames import BASE_FRAME
 from depth_node.msgs import MessageSet, camera_from_info, stamp_ns
 from depth_node.node_params import declare_and_read
 from depth_node.node_qos import MatchedSubscription
@@ -63,7 +62,8 @@ class ObstacleAvoidanceNode(Node):
         self._build()
 
     def _build(self) -> None:
-        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams, self._retune)
+        # Frames with frame_prefix applied (robot1/base_link ...): what every header and the core use.
+        self.params: ObstacleAvoidanceParams = declare_and_read(self, ObstacleAvoidanceParams, self._retune).prefixed()
         p = self.params
         self.m = MessageSet.from_rclpy()
         self.core = NavigationCore(p)
@@ -87,7 +87,7 @@ class ObstacleAvoidanceNode(Node):
         else:
             self.create_subscription(Detection2DArray, "detections", self._on_detections, 10)
             self.pub_obstacles = self.create_publisher(Detection3DArray, "obstacles", 10)
-        self.pub_cmd = self.create_publisher(TwistStamped if p.stamped else Twist, "cmd_vel", 10)
+        self.pub_cmd = self.create_publisher(TwistStamped if p.cmd_vel_stamped else Twist, "cmd_vel", 10)
         self.pub_scan = self.create_publisher(LaserScan, "scan", 10)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10) if p.publish_markers else None
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -102,6 +102,7 @@ class ObstacleAvoidanceNode(Node):
 
     def _retune(self, params: ObstacleAvoidanceParams) -> None:
         """Live tuning (``ros2 param set``): the next tick decides with the new speeds, distances and gains."""
+        params = params.prefixed()  # frames are read-only, but the values come back unprefixed
         self.params = params
         self.core.retune(params)
 
@@ -203,7 +204,7 @@ class ObstacleAvoidanceNode(Node):
         if command.blind:
             self.get_logger().warning(f"stopped: {command.reason}", throttle_duration_sec=LOG_THROTTLE_S)
         if out.publish_command:
-            header = m.header(out.stamp_ns, BASE_FRAME) if p.stamped else None
+            header = m.header(out.stamp_ns, p.base_frame) if p.cmd_vel_stamped else None
             self.pub_cmd.publish(ros_msgs.twist_to_msg(m, command, header))
         if out.status is not None:
             self._publish_status(out.stamp_ns, out.status)

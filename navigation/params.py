@@ -2,10 +2,12 @@
 
 The rclpy node declares exactly these names (:func:`depth_node.params.describe`), and
 ``config/obstacle_avoidance.yaml``, the replay runner and the simulator load the same dataclass, so a
-name can never drift between them. The names of the issue (``camera_height_m`` ... ``stamped``) are an
-interface: tools set them, so they are never renamed. ``dynamic=True`` marks what ``ros2 param set`` may change
-while the node runs (speeds, distances, thresholds, PID gains, goal settings: ``NavigationCore.retune``); the
-rest (camera mount, frames, topics, QoS, rates, what sizes the scan, memory and window) is read-only.
+name can never drift between them. The names of the issue (``camera_height_m`` ... ``cmd_vel_stamped``) are
+an interface: tools set them, so they are never renamed without the old name still being read
+(:data:`ObstacleAvoidanceParams.RENAMED`: ``stamped`` is now ``cmd_vel_stamped``). ``dynamic=True`` marks what
+``ros2 param set`` may change while the node runs (speeds, distances, thresholds, PID gains, goal settings:
+``NavigationCore.retune``); the rest (camera mount, frames, topics, QoS, rates, what sizes the scan, memory and
+window) is read-only.
 
 The parameters are grouped by the part that reads them (``params.speed.max_linear_speed``, ``params.pid.kp``);
 the groups are :func:`depth_node.params.group` fields, so the ROS names stay flat (``max_linear_speed``), and
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from depth_node.errors import ParameterError
 from depth_node.params import group, param
@@ -297,7 +299,11 @@ class NodeParams:
         dynamic=True,
     )
     control_rate_hz: float = param(20.0, "Rate of the control timer that publishes cmd_vel, Hz.", min_value=0.1)
-    stamped: bool = param(False, "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel.")
+    cmd_vel_stamped: bool = param(
+        False,
+        "Publish geometry_msgs/TwistStamped (the control tick's stamp, frame_id base_frame) instead of Twist on "
+        "cmd_vel: Jazzy's diff_drive_controller and Nav2 take TwistStamped (formerly 'stamped').",
+    )
     publish_markers: bool = param(True, "Publish visualization markers (obstacles, gaps, chosen heading).")
     diagnostics_period_s: float = param(
         1.0,
@@ -315,6 +321,14 @@ class NodeParams:
         "Publish the static transform camera optical frame (the depth image's frame_id) -> scan_frame on "
         "/tf_static (a rotation by camera_pitch_rad); off when the robot's own TF provides scan_frame.",
     )
+    base_frame: str = param(
+        "base_link", "The robot's base frame (REP-105): frame_id of a TwistStamped cmd_vel (cmd_vel_stamped)."
+    )
+    frame_prefix: str = param(
+        "",
+        "Prepended to base_frame, odom_frame and scan_frame (e.g. 'robot1/'), as robot_state_publisher's "
+        "frame_prefix: two robots in one graph keep separate TF trees (the launch files' frame_prefix sets it).",
+    )
     qos_reliability: str = param(
         "auto",
         "Reliability of the depth subscriptions; auto follows the publishers (reliable unless one is best-effort).",
@@ -330,6 +344,9 @@ class ObstacleAvoidanceParams:
     Built from groups (``ObstacleAvoidanceParams(speed=SpeedParams(...))``) or from flat names
     (``ObstacleAvoidanceParams(max_linear_speed=0.3)``), or both: a flat name overrides its group's value.
     """
+
+    # Old name -> new name: a params file or -p of the old name still works (the loaders say it was renamed).
+    RENAMED: ClassVar[dict[str, str]] = {"stamped": "cmd_vel_stamped"}
 
     mount: MountParams = group(MountParams)
     goal: GoalParams = group(GoalParams)
@@ -348,6 +365,7 @@ class ObstacleAvoidanceParams:
         Raises:
             TypeError: a name that is neither a group nor a parameter (as a dataclass constructor would).
         """
+        values = {self.RENAMED.get(name, name): value for name, value in values.items()}  # old names still work
         for f in fields(self):
             base = values.pop(f.name, None)
             base = f.default_factory() if base is None else base  # type: ignore[operator]
@@ -381,13 +399,29 @@ class ObstacleAvoidanceParams:
                 raise ParameterError(
                     f"parameter '{low}' ({getattr(self, low)}) must not exceed '{high}' ({getattr(self, high)})"
                 )
-        if not self.scan_frame.strip():
-            raise ParameterError("parameter 'scan_frame' must name a frame, got an empty string")
+        for name in ("scan_frame", "odom_frame", "base_frame"):
+            if not getattr(self, name).strip():
+                raise ParameterError(f"parameter '{name}' must name a frame, got an empty string")
         if (self.detector_width == 0) != (self.detector_height == 0):
             raise ParameterError(
                 "parameters 'detector_width' and 'detector_height' must both be 0 (image pixels) or both be set, "
                 f"got {self.detector_width}x{self.detector_height}"
             )
+
+    def prefixed(self) -> ObstacleAvoidanceParams:
+        """These parameters with ``frame_prefix`` applied to the frame names (and then empty: idempotent).
+
+        Every shell (node, replay, simulators) and the core work with the prefixed names.
+        """
+        if not self.frame_prefix:
+            return self
+        prefix = self.frame_prefix
+        return self.with_values(
+            base_frame=prefix + self.base_frame,
+            odom_frame=prefix + self.odom_frame,
+            scan_frame=prefix + self.scan_frame,
+            frame_prefix="",
+        )
 
     @property
     def clearance_radius_m(self) -> float:

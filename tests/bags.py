@@ -36,19 +36,21 @@ def write_camera_bag(
     info_topic: str = "/cam/camera_info",
     extra_depth_topic: bool = True,
     info_first: bool = False,
+    image_qos: Sequence[Any] = (),
 ) -> Path:
     """Write a bag of ``frames``; the CameraInfo of each frame has the frame's stamp.
 
     By default the image of a frame is logged before its CameraInfo (as a busy driver might), which the
     replay must still pair. With ``extra_depth_topic`` a 16UC1 depth topic and its camera_info come
-    along, so topic choice has something to tell apart.
+    along, so topic choice has something to tell apart. ``image_qos`` (rosbags ``Qos`` profiles) is what
+    the image topic's publisher offered, as rosbag2 records it.
     """
     cam = camera or CameraModel(64, 48, 50.0, 50.0, 31.5, 23.5)
     store = messages.typestore
     compressed = any(f.kind == "jpeg" for f in frames)
     image_type = "sensor_msgs/msg/CompressedImage" if compressed else "sensor_msgs/msg/Image"
     with Writer(path, version=9, storage_plugin=storage) as writer:
-        img_conn = writer.add_connection(image_topic, image_type, typestore=store)
+        img_conn = writer.add_connection(image_topic, image_type, typestore=store, offered_qos_profiles=image_qos)
         info_conn = writer.add_connection(info_topic, "sensor_msgs/msg/CameraInfo", typestore=store)
         depth_conns = None
         if extra_depth_topic:

@@ -37,6 +37,19 @@ def metric_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_affine_model(tmp_path_factory.mktemp("models") / "metric.onnx", plain_spec())
 
 
+@pytest.fixture(scope="session")
+def vision_msg_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of vision_msgs 4.x ``.msg`` files (what ``--msg-dir`` takes), written from the built-in
+    field lists: the tests of ``--msg-dir`` need nothing from ../shared. ``tests/navigation/test_nav_msgs.py``
+    checks those lists against the upstream files when ../shared has them."""
+    from depth_node.msgs.vision_defs import DEFINITIONS
+
+    path = tmp_path_factory.mktemp("vision_msgs")
+    for name, text in DEFINITIONS.items():
+        (path / f"{name}.msg").write_text(text, encoding="utf-8")
+    return path
+
+
 def roundtrip(typestore: Any, msg: Any) -> Any:
     """Serialise to CDR and back, as a message crossing the wire or a bag does."""
     return typestore.deserialize_cdr(typestore.serialize_cdr(msg, msg.__msgtype__), msg.__msgtype__)

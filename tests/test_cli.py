@@ -68,6 +68,10 @@ def test_bench_reports_every_stage(metric_model: Path, capsys: pytest.CaptureFix
         "nav_total_ms",
     ):
         assert key in text
+    # The size labels print whole and aligned; nothing points at a directory a user does not have.
+    assert "navigation step (1280x720)   " in text and "(1280x720 )" not in text
+    assert "shared" not in text and "detector: skipped, no --detector-model given" in text
+    assert "rectify_ms" in text and "camera_info_ms" in text  # the cost of a distorted camera, and of none
 
 
 def test_help_lists_the_commands() -> None:

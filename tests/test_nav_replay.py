@@ -15,14 +15,11 @@ from rosbags.typesys import Stores, get_typestore
 from depth_node import msgs as ros_msgs
 from depth_node.cli import main
 from depth_node.evaluation.twist_agreement import twist_agreement
-from depth_node.msgs import MessageSet
+from depth_node.msgs import MessageSet, vision_defs
 from navigation.bench import synthetic_frame
 from navigation.params import ObstacleAvoidanceParams
 from tests.bags import T0, Frame, write_camera_bag
-from tests.conftest import SHARED_DATA
 
-VISION_DIR = SHARED_DATA / "msg" / "vision_msgs"
-needs_vision = pytest.mark.skipif(not VISION_DIR.is_dir(), reason="vision_msgs definitions not in shared data")
 PERIOD = 100_000_000  # depth at 10 Hz
 TICK = 50_000_000  # control at the default 20 Hz
 
@@ -39,7 +36,7 @@ def _write_rgbd_bag(
     with ``goal``, that goal on /goal_pose at T0 and the robot standing at the origin on /odom with each frame."""
     store = get_typestore(Stores.ROS2_HUMBLE)
     if detections:
-        ros_msgs.register_msg_dir(store, VISION_DIR)
+        vision_defs.register(store)
     m = MessageSet.from_rosbags(store)
     full, full_camera, dets = synthetic_frame(ObstacleAvoidanceParams())  # 640x480, boxes in its pixels
     depth, camera = np.ascontiguousarray(full[::10, ::10]), full_camera.rescaled(64, 48)
@@ -195,8 +192,7 @@ def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: Mess
     assert (after.twist.linear.x, after.twist.angular.z) == (0.0, 0.0)
 
 
-@needs_vision
-def test_detections_become_obstacles(tmp_path: Path) -> None:
+def test_detections_become_obstacles(tmp_path: Path, vision_msg_dir: Path) -> None:
     bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(5)], detections=True)
     params = tmp_path / "p.yaml"
     # Boxes come in the detector's pixels (10x the depth image's), as a network's input would give them.
@@ -207,7 +203,7 @@ def test_detections_become_obstacles(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw"]
     det_args = ["--detections-topic", "/detections", "--params", str(params), "--no-progress"]
-    assert main([*args, *det_args, "--msg-dir", str(VISION_DIR)]) == 0
+    assert main([*args, *det_args, "--msg-dir", str(vision_msg_dir)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["navigation"]["vision_msgs_from"] == "msg_dir" and report["navigation"]["detection_msgs"] == 5
     assert report["detections_topic"] == "/detections"

@@ -74,3 +74,26 @@ def test_detector_model_starts_the_detector_onto_the_navigation_detections(
     # The parameters go to the node as files: the YAML path, then the launch's own dict written out.
     files = [Path(path).read_text() for path, _ in started["detector"]._Node__expanded_parameter_arguments]
     assert any("model_path: /models/yolo11n.onnx" in text for text in files), files
+
+
+def test_frame_prefix_and_stamped_cmd_vel_reach_obstacle_avoidance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two robots in one graph: robot1's frames are robot1/odom, robot1/base_link, robot1/camera_scan."""
+    import yaml
+
+    runs = iter(range(10))
+
+    def launch_params(**arguments: str) -> dict[str, Any]:
+        node = nodes(tmp_path / str(next(runs)), monkeypatch, **arguments)["obstacle_avoidance"]
+        merged: dict[str, Any] = {}
+        for path, _ in node._Node__expanded_parameter_arguments:  # the params files, then the launch's own dicts
+            if Path(path).is_file():
+                for section in yaml.safe_load(Path(path).read_text()).values():
+                    merged.update(section["ros__parameters"])
+        return merged
+
+    default = launch_params()
+    assert default["frame_prefix"] == "" and default["cmd_vel_stamped"] is False
+    given = launch_params(frame_prefix="robot1/", cmd_vel_stamped="true")
+    assert given["frame_prefix"] == "robot1/" and given["cmd_vel_stamped"] is True

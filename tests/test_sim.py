@@ -445,6 +445,7 @@ def test_cli_sim_with_oracle_depth(tmp_path: Path, capsys: pytest.CaptureFixture
     report = _check_report(out)
     _check_rates(report, "oracle")
     assert "oracle" not in report and not (out / "bags").exists()
+    assert report["provider"] == "none (oracle depth)"  # said, not an empty cell
     # The dead end is approached and the robot stops short of the wall: a success without a collision.
     assert (report["success_rate"], report["collision_rate"]) == (1.0, 0.0)
     assert "success_rate 1.000" in capsys.readouterr().out
@@ -470,3 +471,12 @@ def test_cli_sim_refuses_bad_flags(tmp_path: Path, flags: list[str], capsys: pyt
     assert main(argv) == 2
     assert "depth-node sim: error:" in capsys.readouterr().err
     assert not (tmp_path / "sim" / "report.json").exists()
+
+
+def test_the_report_names_the_provider_also_through_the_graph() -> None:
+    """With --ros the depth_node process opens the session: the report still names its provider (not a dash)."""
+    from depth_node.commands.sim import _provider
+    from depth_node.depth_params import DepthNodeParams
+
+    assert _provider(None, DepthNodeParams()) == "CPUExecutionProvider"  # this machine's onnxruntime: CPU only
+    assert _provider(None, DepthNodeParams(model_path="/m/model.pt2")) == "torch"

@@ -76,6 +76,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
+def _provider(estimator: Any, depth_params: Any) -> str:
+    """The execution provider of the model: the estimator's, or (through the graph, where the depth_node process
+    opens the session with the same onnxruntime and the same rule) the first of ``providers`` it offers."""
+    from depth_node.estimator import default_model_path, resolve_providers
+
+    if estimator is not None:
+        return str(estimator.provider)
+    path = depth_params.model_path or str(default_model_path())
+    if not path.lower().endswith(".onnx"):
+        return "torch"
+    import onnxruntime as ort
+
+    return resolve_providers(depth_params.providers, ort.get_available_providers())[0]
+
+
 def add_worker_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """--jobs and --ray: how independent runs are spread (:mod:`depth_node.evaluation.parallel`)."""
     parser.add_argument(
@@ -157,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     )
     info = {
         "model": (depth_params.model_path or str(default_model_path())) if needs_model else None,
-        "provider": getattr(estimator, "provider", None),
+        "provider": _provider(estimator, depth_params) if needs_model else "none (oracle depth)",
     }
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     with staged_dir(args.out) as staging:  # OUT appears, or replaces the old one, only when complete

@@ -17,17 +17,15 @@ from depth_node.detection.detector import Detector
 from depth_node.detection.params import DetectorParams
 from depth_node.timing import median_ms
 
-# The real FastestDet of the shared data set, next to the source tree; absent elsewhere (then skipped).
-SHARED_DETECTOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "detectors" / "FastestDet.onnx"
-
 
 def detector_stages(path: Path | None, rgb: npt.NDArray[np.uint8], repeats: int) -> dict[str, Any]:
-    """:func:`bench_detector` of ``path`` (default: the shared FastestDet), or one ``detector_skipped``
-    entry saying why there is nothing to time."""
-    model = path if path is not None else SHARED_DETECTOR.resolve()
-    if not model.is_file():
-        return {"detector_skipped": f"no detector model at {model} (--detector-model)"}
-    return bench_detector(model, rgb, repeats)
+    """:func:`bench_detector` of ``path``, or one ``detector_skipped`` entry saying why there is nothing to time
+    (the package ships no detector: the user names one)."""
+    if path is None:
+        return {"detector_skipped": "no --detector-model given"}
+    if not path.is_file():
+        return {"detector_skipped": f"no detector model at {path} (--detector-model)"}
+    return bench_detector(path, rgb, repeats)
 
 
 def bench_detector(model_path: Path, rgb: npt.NDArray[np.uint8], repeats: int) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 Greedy NMS by OpenCV's ``cv2.dnn`` (IoU of continuous boxes, a box goes when its overlap with a
 better one of its class exceeds the threshold); the filters and the ordering are ours, so that the
 result is best first whatever OpenCV returns.
+
+Supported OpenCV: 4.6 and later (4.6 is what Ubuntu 24.04 / Debian 12 ship as ``python3-opencv``).
+``cv2.dnn.NMSBoxesBatched`` only exists from 4.7; without it the classes are kept apart the way it does
+it, by shifting each class's boxes to a region of its own, and one ``NMSBoxes`` call (in OpenCV since
+3.4) suppresses them all: same result, still one C++ call.
 """
 
 from __future__ import annotations
@@ -47,6 +52,30 @@ def _xywh(boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     out = np.asarray(boxes, dtype=np.float64).copy()
     out[:, 2:] -= out[:, :2]
     return out
+
+
+def _batched_by_offset(
+    xywh: npt.NDArray[np.float64], scores: npt.NDArray[np.float32], classes: npt.NDArray[np.int32], iou: float
+) -> Any:
+    """Per-class NMS through plain ``NMSBoxes`` (OpenCV < 4.7): each class moved to a region of its own.
+
+    The shift is larger than the extent of every box, so boxes of two classes never overlap and IoU
+    within a class is unchanged (a translation changes no area).
+    """
+    shifted = xywh.copy()
+    extent = float(np.max(np.abs(xywh[:, :2]) + np.abs(xywh[:, 2:]))) + 1.0
+    shifted[:, :2] += classes[:, None].astype(np.float64) * (2.0 * extent)
+    return _dnn().NMSBoxes(shifted, scores, 0.0, iou)
+
+
+def _nms_batched(
+    xywh: npt.NDArray[np.float64], scores: npt.NDArray[np.float32], classes: npt.NDArray[np.int32], iou: float
+) -> Any:
+    """OpenCV's ``NMSBoxesBatched`` where it exists (4.7+), else the same through ``NMSBoxes``."""
+    batched = getattr(_dnn(), "NMSBoxesBatched", None)
+    if batched is None:
+        return _batched_by_offset(xywh, scores, classes, iou)
+    return batched(xywh, scores, classes, 0.0, iou)
 
 
 def _best_first(kept: Any, scores: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:
@@ -101,7 +130,5 @@ def select(
     # OpenCV's batched NMS keeps classes apart (it offsets each class's boxes) in C++: 484 FastestDet
     # cells take ~2 ms where a numpy loop took ~30. Its top_k cuts before suppression, so the count
     # limit is applied here, after it.
-    index = _dnn().NMSBoxesBatched(
-        _xywh(kept.boxes), kept.scores, kept.classes.astype(np.int32), 0.0, float(iou_threshold)
-    )
+    index = _nms_batched(_xywh(kept.boxes), kept.scores, kept.classes.astype(np.int32), float(iou_threshold))
     return kept.take(_best_first(index, kept.scores, max_detections))

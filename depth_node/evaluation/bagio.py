@@ -4,7 +4,9 @@
 message (salvaging a bag that rosbags refuses is :mod:`depth_node.evaluation.bag_recovery`'s work).
 :class:`AtomicBagDir` writes an MCAP bag directory under a temporary name next to the target and renames
 it into place only when everything, report included, is complete, so a crash or a bad input
-never leaves a half-written OUT behind. :class:`StampIndex` pairs messages of different topics by header
+never leaves a half-written OUT behind; every topic it writes records the QoS its publisher offers
+(:class:`QosRecordingWriter`), so ``ros2 bag play`` republishes ``/tf_static`` latched.
+:class:`StampIndex` pairs messages of different topics by header
 stamp, whatever order the bag logged them in.
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from depth_node.errors import BagError
 from depth_node.msgs import stamp_ns
+from depth_node.offered_qos import OfferedQos, offered_qos
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
@@ -177,6 +180,47 @@ def listing(reader: Any) -> str:
     return ", ".join(f"{c.topic} [{c.msgtype}]" for c in reader.connections) or "no topics"
 
 
+def rosbags_qos(qos: OfferedQos) -> Any:
+    """An :class:`OfferedQos` as the rosbags ``Qos`` a writer records (rmw's defaults for the durations)."""
+    from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+
+    # rmw's "default" deadline / lifespan / lease duration, as rosbag2 records a publisher that set none.
+    infinite = QosTime(sec=9223372036, nsec=854775807)
+    return Qos(
+        history=QosHistory.KEEP_LAST,
+        depth=qos.depth,
+        reliability=QosReliability[qos.reliability.upper()],
+        durability=QosDurability[qos.durability.upper()],
+        deadline=infinite,
+        lifespan=infinite,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=infinite,
+        avoid_ros_namespace_conventions=False,
+    )
+
+
+class QosRecordingWriter:
+    """A rosbags ``Writer`` whose connections record the QoS their publishers offer.
+
+    ``add_connection`` without ``offered_qos_profiles`` records the package's own profile of the topic
+    (:func:`depth_node.offered_qos.offered_qos`); a copied input topic passes the input bag's profiles
+    (and gets the package's when the input recorded none). Both the MCAP channel metadata and
+    metadata.yaml carry them (rosbags writes both), as rosbag2 itself does.
+    """
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def add_connection(self, topic: str, msgtype: str, **kwargs: Any) -> Any:
+        """The writer's ``add_connection``, with ``offered_qos_profiles`` filled in when none was given."""
+        if not kwargs.get("offered_qos_profiles"):
+            kwargs["offered_qos_profiles"] = [rosbags_qos(offered_qos(topic))]
+        return self._writer.add_connection(topic, msgtype, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+
 class AtomicBagDir:
     """An MCAP bag directory (plus side files) that appears at ``target`` only when complete.
 
@@ -201,7 +245,9 @@ class AtomicBagDir:
         self._parent = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial-", dir=self.target.parent))
         # The bag directory already has the final name inside the temporary parent, so the files the
         # Writer names after it (NAME.mcap) are right after the rename.
-        self.writer = Writer(self._parent / self.target.name, version=9, storage_plugin=StoragePlugin.MCAP)
+        self.writer = QosRecordingWriter(
+            Writer(self._parent / self.target.name, version=9, storage_plugin=StoragePlugin.MCAP)
+        )
         self.writer.open()
         return self
 

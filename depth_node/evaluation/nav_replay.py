@@ -28,7 +28,6 @@ import numpy as np
 from depth_node import msgs as ros_msgs
 from depth_node.camera import CameraModel
 from depth_node.errors import BagError
-from depth_node.frames import BASE_FRAME  # frame_id of TwistStamped: Nav2 reads cmd_vel in the base frame
 from depth_node.msgs import MessageSet, stamp_ns
 from depth_node.types import Command, Detection2D
 from navigation.core import NavigationCore, TickOutput
@@ -94,6 +93,7 @@ class NavReplay:
                 optical frame -> scan frame transform goes there before the first scan of each camera frame
                 id, as the live node publishes it. None: not written.
         """
+        params = params.prefixed()  # frame names as the live node uses them (frame_prefix applied)
         self.messages = messages
         self._tf_static = tf_static if params.publish_scan_tf else None
         self._announced: set[str] = set()
@@ -104,7 +104,7 @@ class NavReplay:
         self.period_ns = max(1, round(1e9 / params.control_rate_hz))
         self.next_tick: int | None = None
         store = messages.typestore
-        twist_type = ros_msgs.TWIST_STAMPED if params.stamped else ros_msgs.TWIST
+        twist_type = ros_msgs.TWIST_STAMPED if params.cmd_vel_stamped else ros_msgs.TWIST
         self._types = {"scan": ros_msgs.LASER_SCAN, "cmd_vel": twist_type, "obstacles": ros_msgs.DETECTION3D_ARRAY}
         keys = ("scan", "cmd_vel", "obstacles") if write_obstacles else ("scan", "cmd_vel")
         self._conns = {k: writer.add_connection(NAV_TOPICS[k], self._types[k], typestore=store) for k in keys}
@@ -194,7 +194,7 @@ class NavReplay:
         self.angular.append(command.angular_z)
         if out.publish_command:
             self.twists[t_ns] = (command.linear_x, command.angular_z)
-            header = m.header(t_ns, BASE_FRAME) if self.params.stamped else None
+            header = m.header(t_ns, self.params.base_frame) if self.params.cmd_vel_stamped else None
             self._write("cmd_vel", t_ns, ros_msgs.twist_to_msg(m, command, header))
         frame = out.frame
         if frame is not None:
@@ -235,6 +235,6 @@ class NavReplay:
         """Counters of the navigation replay (ticks, blind ticks, inputs, messages written)."""
         return {
             "control_rate_hz": self.params.control_rate_hz,
-            "stamped": self.params.stamped,
+            "stamped": self.params.cmd_vel_stamped,
             **{k: int(v) for k, v in sorted(self.counts.items())},
         }

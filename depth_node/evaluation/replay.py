@@ -228,8 +228,10 @@ def _colour_of(image: Any) -> npt.NDArray[np.uint8] | None:
 class _FrameSource:
     """Turns one image message of the bag into depth for the navigation: the model, or sensor depth."""
 
-    def __init__(self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams) -> None:
-        self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params)
+    def __init__(
+        self, messages: MessageSet, estimator: DepthEstimator | None, params: DepthNodeParams, image_topic: str = ""
+    ) -> None:
+        self.processor = None if estimator is None else DepthFrameProcessor(messages, estimator, params, image_topic)
 
     def process(
         self, image: Any, info: Any
@@ -308,7 +310,7 @@ def run_replay(
             register_vision(out_store)  # the detector's own messages need vision_msgs in any case
             vision_source = "built-in"
         messages = MessageSet.from_rosbags(out_store)
-        source = _FrameSource(messages, None if options.depth_topic else estimator, params)
+        source = _FrameSource(messages, None if options.depth_topic else estimator, params, image_topic)
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
         evaluator = _ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
@@ -321,8 +323,14 @@ def run_replay(
             # An input topic of the same name as an output (a re-replayed output bag, a robot's own
             # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
             replaced = sorted({c.topic for c in reader.connections if c.topic in written})
+            # A copied topic keeps the QoS the input bag recorded for it (the package's when it has none).
             copies = {
-                c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore)
+                c.id: writer.add_connection(
+                    c.topic,
+                    c.msgtype,
+                    typestore=reader.typestore,
+                    offered_qos_profiles=getattr(c.ext, "offered_qos_profiles", ()),
+                )
                 for c in reader.connections
                 if c.topic not in written
             }

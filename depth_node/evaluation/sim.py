@@ -38,7 +38,7 @@ from depth_node.evaluation.beliefs import Belief, due, snapshot
 from depth_node.evaluation.nav_replay import NavReplay
 from depth_node.evaluation.robot import RobotLimits, RobotState, step_unicycle
 from depth_node.evaluation.scenarios import REACH, Scenario, Walkers
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, NullWriter, SimRecorder, goal_msg, state_msgs
+from depth_node.evaluation.sim_bag import NullWriter, RobotFrames, SimRecorder, goal_msg, state_msgs
 from depth_node.evaluation.world import Pose, camera_for, obstacle_distance, render
 from depth_node.model_spec import ModelSpec
 from depth_node.msgs import MessageSet
@@ -371,14 +371,14 @@ class DirectLink:
     def start(self, scenario: Scenario) -> None:
         """The camera mount on /tf_static and the goal, once, before the first tick (as the --ros runner)."""
         self.recorder.write_static(START_NS)
-        goal = goal_msg(self.recorder.messages, START_NS, *scenario.goal)
+        goal = goal_msg(self.recorder.messages, START_NS, *scenario.goal, frames=self.recorder.frames)
         self.recorder.write("goal", START_NS, goal)
         self.nav.on_goal(goal)
 
     def odometry(self, tick: Tick, state: RobotState) -> None:
         """/odom and /tf of the true state; the odometry to the navigation core."""
         self._now_ns = tick.t_ns
-        tf, odom = state_msgs(self.recorder.messages, tick.t_ns, state)
+        tf, odom = state_msgs(self.recorder.messages, tick.t_ns, state, self.recorder.frames)
         self.recorder.write("tf", tick.t_ns, tf)
         self.recorder.write("odom", tick.t_ns, odom)
         self.nav.on_odometry(odom)
@@ -387,7 +387,7 @@ class DirectLink:
         """The frame through the depth core and, with its detections, into the navigation core."""
         frame, detections = sensed
         m, recorder = self.recorder.messages, self.recorder
-        header = m.header(captured.t_ns, CAMERA_FRAME)
+        header = m.header(captured.t_ns, recorder.frames.camera)
         image_msg = m.image(frame.rgb, "rgb8", header)
         info_msg = m.camera_info(self.camera_model, header)
         if isinstance(self.processor.estimator, OracleDepth):
@@ -424,7 +424,9 @@ def _loop(
     writer: Any,
 ) -> SimResult:
     plant = ScenarioPlant(scenario, options)
-    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad)
+    # The robot's frames are the nodes' own (odom_frame, base_frame, frame_prefix): a prefixed robot stays one tree.
+    frames = RobotFrames.of(params)
+    recorder = SimRecorder(messages, writer, options.camera_height_m, options.camera_pitch_rad, frames)
     nav = NavReplay(
         messages, params, writer, write_obstacles=True, tf_static=lambda t, msg: recorder.write("tf_static", t, msg)
     )

@@ -25,7 +25,7 @@ from depth_node.msgs.geometry import (
     twist_to_msg,
     vector3,
 )
-from depth_node.msgs.image import camera_from_info, decode_image, depth_from_msg, is_compressed
+from depth_node.msgs.image import calibration_from_info, camera_from_info, decode_image, depth_from_msg, is_compressed
 from depth_node.msgs.markers import MARKER_ARRAY, markers_to_msg
 from depth_node.msgs.message_set import MessageSet, default_message, float32_array, make, stamp_ns
 from depth_node.msgs.scan import LASER_SCAN, scan_to_msg
@@ -49,6 +49,7 @@ __all__ = [
     "TWIST_STAMPED",
     "VISION_PACKAGE",
     "MessageSet",
+    "calibration_from_info",
     "camera_from_info",
     "decode_image",
     "default_message",

@@ -10,7 +10,8 @@ import numpy.typing as npt
 from depth_node import image_codec
 from depth_node.camera import CameraModel
 from depth_node.depth_files import mm_to_depth
-from depth_node.errors import ImageDecodeError, UnsupportedEncodingError
+from depth_node.errors import CameraModelError, ImageDecodeError, UnsupportedEncodingError
+from depth_node.rectify import Calibration
 
 
 def is_compressed(msg: Any) -> bool:
@@ -53,6 +54,30 @@ def camera_from_info(info: Any, image_size: tuple[int, int] | None = None) -> Ca
         roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
         image_size=image_size,
     )
+
+
+def calibration_from_info(info: Any) -> Calibration:
+    """The geometry fields of a CameraInfo (distortion included) as a hashable :class:`Calibration`.
+
+    Raises:
+        CameraModelError: a field that is not numbers (a malformed message).
+    """
+    roi = info.roi
+    try:
+        return Calibration(
+            width=int(info.width),
+            height=int(info.height),
+            distortion_model=str(info.distortion_model),
+            d=tuple(float(v) for v in info.d),
+            k=tuple(float(v) for v in info.k),
+            r=tuple(float(v) for v in info.r),
+            p=tuple(float(v) for v in info.p),
+            binning_x=int(info.binning_x),
+            binning_y=int(info.binning_y),
+            roi=(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise CameraModelError(f"malformed CameraInfo: {exc}") from exc
 
 
 def depth_from_msg(msg: Any) -> npt.NDArray[np.float32]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from depth_node.params import describe, to_flat_dict
+from depth_node.params import apply_renamed, describe, to_flat_dict
 
 MOUNT_KEYS = ("camera_height_m", "camera_pitch_rad")
 RECORDED_PARAMS = "params.yaml"  # in a bag directory that depth-node sim recorded: the parameters its nodes ran with
@@ -68,7 +68,7 @@ def params_document(depth: Any, nav: Any, extra_nav: Mapping[str, Any] | None = 
     mount = {key: nav_values.pop(key) for key in MOUNT_KEYS}
     for key in MOUNT_KEYS:
         depth_values.pop(key)
-    nav_values.update(extra_nav or {})
+    nav_values.update(apply_renamed(type(nav), extra_nav or {}))  # an old name overrides its new one
     return {
         "/**": {"ros__parameters": mount},
         "depth_node": {"ros__parameters": _nest(depth_values)},

@@ -44,7 +44,7 @@ from depth_node.evaluation.sim import (
     sim_depth_params,
     sim_nav_params,
 )
-from depth_node.evaluation.sim_bag import CAMERA_FRAME, goal_msg, state_msgs, static_tf_msg
+from depth_node.evaluation.sim_bag import DEFAULT_FRAMES, RobotFrames, goal_msg, state_msgs, static_tf_msg
 from depth_node.msgs import MessageSet
 from depth_node.simulation.params_file import RECORDED_PARAMS, write_params_file
 from depth_node.simulation.processes import GraphError, NodeProcess, ros_env, start_node
@@ -89,7 +89,7 @@ class RosRunner:
             goal_tolerance_m=scenario.goal_tolerance_m
         )
         # The sim reads the stamp of each command and the state of each tick; both are the node's own options.
-        extra = {"stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
+        extra = {"cmd_vel_stamped": True, "diagnostics_period_s": 1.0 / np_.control_rate_hz}
         params_file = write_params_file(run_dir / "params.yaml", dp, np_, extra)
         misses: list[int] = []
         while True:
@@ -219,8 +219,10 @@ class RosLink:
         camera: Any,
         timing: GraphOptions,
         publish_cloud: bool,
+        robot_frames: RobotFrames = DEFAULT_FRAMES,
     ) -> None:
         self.node, self.step, self.options, self.camera_model = node, step, options, camera
+        self.robot_frames = robot_frames  # the nodes' own frames (odom_frame, base_frame, frame_prefix)
         self.timing, self.publish_cloud = timing, publish_cloud
         self.m = MessageSet.from_rclpy()
         self.frames = 0
@@ -230,19 +232,20 @@ class RosLink:
     def start(self, scenario: Scenario) -> None:
         """The camera mount, the goal and (model depth) the first CameraInfo, before the first tick."""
         m, options, node = self.m, self.options, self.node
-        node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad))
-        node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal))
+        rf = self.robot_frames
+        node.publish_static(static_tf_msg(m, START_NS, options.camera_height_m, options.camera_pitch_rad, rf))
+        node.publish("/goal_pose", goal_msg(m, START_NS, *scenario.goal, frames=rf))
         if options.depth == "model":
             # The camera's CameraInfo before its first image: depth_node takes the two on separate subscriptions
             # and drops an image that comes before any CameraInfo (then the first step would wait in vain).
-            node.publish("/camera/camera_info", m.camera_info(self.camera_model, m.header(START_NS, CAMERA_FRAME)))
+            node.publish("/camera/camera_info", m.camera_info(self.camera_model, m.header(START_NS, rf.camera)))
         self.step.spin_for(0.2)
 
     def odometry(self, tick: Tick, state: Any) -> None:
         """/odom and /tf at the tick; first in a step: it has the whole depth inference to arrive."""
         self.node.now_ns = tick.t_ns  # this step's sensor messages and the nodes' answers are logged at its time
         self._frame_this_tick = None
-        tf, odom = state_msgs(self.m, tick.t_ns, state)
+        tf, odom = state_msgs(self.m, tick.t_ns, state, self.robot_frames)
         self.node.publish("/odom", odom)
         self.node.publish("/tf", tf)
 
@@ -252,7 +255,7 @@ class RosLink:
         m, node, t_ns = self.m, self.node, captured.t_ns
         self.frames += 1
         self._frame_this_tick = t_ns
-        header = m.header(t_ns, CAMERA_FRAME)
+        header = m.header(t_ns, self.robot_frames.camera)
         info = m.camera_info(self.camera_model, header)
         gt = m.image(frame.depth, "32FC1", header)
         wanted = {"/depth/image_raw", "/depth/camera_info"}
@@ -314,7 +317,7 @@ def _loop(
 ) -> SimResult:
     """The in-process run's stepper and plant, with every exchange going through the middleware."""
     plant = ScenarioPlant(scenario, options)
-    link = RosLink(node, step, options, plant.camera, timing, publish_cloud)
+    link = RosLink(node, step, options, plant.camera, timing, publish_cloud, RobotFrames.of(params))
     link.start(scenario)
     schedule = plant.schedule(params)
     loop = run_closed_loop(schedule, plant, link, scenario.start, schedule.ticks_for(scenario.timeout_s))

@@ -108,6 +108,14 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions | None = N
     def list_models() -> list[dict[str, Any]]:
         return [m.describe() for m in models.values()]
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """The icon browsers ask for: the inferno_r ramp as a 32 x 32 PNG (served here, so never a 404)."""
+        import numpy as np
+
+        ramp = np.tile(np.linspace(0.0, 1.0, 32, dtype=np.float32), (32, 1))
+        return Response(inference.png_bytes(colorize_depth(ramp, 0.0, 1.0)), media_type="image/png")
+
     @app.get("/api/colorbar.png", include_in_schema=False)
     def colorbar() -> Response:
         """256 x 1 pixels of inferno_r, near (left) to far (right): the page draws its colour bars with it."""
@@ -123,17 +131,19 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions | None = N
         model: Annotated[str | None, Form()] = None,
         fx: Annotated[str | None, Form()] = None,
         hfov_deg: Annotated[str | None, Form()] = None,
+        depth_scale: Annotated[str | None, Form()] = None,
     ) -> JSONResponse:
         name = model or next(iter(models))
         served = models.get(name)
         if served is None:
             raise UnknownModelError(f"unknown model {name[:80]!r}; this server offers {sorted(models)}")
         focal, hfov = inference.parse_focal({"fx": fx, "hfov_deg": hfov_deg})
+        scale = inference.parse_depth_scale(depth_scale)
         limit = opts.max_body_bytes
         rgb = inference.decode_image(_read_upload(image, limit, "image"), opts.max_pixels)
         depth_gt = None
         if gt is not None and (gt.size or gt.filename):
-            depth_gt = inference.decode_ground_truth(_read_upload(gt, limit, "ground-truth"), opts.max_pixels)
+            depth_gt = inference.decode_ground_truth(_read_upload(gt, limit, "ground-truth"), opts.max_pixels, scale)
         result = inference.predict_response(
             served, rgb, depth_gt, fx=focal, hfov_deg=hfov, gt_range=(opts.gt_min_depth, opts.gt_max_depth)
         )

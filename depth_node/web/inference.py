@@ -151,8 +151,17 @@ def decode_image(data: bytes, max_pixels: int) -> npt.NDArray[np.uint8]:
     return rgb
 
 
-def decode_ground_truth(data: bytes, max_pixels: int) -> F32:
-    """Ground-truth depth in metres (NaN = unknown) from a 16-bit PNG in millimetres or a .npy in metres.
+MM_PER_METRE = 1000.0  # REP-118 16UC1; TUM RGB-D PNGs use 5000 units per metre
+
+
+def decode_ground_truth(data: bytes, max_pixels: int, depth_scale: float = MM_PER_METRE) -> F32:
+    """Ground-truth depth in metres (NaN = unknown) from a 16-bit PNG or a .npy in metres.
+
+    Args:
+        data: The uploaded file.
+        max_pixels: Refuse larger maps.
+        depth_scale: PNG units per metre: 1000 for millimetres (REP-118, RealSense, NYU exports), 5000 for
+            TUM RGB-D. A .npy is metres whatever this says.
 
     Raises:
         NotAnImageError: neither format, an 8-bit image (not depth), or a .npy that is not one 2-D map.
@@ -167,13 +176,17 @@ def decode_ground_truth(data: bytes, max_pixels: int) -> F32:
         return np.asarray(load_npy(data), dtype=np.float32).reshape(squeezed)
     width, height = image_header_size(data, "the ground truth")
     _check_pixels(width, height, max_pixels, "the ground truth")
-    mm = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if mm is None or mm.ndim != 2 or mm.dtype != np.uint16:
-        got = "undecodable" if mm is None else f"{mm.dtype} with shape {mm.shape}"
+    units = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if units is None or units.ndim != 2 or units.dtype != np.uint16:
+        got = "undecodable" if units is None else f"{units.dtype} with shape {units.shape}"
         raise NotAnImageError(
-            f"ground truth must be a one-channel 16-bit PNG in millimetres or a .npy in metres, got {got}"
+            f"ground truth must be a one-channel 16-bit PNG (depth_scale units per metre) or a .npy in metres, "
+            f"got {got}"
         )
-    return mm_to_depth(np.asarray(mm, dtype=np.uint16))
+    depth = mm_to_depth(np.asarray(units, dtype=np.uint16))  # units / 1000, NaN where 0
+    if depth_scale != MM_PER_METRE:
+        depth *= np.float32(MM_PER_METRE / depth_scale)
+    return depth
 
 
 def _colour_range(values: F32) -> tuple[float, float]:
@@ -287,6 +300,23 @@ def _clouds(depth: F32, camera: Any, rgb: npt.NDArray[np.uint8]) -> dict[str, An
             out["points_step"] = k
             out["points_rgb"] = b64(np.ascontiguousarray(cols[keep]).tobytes())
     return out
+
+
+def parse_depth_scale(raw: Any) -> float:
+    """The ``depth_scale`` form field (16-bit PNG units per metre); empty or absent = 1000 (millimetres).
+
+    Raises:
+        WebInputError: not a positive number.
+    """
+    if raw is None or str(raw).strip() == "":
+        return MM_PER_METRE
+    try:
+        value = float(str(raw))
+    except ValueError as exc:
+        raise WebInputError(f"field 'depth_scale' must be a number, got {str(raw)[:40]!r}") from exc
+    if not math.isfinite(value) or value <= 0:
+        raise WebInputError(f"field 'depth_scale' must be a positive number of units per metre, got {value}")
+    return value
 
 
 def parse_focal(form: Mapping[str, Any]) -> tuple[float | None, float | None]:

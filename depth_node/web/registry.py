@@ -88,6 +88,7 @@ def load_served_model(path: Path, providers: Sequence[str] = DEFAULT_PROVIDERS) 
         spec_overrides=node_params.model.as_spec_overrides(),
         providers=providers,
         threads=node_params.threads,
+        provider_options=node_params.provider_options(),
     )
     return ServedModel(name=path.stem, path=path, estimator=estimator)
 

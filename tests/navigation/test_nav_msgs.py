@@ -16,8 +16,7 @@ from depth_node.msgs import MessageSet, stamp_ns
 from depth_node.types import Command, Obstacle, Scan
 from tests.conftest import SHARED_DATA, roundtrip
 
-VISION_DIR = SHARED_DATA / "msg" / "vision_msgs"
-needs_vision = pytest.mark.skipif(not VISION_DIR.is_dir(), reason="vision_msgs definitions not in shared data")
+UPSTREAM_VISION_DIR = SHARED_DATA / "msg" / "vision_msgs"  # vision_msgs 4.x's own .msg files, when ../shared is here
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +26,10 @@ def plain() -> MessageSet:
 
 
 @pytest.fixture(scope="module")
-def vision() -> MessageSet:
-    """Humble classes plus vision_msgs registered from the shared .msg files."""
-    if not VISION_DIR.is_dir():
-        pytest.skip("vision_msgs definitions not in shared data")
+def vision(vision_msg_dir: Path) -> MessageSet:
+    """Humble classes plus vision_msgs registered from a directory of .msg files."""
     store = get_typestore(Stores.ROS2_HUMBLE)
-    names = ros_msgs.register_msg_dir(store, VISION_DIR)
+    names = ros_msgs.register_msg_dir(store, vision_msg_dir)
     assert ros_msgs.DETECTION2D_ARRAY in names and ros_msgs.DETECTION3D_ARRAY in names
     return MessageSet.from_rosbags(store)
 
@@ -71,7 +68,6 @@ def _det2d(m: MessageSet, hyps: list[tuple[str, float]], cx: float, cy: float, s
     return ros_msgs.make(m, "vision_msgs/msg/Detection2D", results=results, bbox=bbox, id="")
 
 
-@needs_vision
 def test_detections_take_best_hypothesis_through_cdr(vision: MessageSet) -> None:
     header = vision.header(1_500_000_000, "cam")
     msg = ros_msgs.make(
@@ -93,7 +89,6 @@ def test_detections_take_best_hypothesis_through_cdr(vision: MessageSet) -> None
     assert (b.class_id, b.score) == ("", 0.0)
 
 
-@needs_vision
 def test_obstacles_to_detection3d_array(vision: MessageSet) -> None:
     header = vision.header(7, "cam_optical")
     obstacles = [_obstacle(), _obstacle("person", math.nan)]
@@ -189,3 +184,17 @@ def test_markers_are_level_in_the_scan_frame_whatever_the_pitch(plain: MessageSe
     pos = cube.pose.position
     assert (pos.x, pos.y, pos.z) == pytest.approx((2.0, 0.0, 0.0), abs=1e-9)
     assert (cube.scale.x, cube.scale.y, cube.scale.z) == pytest.approx((0.4, 0.4, 0.6))  # depth, width, height up
+
+
+@pytest.mark.skipif(not UPSTREAM_VISION_DIR.is_dir(), reason="needs vision_msgs' own .msg files from ../shared/data")
+def test_built_in_vision_definitions_match_upstream() -> None:
+    """The built-in field lists (what every other vision_msgs test uses) are upstream's, field for field."""
+    from rosbags.typesys import get_types_from_msg
+
+    from depth_node.msgs.vision_defs import DEFINITIONS, PACKAGE
+
+    for name, text in DEFINITIONS.items():
+        full = f"{PACKAGE}/msg/{name}"
+        upstream = (UPSTREAM_VISION_DIR / f"{name}.msg").read_text(encoding="utf-8")
+        ours_fields = get_types_from_msg(text, full)[full][1]
+        assert get_types_from_msg(upstream, full)[full][1] == ours_fields, name

@@ -28,7 +28,7 @@ ISSUE_NAMES = (
     "safety_margin_m",
     "input_timeout_s",
     "control_rate_hz",
-    "stamped",
+    "cmd_vel_stamped",
 )
 
 
@@ -52,9 +52,9 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     section = yaml.safe_load(CONFIG.read_text())["/**/obstacle_avoidance"]["ros__parameters"]
     # every parameter (the dataclass's fields are groups by the part that reads them; the names stay flat)
     assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
-    assert (
-        len(set(section)) == 61
-    )  # 56 + squeeze_margin_m, squeeze_speed (#23) + autostart, latency_compensation, detection_stamp_tolerance_s (#26)
+    # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24) + autostart,
+    # latency_compensation, detection_stamp_tolerance_s (#26)
+    assert len(set(section)) == 63
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 

@@ -155,3 +155,19 @@ def test_a_tick_that_decided_on_anything_but_its_own_inputs_is_a_lockstep_miss()
     late = {**good, "detections_stamp_ns": str(t - 300_000_000), "depth_stamp_ns": str(t - 300_000_000)}
     assert _took_this_tick(late, t, camera_tick=True, blind=False, frames=2, frame_ns=t - 300_000_000)
     assert not _took_this_tick(late, t, camera_tick=True, blind=False, frames=2, frame_ns=t - 250_000_000)
+
+
+def test_the_ros_bag_records_the_offered_qos(ros_run: tuple[Path, dict[str, Any]]) -> None:
+    """``ros2 bag play`` of the run republishes /tf_static latched and the depth outputs as depth_node offers them."""
+    from rosbags.interfaces import QosDurability
+
+    from depth_node.evaluation.bagio import rosbags_qos
+    from depth_node.offered_qos import offered_qos
+
+    out, report = ros_run
+    (run,) = report["scenarios"]
+    with open_bag(out / run["bag"]) as reader:
+        recorded = {c.topic: list(c.ext.offered_qos_profiles) for c in reader.connections}
+    assert recorded["/tf_static"][0].durability == QosDurability.TRANSIENT_LOCAL
+    for topic, profiles in recorded.items():
+        assert profiles == [rosbags_qos(offered_qos(topic))], topic

@@ -20,8 +20,9 @@ def test_the_file_reads_back_as_the_same_parameters(tmp_path: Path) -> None:
     nav = ObstacleAvoidanceParams(camera_height_m=0.5, camera_pitch_rad=0.05, robot_radius_m=0.25, kp=2)
     path = write_params_file(tmp_path / "p.yaml", depth, nav, {"stamped": True})
     assert params_mod.load(DepthNodeParams, path, "depth_node") == depth
+    # "stamped", the old name of cmd_vel_stamped, still reads (a params file from before the rename).
     assert params_mod.load(ObstacleAvoidanceParams, path, "obstacle_avoidance") == dataclasses.replace(
-        nav, stamped=True
+        nav, cmd_vel_stamped=True
     )
     doc = yaml.safe_load(path.read_text())
     # One camera mount, for both nodes; doubles stay doubles (kp=2 would be an integer override to rclpy).

@@ -283,3 +283,39 @@ def test_latency_is_the_models_time_not_the_wait_for_another_request(
     thread.join(timeout=30)
     assert answers[0].status_code == 200
     assert answers[0].json()["latency_ms"] < 500.0  # the tiny model takes about a millisecond
+
+
+def test_depth_scale_reads_a_tum_png(client: TestClient, image_bgr: np.ndarray, gt_m: np.ndarray) -> None:
+    """A TUM RGB-D depth PNG holds 5000 units per metre: with depth_scale=5000 it scores as the same metres."""
+    in_range = np.where(gt_m <= 10.0, gt_m, np.nan)  # 5000 units per metre: 13.1 m is the most a uint16 holds
+    tum = np.nan_to_num(np.rint(in_range * 5000.0), nan=0.0).astype(np.uint16)
+    mm = depth_to_mm(in_range)
+    as_mm = post(client, png(image_bgr), png(mm), model="metric").json()["metrics"]
+    as_tum = post(client, png(image_bgr), png(tum), model="metric", depth_scale="5000").json()["metrics"]
+    assert as_tum["n_pixels"] == as_mm["n_pixels"]
+    assert as_tum["abs_rel"] == pytest.approx(as_mm["abs_rel"], abs=2e-4)  # 0.2 mm against 1 mm rounding
+    # Read as millimetres (what the page did before the field), the same file is 5x too far and scored wrong.
+    wrong = post(client, png(image_bgr), png(tum), model="metric").json()["metrics"]
+    assert wrong["n_pixels"] < as_mm["n_pixels"] and wrong["abs_rel"] > 0.5
+    # An explicit 1000 is the default; a .npy is metres whatever the scale says.
+    assert post(client, png(image_bgr), png(mm), model="metric", depth_scale="1000").json()["metrics"] == as_mm
+    npy_metrics = post(client, png(image_bgr), npy(in_range), model="metric", depth_scale="5000").json()["metrics"]
+    assert npy_metrics["n_pixels"] == as_mm["n_pixels"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "nan"])
+def test_bad_depth_scale_is_refused_in_one_line(
+    client: TestClient, image_bgr: np.ndarray, gt_m: np.ndarray, value: str
+) -> None:
+    resp = post(client, png(image_bgr), png(depth_to_mm(gt_m)), model="metric", depth_scale=value)
+    assert resp.status_code == 400
+    assert "depth_scale" in resp.json()["detail"] and "\n" not in resp.json()["detail"]
+
+
+def test_the_page_has_a_favicon_and_a_depth_scale_field(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
+    assert cv2.imdecode(np.frombuffer(icon.content, np.uint8), cv2.IMREAD_COLOR).shape == (32, 32, 3)
+    page = client.get("/").text
+    assert 'rel="icon"' in page and "units / m" in page and 'value="5000"' in page
+    assert "depth_scale" in client.get("/static/app.js").text

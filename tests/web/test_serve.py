@@ -166,6 +166,10 @@ def test_browser_uploads_an_image_with_gt_and_sees_depth_and_metrics(
         driver.find_element(By.ID, "files").send_keys(str(image))
         driver.find_element(By.CSS_SELECTOR, "#queue .gt-input").send_keys(str(gt))
         driver.find_element(By.CSS_SELECTOR, "#queue .fx-input").send_keys(f"{fx:g}")
+        # The ground truth's PNG units: millimetres unless changed (TUM: 5000); the icon the tab shows exists.
+        assert driver.find_element(By.CSS_SELECTOR, "#queue .depth-scale-input").get_property("value") == "1000"
+        icon = driver.execute_async_script("fetch('/favicon.ico').then((r) => arguments[0](r.status));")
+        assert icon == 200
         driver.find_element(By.ID, "run").click()
 
         def done(d: webdriver.Chrome) -> bool:

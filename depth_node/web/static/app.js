@@ -2,7 +2,7 @@
 "use strict";
 
 const METRICS = ["abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "delta1", "delta2", "delta3", "mae", "mse", "n_pixels"];
-const items = [];  // {file, gt, fx, hfov}
+const items = [];  // {file, gt, depthScale, fx, hfov}
 const $ = (sel) => document.querySelector(sel);
 
 function el(tag, attrs = {}, ...children) {
@@ -80,7 +80,7 @@ function addFiles(files) {
       const owner = items.find((it) => file.name.startsWith(stem(it.file.name)) && !it.gt);
       if (owner) { owner.gt = file; continue; }
     }
-    items.push({ file, gt: null, fx: "", hfov: "" });
+    items.push({ file, gt: null, depthScale: "1000", fx: "", hfov: "" });
   }
   renderQueue();
 }
@@ -92,6 +92,10 @@ function renderQueue() {
     const gtInput = el("input", { type: "file", accept: ".png,.npy", class: "gt-input" });
     gtInput.addEventListener("change", () => { it.gt = gtInput.files[0] || null; renderQueue(); });
     const gtCell = el("td", {}, gtInput, el("span", { class: "muted", text: it.gt ? ` ${it.gt.name}` : "" }));
+    // 16-bit PNG ground truth: units per metre (1000 = millimetres; TUM RGB-D writes 5000).
+    const scale = el("input", { type: "number", min: "1", step: "any", class: "depth-scale-input",
+      value: it.depthScale, list: "depth-scales", title: "16-bit PNG units per metre: 1000 = mm, 5000 = TUM RGB-D" });
+    scale.addEventListener("input", () => { it.depthScale = scale.value; });
     const fx = el("input", { type: "number", min: "1", step: "any", class: "fx-input", value: it.fx });
     fx.addEventListener("input", () => { it.fx = fx.value; });
     const hfov = el("input", { type: "number", min: "1", max: "179", step: "any", class: "hfov-input", value: it.hfov });
@@ -99,8 +103,8 @@ function renderQueue() {
     const remove = el("button", { type: "button", text: "remove" });
     remove.addEventListener("click", () => { items.splice(idx, 1); renderQueue(); });
     const thumb = el("img", { src: URL.createObjectURL(it.file), alt: "" });
-    body.append(el("tr", {}, el("td", {}, thumb, it.file.name), gtCell, el("td", {}, fx), el("td", {}, hfov),
-      el("td", {}, remove)));
+    body.append(el("tr", {}, el("td", {}, thumb, it.file.name), gtCell, el("td", {}, scale), el("td", {}, fx),
+      el("td", {}, hfov), el("td", {}, remove)));
   });
   $("#queue").hidden = items.length === 0;
   updateRunButton();
@@ -210,6 +214,7 @@ async function runAll() {
     const form = new FormData();
     form.append("image", it.file);
     if (it.gt) form.append("gt", it.gt);
+    if (it.gt && it.depthScale) form.append("depth_scale", it.depthScale);
     form.append("model", model);
     if (it.fx) form.append("fx", it.fx);
     if (it.hfov) form.append("hfov_deg", it.hfov);
