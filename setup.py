@@ -59,6 +59,7 @@ setup(
             "ros-jazzy-nav-msgs",
             "ros-jazzy-std-msgs",
             "ros-jazzy-diagnostic-msgs",
+            "ros-jazzy-std-srvs",
             "ros-jazzy-lifecycle-msgs",  # the managed (lifecycle) nodes: --managed, launch lifecycle:=true
         ],
         # What building vision_msgs (tools/ros_interfaces.py) needs: ament_cmake and the rosidl generators.

@@ -93,9 +93,12 @@ class DetectorNode(Node):
             self.counts.count(exc.reason)
             self.get_logger().warning(f"frame dropped ({exc.reason}): {exc}", throttle_duration_sec=LOG_THROTTLE_S)
             return
-        self.pub_detections.publish(out.detections_msg)
-        if out.image_msg is not None and self.pub_image is not None:
-            self.pub_image.publish(out.image_msg)
+        with self.worker.output() as open_:
+            if not open_:
+                return  # the node is shutting down: its publishers are going away
+            self.pub_detections.publish(out.detections_msg)
+            if out.image_msg is not None and self.pub_image is not None:
+                self.pub_image.publish(out.image_msg)
         self.counts.count("processed", out.times_ms["total"])
 
     def _retune(self, params: DetectorParams) -> None:
@@ -106,8 +109,12 @@ class DetectorNode(Node):
     def _teardown(self) -> None:
         """Stop the worker (before the node's handles go away, or on a managed node's cleanup)."""
         worker = getattr(self, "worker", None)  # a managed node that was never configured has none
-        if worker is not None:
-            worker.stop()
+        if worker is None:
+            return
+        if worker.busy:
+            self.get_logger().info("stopping: waiting for the frame in progress")
+        if not worker.stop():  # it finishes the frame in progress; nothing is published after this returns
+            self.get_logger().warning("inference still running at shutdown: its result is not published")
 
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""

@@ -10,13 +10,18 @@ which the node publishes on ``/diagnostics`` and logs.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 RECENT_TIMES = 200  # processing times kept for the median: the recent ones matter, memory stays flat
+# How long stop() waits for the item in progress. Longer than one inference of a large model on a loaded
+# CPU (a join shorter than one inference let a late result be published on destroyed handles), short
+# enough that Ctrl-C still ends the node within a few seconds.
+STOP_TIMEOUT_S = 5.0
 
 
 class FrameCounts:
@@ -68,6 +73,9 @@ class LatestFrameWorker:
         self._pending: Any = None
         self._has_pending = False
         self._running = True
+        self._output_lock = threading.Lock()
+        self._closed = False
+        self.busy = False  # an item is being processed (read by a shutdown that wants to say why it waits)
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -79,12 +87,30 @@ class LatestFrameWorker:
             self._pending, self._has_pending = item, True
             self._lock.notify()
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop the worker after the item in progress (a waiting one is not processed)."""
+    @contextlib.contextmanager
+    def output(self) -> Iterator[bool]:
+        """Hold while publishing a result; yields False once :meth:`stop` has returned (publish nothing then).
+
+        So a result that comes after the worker was given up on (an inference longer than ``stop``'s
+        timeout) is never published on the handles the node destroys after ``stop``.
+        """
+        with self._output_lock:
+            yield not self._closed
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        """Stop the worker after the item in progress (a waiting one is not processed).
+
+        Returns:
+            True when the worker thread ended within ``timeout_s``. Either way, no :meth:`output` block
+            runs after this returns, so the caller may destroy what the processing publishes on.
+        """
         with self._lock:
             self._running = False
             self._lock.notify()
         self._thread.join(timeout=timeout_s)
+        with self._output_lock:
+            self._closed = True
+        return not self._thread.is_alive()
 
     def _work(self) -> None:
         while True:
@@ -94,9 +120,12 @@ class LatestFrameWorker:
                 if not self._running:
                     return
                 item, self._pending, self._has_pending = self._pending, None, False
+                self.busy = True
             try:
                 self._process(item)
             except Exception as exc:  # a bug in one frame's processing must not end the node's processing
                 self._counts.count("internal_error")
                 if self._on_error is not None:
                     self._on_error(exc)
+            finally:
+                self.busy = False

@@ -61,6 +61,7 @@ class DepthNode(Node):
 
         self._info_lock = threading.Lock()
         self._info: Any = None
+        self._waiting: Any = None  # the newest image that came before any CameraInfo
         self.counts = FrameCounts()
         self.stats = CountsReporter(self, self.counts, p.diagnostics_period_s)
         self.worker = LatestFrameWorker(self._process, "depth_inference", self.counts, self._on_worker_error)
@@ -70,7 +71,9 @@ class DepthNode(Node):
             image_type, image_topic = Image, "image_raw"
         self.subscriptions_matched = [
             MatchedSubscription(self, image_type, image_topic, self.worker.submit, p.qos_depth, p.qos_reliability),
-            MatchedSubscription(self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(
+                self, CameraInfo, "camera_info", self._on_info, p.qos_depth, p.qos_reliability, newest_only=True
+            ),
         ]
         # rectify: auto leaves an image_rect* input as it is: the remapped name says what the camera sends.
         self.processor.camera_input.input_topic = self.subscriptions_matched[0].topic_name
@@ -78,6 +81,9 @@ class DepthNode(Node):
     def _on_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
             self._info = msg
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self.worker.submit(waiting)  # the frame that came before the first CameraInfo (another topic, its own way)
 
     def _on_worker_error(self, exc: Exception) -> None:
         self.get_logger().error(
@@ -99,7 +105,11 @@ class DepthNode(Node):
             return
         with self._info_lock:
             info = self._info
+            if info is None:
+                replaced, self._waiting = self._waiting, image
         if info is None:
+            if replaced is None:
+                return  # waits for the first CameraInfo
             self.counts.count("no_camera_info")
             self.get_logger().warning(
                 "no CameraInfo received yet on camera_info; frame dropped",
@@ -112,14 +122,17 @@ class DepthNode(Node):
             self.counts.count(exc.reason)
             self.get_logger().warning(f"frame dropped ({exc.reason}): {exc}", throttle_duration_sec=LOG_THROTTLE_S)
             return
-        self.pub_depth.publish(out.depth_msg)
-        self.pub_info.publish(out.info_msg)
-        if out.cloud_msg is not None and self.pub_cloud is not None:
-            self.pub_cloud.publish(out.cloud_msg)
-        if out.colored_msg is not None and self.pub_colored is not None:
-            self.pub_colored.publish(out.colored_msg)
-        if out.confidence_msg is not None and self.pub_confidence is not None:
-            self.pub_confidence.publish(out.confidence_msg)
+        with self.worker.output() as open_:
+            if not open_:
+                return  # the node is shutting down: its publishers are going away
+            self.pub_depth.publish(out.depth_msg)
+            self.pub_info.publish(out.info_msg)
+            if out.cloud_msg is not None and self.pub_cloud is not None:
+                self.pub_cloud.publish(out.cloud_msg)
+            if out.colored_msg is not None and self.pub_colored is not None:
+                self.pub_colored.publish(out.colored_msg)
+            if out.confidence_msg is not None and self.pub_confidence is not None:
+                self.pub_confidence.publish(out.confidence_msg)
         self.counts.count("processed", out.times_ms["total"])
         if out.camera_fallback:
             self.get_logger().warning(
@@ -138,8 +151,12 @@ class DepthNode(Node):
     def _teardown(self) -> None:
         """Stop the worker (before the node's handles go away, or on a managed node's cleanup)."""
         worker = getattr(self, "worker", None)  # a managed node that was never configured has none
-        if worker is not None:
-            worker.stop()
+        if worker is None:
+            return
+        if worker.busy:
+            self.get_logger().info("stopping: waiting for the frame in progress")
+        if not worker.stop():  # it finishes the frame in progress; nothing is published after this returns
+            self.get_logger().warning("inference still running at shutdown: its result is not published")
 
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""

@@ -20,6 +20,7 @@ from depth_node import params as params_mod
 from depth_node.errors import ParameterError
 
 T = TypeVar("T")
+SPIN_WAKE_S = 0.1  # the spin loop's longest wait: how soon a Ctrl-C is noticed
 
 
 def _descriptor(info: params_mod.ParamInfo) -> Any:
@@ -45,6 +46,8 @@ def _descriptor(info: params_mod.ParamInfo) -> Any:
         description=info.description + (f" (one of {list(info.choices)})" if info.choices else "") + f" [{when}]",
         read_only=not info.dynamic,  # the dataclass field's flag (depth_node.params.param(dynamic=...))
     )
+    if info.nan_unset:
+        return descriptor  # rclpy would refuse NaN (unset) by the range; our own check keeps the bounds
     lo, hi = info.min_value, info.max_value
     if info.kind in (int, float) and lo is not None and hi is not None:
         # Both bounds: a range rclpy checks itself and rqt_reconfigure draws as a slider.
@@ -156,36 +159,60 @@ def require_rclpy(executable: str) -> None:
 
 
 def spin_node(name: str, factory: Callable[[], Any], args: list[str] | None = None) -> None:
-    """Init rclpy, build the node with ``factory`` and spin it until shutdown; shared by every node.
+    """Init rclpy, build the node with ``factory`` and spin it until SIGINT/SIGTERM; shared by every node.
 
     A :class:`depth_node.errors.DepthNodeError` while building (a refused parameter, a missing model) is
     logged as fatal with its message and ends the process with exit code 2 instead of a traceback. Ctrl-C
     (once, or again during shutdown, as ``ros2 launch`` sends it) ends it quietly with exit code 0.
+
+    The stop is ordered: rclpy's own signal handlers are not installed, because they shut the context down
+    from the signal, at once, while a timer callback or an inference thread may still be publishing (an
+    ``RCLError`` from the diagnostics publisher was seen that way). Here the signal only asks the spin loop
+    to end; then the node is destroyed (its worker finishes the frame in progress first) while the context
+    is still valid, and only then is rclpy shut down.
     """
     require_rclpy(name)
+    import threading
+
     import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.logging import get_logger
+    from rclpy.signals import SignalHandlerOptions
 
     from depth_node.errors import DepthNodeError
 
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
     node = None
+    executor = None
     try:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         node = factory()
-        rclpy.spin(node)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_WAKE_S)  # wakes up to see a stop request
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except DepthNodeError as exc:
         get_logger(name).fatal(str(exc))
         raise SystemExit(2) from None
     finally:
-        # A second SIGINT while the node's handles go away must not turn a clean stop into a traceback.
+        # A second SIGINT while the node's handles go away (ros2 launch sends more) must not turn a clean stop
+        # into a KeyboardInterrupt; rclpy.shutdown may restore Python's own handler, so ignore it after too.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if executor is not None:
+            executor.shutdown(timeout_sec=1.0)
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_node(name: str, module: str, cls: str, args: list[str] | None = None) -> None:

@@ -42,6 +42,7 @@ def param(
     min_value: float | None = None,
     max_value: float | None = None,
     choices: Sequence[str] | None = None,
+    nan_unset: bool = False,
     dynamic: bool = False,
 ) -> Any:
     """A dataclass field with the metadata the loader and the ROS declaration need.
@@ -52,10 +53,14 @@ def param(
         min_value: Inclusive lower bound for numbers (for lists: of every element).
         max_value: Inclusive upper bound for numbers (for lists: of every element).
         choices: The allowed values of a string parameter (for lists: of every element).
+        nan_unset: A float that NaN leaves unset (its default then, ``.nan`` in YAML): the bounds apply to
+            the other values. For a setting whose every number means something (a heading).
         dynamic: Settable while the node runs (``ros2 param set``, rqt_reconfigure), validated by the same
             rules; False (the default) declares it read-only, for what the node wires up once at start-up.
     """
     meta = {"description": description, "min": min_value, "max": max_value, "choices": choices, "dynamic": dynamic}
+    if nan_unset:
+        meta["nan_unset"] = True
     if isinstance(default, list):
         default = tuple(default)
     return dataclasses.field(default=default, metadata=meta)
@@ -90,6 +95,7 @@ class ParamInfo:
     min_value: float | None
     max_value: float | None
     choices: Sequence[str] | None
+    nan_unset: bool = False
     dynamic: bool = False  # settable at run time; False = read-only once the node has started
 
 
@@ -123,6 +129,7 @@ def describe(cls: type, prefix: str = "") -> Iterator[ParamInfo]:
             min_value=f.metadata.get("min"),
             max_value=f.metadata.get("max"),
             choices=f.metadata.get("choices"),
+            nan_unset=bool(f.metadata.get("nan_unset", False)),
             dynamic=bool(f.metadata.get("dynamic", False)),
         )
 
@@ -166,6 +173,8 @@ def coerce(info: ParamInfo, value: Any) -> Any:
             _check_range(info, item)
         return items
     scalar = _coerce_scalar(info.name, value, info.kind)
+    if info.nan_unset and isinstance(scalar, float) and math.isnan(scalar):
+        return math.nan  # one NaN object, so that parameter sets compare equal (NaN != NaN otherwise)
     _check_range(info, scalar)
     return scalar
 

@@ -143,7 +143,8 @@ class Command:
         reason: One line for logs and diagnostics ("ok", "depth stale: ...", ...).
         mode: "blind", "goal", "target", "plan" (the rolling window's plan steers: no progress toward the
             goal for ``plan_after_s``), "blocked" (no free gap: turning in place) or "goal_reached" (within
-            ``goal_tolerance_m`` of the goal point: zero twist).
+            ``goal_tolerance_m`` of the goal point: zero twist), "idle" (no goal: no command) or "disabled"
+            (``~/enable`` false: no command).
         desired_heading_rad: Heading wanted before obstacles (goal or target), robot frame.
         chosen_heading_rad: Heading steered for after the gap choice, robot frame.
         clearance_m: Free distance in the forward corridor, m (+inf when clear).

@@ -27,6 +27,7 @@ from navigation.freespace import VirtualScanner, corridor_clearance, decision_ra
 from navigation.fusion import fuse_detections
 from navigation.goals import Goal
 from navigation.heading import HeadingDecider, choose_gap
+from navigation.latency import Pose2D, carry_obstacle, carry_scan
 from navigation.params import ObstacleAvoidanceParams
 from navigation.pose import PoseTracker, wrap_angle
 from navigation.speed_law import SpeedLaw, speed_ramp
@@ -67,7 +68,9 @@ class Controller:
         self.params = params
         self._scanner = scanner or VirtualScanner(params)
         self.tracker = PoseTracker(params.odom_jump_m)
-        self.goal = Goal(params.goal_heading_rad, params.goal_tolerance_m)
+        # Unset (NaN): the core gives no command without a goal; this stage still needs a number to aim at.
+        heading = params.goal_heading_rad if math.isfinite(params.goal_heading_rad) else 0.0
+        self.goal = Goal(heading, params.goal_tolerance_m)
         self.heading = HeadingDecider(params)
         self.law = SpeedLaw(params)
         self._depth: npt.NDArray[np.floating] | None = None
@@ -79,6 +82,9 @@ class Controller:
         self._detections: tuple[Detection2D, ...] = ()
         self._detections_stamp: float | None = None
         self._obstacles: list[Obstacle] = []
+        self._frame_pose: Pose2D | None = None  # the odometry pose at the current frame's stamp
+        self._frame_interval = 0.0  # between the last two frames (how long a decision is held), s
+        self.decision_scan: Scan | None = None  # the scan the last decision took, seen from the pose then
         self._decision: Decision | None = None
         self._decided_seq: int | None = None
         self._target_bearing: float | None = None
@@ -90,10 +96,18 @@ class Controller:
 
     # --- inputs ----------------------------------------------------------------------------------
 
-    def update_depth(self, stamp_s: float, depth: npt.NDArray[np.floating], camera: CameraModel) -> Scan | None:
+    def update_depth(
+        self,
+        stamp_s: float,
+        depth: npt.NDArray[np.floating],
+        camera: CameraModel,
+        frame_pose: Pose2D | None = None,
+    ) -> Scan | None:
         """Take a depth frame (kept by reference until the next one: do not modify it).
 
-        A frame with too few valid pixels counts as failed (the robot is blind until a good one).
+        A frame with too few valid pixels counts as failed (the robot is blind until a good one). With
+        ``frame_pose`` (the odometry pose at the frame's stamp: latency compensation) the frame is placed
+        there and the decision is taken on it as seen from the current pose.
 
         Returns:
             The virtual scan of the frame, or None when the frame failed.
@@ -110,8 +124,11 @@ class Controller:
             )
             return None
         self._scan = self._scanner.scan(depth, camera)
+        if self._depth_stamp is not None and 0.0 < stamp_s - self._depth_stamp <= self.params.input_timeout_s:
+            self._frame_interval = float(stamp_s) - self._depth_stamp
         self._depth, self._camera, self._depth_stamp = depth, camera, float(stamp_s)
         self._depth_seq += 1
+        self._frame_pose = frame_pose
         self._failure = None
         return self._scan
 
@@ -139,6 +156,31 @@ class Controller:
         """Drive to a point of the odometry frame (needs odometry, or dead reckoning from the start pose)."""
         self.goal.set_point(x, y)  # the heading to it is taken at each decision
 
+    def clear_goal_point(self) -> None:
+        """Forget the goal point (reached or cancelled); the heading stays as it was."""
+        self.goal.point = None
+
+    def halt(self) -> None:
+        """Forget the speeds reached and the decision (no command is being given): a restart ramps up again."""
+        self.law.stop()
+        self._decided_seq = None
+
+    def redecide(self) -> None:
+        """Decide again at the next step on the current frame (its detections came after it)."""
+        self._decided_seq = None
+
+    def target_in_view(self, now_s: float) -> bool:
+        """Whether fresh detections hold ``target_class`` with at least ``min_detection_score``."""
+        p = self.params
+        if not p.target_class or self._detections_stamp is None or now_s - self._detections_stamp > p.input_timeout_s:
+            return False
+        return any(d.class_id == p.target_class and d.score >= p.min_detection_score for d in self._detections)
+
+    def perceive(self, now_s: float) -> None:
+        """Fuse the obstacles of a new frame without deciding (no command is being given: idle, disabled)."""
+        if self._depth is not None and self._blind_reason(now_s) is None:
+            self._fuse(now_s)
+
     def retune(self, params: ObstacleAvoidanceParams) -> None:
         """Take new parameters while running (the node's live tuning), keeping the state.
 
@@ -153,8 +195,9 @@ class Controller:
         self.law.retune(params)
         self.tracker.odom_jump_m = params.odom_jump_m
         self.goal.tolerance_m = params.goal_tolerance_m
-        if params.goal_heading_rad != old.goal_heading_rad:
-            self.set_goal_heading(params.goal_heading_rad)
+        heading = params.goal_heading_rad
+        if math.isfinite(heading) and heading != old.goal_heading_rad:  # NaN: no heading goal (the core's)
+            self.set_goal_heading(heading)
 
     def mark_failed(self, stamp_s: float, reason: str) -> None:
         """Record that the last frame could not be used (decode, model, camera info...): blind until a good one."""
@@ -197,6 +240,11 @@ class Controller:
     def pose(self) -> tuple[float, float, float]:
         """(x, y, yaw) in the odometry frame: odometry where given, else dead reckoning of the commands."""
         return self.tracker.pose
+
+    @property
+    def goal_heading(self) -> float:
+        """The heading driven along without a goal point (odometry frame), rad."""
+        return self.goal.heading
 
     @property
     def goal_point(self) -> tuple[float, float] | None:
@@ -261,26 +309,41 @@ class Controller:
             gaps=d.gaps,
         )
 
-    def _select_target(self, now_s: float) -> Obstacle | None:
+    def _select_target(self, now_s: float, obstacles: Sequence[Obstacle]) -> Obstacle | None:
         p = self.params
         if not p.target_class:
             return None
         if self._detections_stamp is None or now_s - self._detections_stamp > p.input_timeout_s:
             return None
-        candidates = [o for o in self._obstacles if o.class_id == p.target_class]
+        candidates = [o for o in obstacles if o.class_id == p.target_class]
         if not candidates:
             return None
         previous = self._target_bearing if self._target_bearing is not None else 0.0
         # Highest score; among equals the one nearest the previously followed bearing.
         return min(candidates, key=lambda o: (-o.score, abs(o.bearing_rad - previous)))
 
+    def _fuse(self, now_s: float) -> None:
+        """The obstacles of the current frame: its fresh detections placed with its depth."""
+        p = self.params
+        depth, camera = self._depth, self._camera
+        assert depth is not None and camera is not None
+        fresh = self._detections_stamp is not None and now_s - self._detections_stamp <= p.input_timeout_s
+        self._obstacles = fuse_detections(self._detections, depth, camera, p) if fresh else []
+
     def _decide(self, now_s: float) -> Decision:
         p = self.params
         scan, depth, camera, stamp = self._scan, self._depth, self._camera, self._depth_stamp
         assert scan is not None and depth is not None and camera is not None and stamp is not None
-        fresh = self._detections_stamp is not None and now_s - self._detections_stamp <= p.input_timeout_s
-        self._obstacles = fuse_detections(self._detections, depth, camera, p) if fresh else []
-        target = self._select_target(now_s)
+        self._fuse(now_s)
+        pose = self.pose
+        obstacles: Sequence[Obstacle] = self._obstacles
+        placed = None  # the frame as taken and the pose it was taken at (the memory and the window)
+        if self._frame_pose is not None:  # latency compensation: decide on the frame as seen from here
+            placed = (scan, self._frame_pose)
+            scan = carry_scan(scan, self._frame_pose, pose)
+            obstacles = [carry_obstacle(o, self._frame_pose, pose) for o in self._obstacles]
+        self.decision_scan = scan
+        target = self._select_target(now_s, obstacles)
         self._target_bearing = target.bearing_rad if target is not None else None
 
         angles = scan.angles
@@ -292,7 +355,7 @@ class Controller:
                 ranges >= target.distance_m - _TARGET_DEPTH_TOLERANCE_M
             )
             ranges = np.where(mask, np.inf, ranges)
-        choice = self.heading.decide(scan, ranges, stamp, self.pose, self.goal, target)
+        choice = self.heading.decide(scan, ranges, stamp, pose, self.goal, target, placed)
 
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)
@@ -303,11 +366,17 @@ class Controller:
         near_b, near_d = choice.near_bearings, choice.near_distances
         ahead = (near_d * np.cos(near_b) > 0.0) & (np.abs(near_d * np.sin(near_b)) < radius)
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
-        linear, reason, target_distance = self.law.speed(
-            clearance, self._obstacles, choice.aim, target, choice.half_fov
-        )
+        linear, reason, target_distance = self.law.speed(clearance, obstacles, choice.aim, target, choice.half_fov)
         if choice.squeezing and linear > p.squeeze_speed:
             linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
+        # Old depth: until the next frame is decided on, the robot drives on this one, blind for the frame's
+        # age plus the interval between frames; it must be able to stop within what it can see (as Nav2's
+        # collision monitor limits speed by its time to collision).
+        blind_s = max(0.0, now_s - stamp) + self._frame_interval
+        if blind_s > 0.0:
+            late = max(0.0, clearance - p.stop_distance_m) / blind_s
+            if late < linear:
+                linear, reason = late, f"slowing: depth {1000.0 * blind_s:.0f} ms old at the next frame"
         if choice.mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
         self._decision = Decision(

@@ -12,8 +12,15 @@ The policy that lives here and nowhere else:
   scan or obstacles: the frame a blind tick could have published is dropped;
 - a new good depth frame is published (scan, obstacles, marker inputs) at the first tick after it that is
   not blind, stamped with the frame's own stamp and camera frame (the data's time, not the tick's);
+- no goal, no motion: a goal is a ``goal_pose`` point, a ``target_class`` in view, or a heading set on
+  purpose (``goal_heading_rad``, NaN by default); without one the core commands nothing (``idle``);
+- disabled (``autostart`` false, or :meth:`set_enabled` false) commands nothing and keeps the goal for
+  when it is enabled again; :meth:`cancel_goal` drops the goal (``idle``);
+- silence: entering a state that commands nothing (idle, disabled, goal reached) publishes one zero twist,
+  then nothing (``publish_command`` False), so teleop, a twist_mux or Nav2 can drive; blind while holding a
+  goal stays zero twists at every tick;
 - goal points count only in ``odom_frame`` and with a finite position; a goal within ``goal_tolerance_m``
-  stops the robot with a zero twist (not blind);
+  is reached: one zero twist (not blind), and the goal is done until a new one comes;
 - odometry, when it comes, replaces dead reckoning of the commands for good; a jump drops the surroundings;
 - the state goes to /diagnostics at once when it changes, else every ``diagnostics_period_s``.
 
@@ -38,10 +45,13 @@ import numpy.typing as npt
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Obstacle, Scan
 from navigation.controller import Controller
+from navigation.latency import DetectionPairing, PoseHistory
 from navigation.params import ObstacleAvoidanceParams
 from navigation.status import NavStatus, nav_status
 
 INFO, WARNING = "info", "warning"
+IDLE_REASON = "idle: no goal (send a goal_pose, set goal_heading_rad, or a target_class in view)"
+DISABLED_REASON = "disabled: ~/enable false"
 ODOMETRY, DEAD_RECKONING = "odometry", "dead_reckoning"
 
 
@@ -121,7 +131,19 @@ class NavigationCore:
         self._new_frame: tuple[int, str] | None = None
         self._last_state: str | None = None
         self._last_status_ns: int | None = None
+        self.enabled = params.autostart
+        self._heading_goal = math.isfinite(params.goal_heading_rad)
+        self._reached: str | None = None  # the reason line of the goal point reached, until a new goal
+        self._commanding = False  # the last tick gave a command (a move, or a blind stop while holding a goal)
+        self._poses = PoseHistory()  # odometry by stamp, for the pose at a depth frame's stamp
+        self._pairing = DetectionPairing(round(params.detection_stamp_tolerance_s * 1e9))
+        self._said_uncompensated = False
+        self._zero_once = False  # publish one zero twist at the next tick (disabled, cancelled)
         self._note(INFO, "", "no odometry on 'odom' yet: dead reckoning of the commanded twist")
+        if not self.enabled:
+            self._note(INFO, "", "autostart false: no command until ~/enable is called with true")
+        if not self._heading_goal and not params.target_class:
+            self._note(INFO, "", "no goal yet: waiting for a goal_pose (goal_heading_rad is not set)")
 
     # --- what the shells read -------------------------------------------------------------------
 
@@ -151,8 +173,14 @@ class NavigationCore:
         Raises:
             ImageDecodeError: ``depth`` is not a 2-D array (the shell logs it and calls :meth:`on_failed`).
         """
-        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera) is None:
+        frame_pose = self._pose_at(stamp_ns)
+        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera, frame_pose) is None:
             return False
+        if self.params.latency_compensation:
+            paired = self._pairing.on_frame(int(stamp_ns))
+            self._count_unpaired()
+            if paired is not None:
+                self.controller.update_detections(paired[0] * 1e-9, paired[1])
         self._new_frame = (int(stamp_ns), str(frame_id))
         self.inputs["depth_stamp_ns"] = int(stamp_ns)
         self.inputs["depth_frames"] += 1
@@ -165,7 +193,35 @@ class NavigationCore:
     def on_detections(self, stamp_ns: int, detections: Sequence[Detection2D]) -> None:
         """The latest 2-D detections, stamped with their image's time."""
         self.inputs["detections_stamp_ns"] = int(stamp_ns)
-        self.controller.update_detections(stamp_ns * 1e-9, detections)
+        if not self.params.latency_compensation:
+            self.controller.update_detections(stamp_ns * 1e-9, detections)  # paired by arrival
+            return
+        current = self._pairing.on_detections(int(stamp_ns), detections)
+        self._count_unpaired()
+        if current:  # the detections of the frame decided on came after it: decide again with them
+            self.controller.update_detections(stamp_ns * 1e-9, detections)
+            self.controller.redecide()
+
+    def _count_unpaired(self) -> None:
+        dropped, self._pairing.dropped = self._pairing.dropped, 0
+        if dropped:
+            self.counts["detections_unpaired"] += dropped
+            self.inputs["detections_unpaired"] += dropped
+
+    def _pose_at(self, stamp_ns: int) -> tuple[float, float, float] | None:
+        """The odometry pose at a depth frame's stamp (latency compensation), None when not compensating."""
+        if not self.params.latency_compensation:
+            return None
+        pose = self._poses.at(int(stamp_ns))
+        if pose is None and not self._said_uncompensated:
+            self._said_uncompensated = True
+            self._note(
+                WARNING,
+                "",
+                "no odometry on 'odom': the latency of depth frames cannot be compensated (each frame is placed "
+                "with the newest dead-reckoned pose)",
+            )
+        return pose
 
     def on_odometry(self, stamp_ns: int, frame_id: str, x: float, y: float, yaw: float) -> bool:
         """The robot's pose in the odometry frame; from the first one on it replaces dead reckoning.
@@ -176,6 +232,7 @@ class NavigationCore:
         if not all(math.isfinite(v) for v in (x, y, yaw)):
             self._note(WARNING, "bad_odom", "odometry with a non-finite pose dropped")
             return False
+        self._poses.add(int(stamp_ns), (float(x), float(y), float(yaw)))
         p = self.params
         if self._odom_frame != frame_id:
             self._odom_frame = frame_id
@@ -191,6 +248,8 @@ class NavigationCore:
         self.inputs["odom_stamp_ns"] = int(stamp_ns)
         self.controller.update_odometry(stamp_ns * 1e-9, yaw, x, y)
         if self.controller.odom_resets != resets:
+            self._poses.clear()  # the poses before the jump are in another frame
+            self._poses.add(int(stamp_ns), (float(x), float(y), float(yaw)))
             self._note(
                 WARNING,
                 "",
@@ -215,30 +274,98 @@ class NavigationCore:
             self._note(WARNING, "goal_refused", "goal refused: non-finite position")
             return False
         self.controller.set_goal_point(x, y)
+        self._reached = None
+        self._heading_goal = False  # the point replaces a heading: once reached, the robot stays
         source = "odometry" if self._odom_frame is not None else "dead reckoning (no odometry yet)"
         self._note(INFO, "", f"goal ({x:.2f}, {y:.2f}) in '{frame_id}', pose from {source}")
         return True
 
+    # --- goal and enable (services, live parameters) --------------------------------------------
+
+    def set_enabled(self, enabled: bool) -> str:
+        """Enable (resume toward the goal still held) or disable (one zero twist, then nothing); the reply."""
+        enabled = bool(enabled)
+        if enabled != self.enabled:
+            self.enabled = enabled
+            if not enabled:
+                self._zero_once = True
+                self.controller.halt()
+        text = "enabled" if enabled else "disabled: one zero twist, then no command until enabled"
+        self._note(INFO, "", text)
+        return text
+
+    def cancel_goal(self) -> str:
+        """Drop the goal point and the heading (one zero twist, then idle); the reply."""
+        had = self.controller.goal_point is not None or self._heading_goal
+        self.controller.clear_goal_point()
+        self._heading_goal = False
+        self._reached = None
+        self._zero_once = True
+        self.controller.halt()
+        text = "goal cancelled: stopped" if had else "no goal to cancel: stopped"
+        self._note(INFO, "", text)
+        return text
+
+    def set_goal_heading(self, heading_rad: float) -> None:
+        """A heading goal set on purpose (a live ``goal_heading_rad``); NaN drops it."""
+        if math.isfinite(heading_rad):
+            self.controller.set_goal_heading(heading_rad)
+            self._heading_goal, self._reached = True, None
+        elif self._heading_goal:
+            self._heading_goal = False
+            self._zero_once = True
+
+    def has_goal(self, now_ns: int) -> bool:
+        """A goal point, a heading set on purpose, or the target class in view."""
+        c = self.controller
+        return c.goal_point is not None or self._heading_goal or c.target_in_view(now_ns * 1e-9)
+
     def retune(self, params: ObstacleAvoidanceParams) -> None:
         """New parameters while running (live tuning); the next tick uses them. Everything else is kept."""
-        self.params = params
+        old, self.params = self.params, params
         self.controller.retune(params)
+        heading = params.goal_heading_rad
+        if not (math.isnan(heading) and math.isnan(old.goal_heading_rad)) and heading != old.goal_heading_rad:
+            self.set_goal_heading(heading)  # a heading set (or unset: NaN) on purpose at run time
 
     # --- the tick ---------------------------------------------------------------------------------
 
     def tick(self, now_ns: int) -> TickOutput:
         """The control tick at ``now_ns`` (call it at ``control_rate_hz`` on the shell's clock)."""
-        command = self._command(now_ns)
+        command, commanding = self._command(now_ns)
+        # A state that commands nothing publishes one zero twist on entry (disable and cancel always), then
+        # nothing; at start-up without a goal nothing at all.
+        publish = commanding or self._commanding or self._zero_once
+        self._commanding, self._zero_once = commanding, False
         return TickOutput(
             stamp_ns=int(now_ns),
             command=command,
+            publish_command=publish,
             frame=self._frame_output(command),
             status=self._status(now_ns, command),
             inputs=dict(self.inputs),
         )
 
-    def _command(self, now_ns: int) -> Command:
-        return self.controller.step(now_ns * 1e-9)
+    def _command(self, now_ns: int) -> tuple[Command, bool]:
+        """The tick's command, and whether it is one (False: idle, disabled, reached: zero, then silence)."""
+        if not (self.enabled and self.has_goal(now_ns)) and self._new_frame is not None:
+            self.controller.perceive(now_ns * 1e-9)  # /obstacles go on without a goal
+        if not self.enabled:
+            return Command(0.0, 0.0, blind=False, reason=DISABLED_REASON, mode="disabled"), False
+        if not self.has_goal(now_ns):
+            if self._commanding:
+                self.controller.halt()
+            if self._reached is not None:
+                return Command(0.0, 0.0, blind=False, reason=self._reached, mode="goal_reached"), False
+            return Command(0.0, 0.0, blind=False, reason=IDLE_REASON, mode="idle"), False
+        command = self.controller.step(now_ns * 1e-9)
+        if command.mode == "goal_reached":  # done: the goal is dropped, the next one starts afresh
+            self._reached = command.reason
+            self._zero_once = True  # one zero twist, even when the goal was reached where the robot stood
+            self.controller.clear_goal_point()
+            self._note(INFO, "", command.reason)
+            return command, False
+        return command, True
 
     def _frame_output(self, command: Command) -> FrameOutput | None:
         """The new frame's outputs, once; a blind tick drops the frame (it is stale or failed)."""
@@ -259,7 +386,7 @@ class NavigationCore:
             c.pose,
             self.pose_source,
             c.goal_point,
-            self.params.goal_heading_rad,
+            c.goal_heading if self._heading_goal else math.nan,
             c.odom_resets,
             dict(self.inputs),
         )

@@ -157,18 +157,24 @@ class HeadingDecider:
         pose: tuple[float, float, float],
         goal: Goal,
         target: Obstacle | None,
+        placed: tuple[Scan, tuple[float, float, float]] | None = None,
     ) -> HeadingChoice:
-        """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed)."""
+        """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed).
+
+        ``placed``: the frame as taken and the odometry pose at its stamp, when ``scan`` is that frame carried
+        to ``pose`` (latency compensation): the memory and the window take the frame where it was taken.
+        """
         p = self.params
         angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
+        taken, taken_pose = placed if placed is not None else (scan, pose)
+        taken_ranges = taken.ranges.astype(np.float64)
         thin = squeeze_radius(p)
         goal_heading = goal.heading_from(pose)
         desired = target.bearing_rad if target is not None else wrap_angle(goal_heading - yaw)
-        scan_ranges = scan.ranges.astype(np.float64)
         planned = None
         planning = False
         if self.planner is not None:
-            self.planner.integrate(stamp, angles, scan_ranges, pose)
+            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose)
             planning = target is None and self.progress.update(stamp, goal.progress(pose))
             if planning:
                 for inflation in (radius, thin) if thin is not None else (radius,):
@@ -198,7 +204,7 @@ class HeadingDecider:
                 distances = np.concatenate([distances, near_d[outside]])
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
         blocked = headings_blocked_by(angles, bearings, distances, radius)
-        self.memory.add(stamp, angles, scan_ranges, pose)
+        self.memory.add(stamp, taken.angles, taken_ranges, taken_pose)
         unknown = np.isnan(scan.ranges)
         gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, blocked)
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - yaw)

@@ -13,7 +13,11 @@ without ``detections`` and ``obstacles``, and says so once at start-up.
 As on a robot: ``odom`` (nav_msgs/Odometry) places the memory and the rolling window and turns the goal into
 the robot frame (without it, dead reckoning of the commands; the node logs which); ``goal_pose``
 (geometry_msgs/PoseStamped in ``odom_frame``, what RViz's "2D Goal Pose" and Foxglove publish) sets a goal
-point, and within ``goal_tolerance_m`` the node stops with a zero twist. The state goes to ``/diagnostics``.
+point, and within ``goal_tolerance_m`` the node stops with a zero twist. No goal, no motion: without a
+goal_pose, a ``target_class`` in view or a ``goal_heading_rad`` set on purpose, nothing is published on
+``cmd_vel``. ``~/enable`` (std_srvs/SetBool) and ``~/cancel_goal`` (std_srvs/Trigger) stop the robot with one
+zero twist and then leave ``cmd_vel`` to other sources; ``autostart`` false starts disabled. The state (idle,
+driving, blocked, blind, goal reached, disabled) goes to ``/diagnostics``.
 ``scan`` and ``markers`` are in ``scan_frame`` (level, z up; see :mod:`depth_node.frames`), whose transform
 from the depth image's optical frame the node publishes on ``/tf_static`` (tf2_msgs, when installed).
 """
@@ -29,6 +33,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
+from std_srvs.srv import SetBool, Trigger
 from visualization_msgs.msg import MarkerArray
 
 from depth_node import msgs as ros_msgs
@@ -67,7 +72,9 @@ class ObstacleAvoidanceNode(Node):
         self._pending_depth: Any = None
         self.subscriptions_matched = [
             MatchedSubscription(self, Image, "depth/image_raw", self._on_depth, p.qos_depth, p.qos_reliability),
-            MatchedSubscription(self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability),
+            MatchedSubscription(
+                self, CameraInfo, "depth/camera_info", self._on_info, p.qos_depth, p.qos_reliability, newest_only=True
+            ),
         ]
         self.pub_obstacles: Any = None
         try:
@@ -88,6 +95,8 @@ class ObstacleAvoidanceNode(Node):
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
         self.create_subscription(PoseStamped, "goal_pose", self._on_goal, 10)
         self._announced: set[str] = set()
+        self.create_service(SetBool, "~/enable", self._on_enable)
+        self.create_service(Trigger, "~/cancel_goal", self._on_cancel_goal)
         self._log_notices()
         self.create_timer(1.0 / p.control_rate_hz, self._tick)
 
@@ -133,6 +142,21 @@ class ObstacleAvoidanceNode(Node):
         stamp, frame, x, y = ros_msgs.goal_from_msg(msg)
         self.core.on_goal(stamp, frame, x, y)
         self._log_notices()
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        """``~/enable``: false stops (one zero twist, then silence) and keeps the goal; true resumes toward it."""
+        response.message = self.core.set_enabled(request.data)
+        response.success = True
+        self._log_notices()
+        return response
+
+    def _on_cancel_goal(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """``~/cancel_goal``: drop the goal and stop (one zero twist, then silence)."""
+        del request
+        response.message = self.core.cancel_goal()
+        response.success = True
+        self._log_notices()
+        return response
 
     def _warn(self, reason: str, text: str) -> None:
         self.counts[reason] += 1

@@ -46,11 +46,13 @@ class GoalParams:
     """The goal and the pose it is taken in: read by navigation.goals, navigation.pose and the core."""
 
     goal_heading_rad: float = param(
-        0.0,
+        math.nan,
         "Heading to drive towards, in the odometry frame when odometry is given, else relative to the "
-        "heading at start (dead reckoning of the commanded turn rate); positive is left, rad.",
+        "heading at start (dead reckoning of the commanded turn rate); positive is left. NaN (the default) = "
+        "no heading goal: without a goal_pose or a target_class in view the robot does not move, rad.",
         min_value=-math.pi,
         max_value=math.pi,
+        nan_unset=True,
         dynamic=True,
     )
     goal_tolerance_m: float = param(
@@ -276,6 +278,20 @@ class ScanParams:
 class NodeParams:
     """The control loop and what the node publishes: read by navigation.core and navigation.node."""
 
+    autostart: bool = param(
+        True, "Start enabled (false: no command until ~/enable is called with true; a goal may be sent before)."
+    )
+    latency_compensation: bool = param(
+        True,
+        "Place each depth frame with the odometry pose at its stamp (interpolated) and carry it to the current "
+        "pose; pair detections with the depth frame of the nearest stamp. Needs odometry.",
+    )
+    detection_stamp_tolerance_s: float = param(
+        0.05,
+        "Detections pair with the depth frame of the nearest stamp within this; farther ones are dropped "
+        "(counted as detections_unpaired) while latency_compensation is on, s.",
+        min_value=0.0,
+    )
     input_timeout_s: float = param(
         0.5,
         "Depth older than this (or a failed frame) makes the robot blind: zero twist, s.",

@@ -19,8 +19,9 @@ class NavStatus:
     """One snapshot of the node's state.
 
     Attributes:
-        state: ``driving``, ``blocked`` (no free gap: turning in place), ``blind`` (no usable depth: stopped)
-            or ``goal reached`` (stopped within goal_tolerance_m).
+        state: ``idle`` (no goal: no command), ``driving``, ``blocked`` (no free gap: turning in place),
+            ``blind`` (no usable depth: stopped), ``goal reached`` (stopped within goal_tolerance_m) or
+            ``disabled`` (~/enable false: no command).
         level: OK, WARN (blocked) or ERROR (blind).
         message: The command's reason line.
         values: Key/value pairs of the status (all strings).
@@ -36,6 +37,8 @@ def state_of(command: Command) -> tuple[str, int]:
     """(state, level) of a command."""
     if command.blind:
         return "blind", ERROR
+    if command.mode in ("idle", "disabled"):
+        return command.mode, OK
     if command.mode == "goal_reached":
         return "goal reached", OK
     if command.mode == "blocked":
@@ -59,13 +62,15 @@ def nav_status(
         pose: (x, y, yaw) the controller uses, odometry frame.
         pose_source: ``odometry`` or ``dead_reckoning``.
         goal_point: The goal point, or None when driving along ``goal_heading_rad``.
-        goal_heading_rad: The goal heading (used without a goal point).
+        goal_heading_rad: The goal heading (used without a goal point); NaN: none.
         odom_resets: Odometry jumps that dropped the remembered surroundings.
         inputs: Stamps of the latest inputs taken (``depth_stamp_ns``: the frame the decision is based on,
             ``odom_stamp_ns``, ``detections_stamp_ns``) and ``depth_frames`` (good depth frames so far).
     """
     state, level = state_of(command)
-    if goal_point is None:
+    if goal_point is None and not math.isfinite(goal_heading_rad):
+        goal, distance = "none", math.nan
+    elif goal_point is None:
         goal, distance = f"heading {goal_heading_rad:.3f} rad", math.nan
     else:
         goal = f"point {goal_point[0]:.3f} {goal_point[1]:.3f}"

@@ -73,6 +73,53 @@ def plain_spec(**changes: object) -> ModelSpec:
     return base.replace(**changes) if changes else base
 
 
+def write_slow_model(path: Path, spec: ModelSpec | None, *, matmuls: int = 96, size: int = 1024) -> Path:
+    """Write the affine model's ``4 x + 1`` made slow: ``matmuls`` products of ``size`` x ``size`` matrices.
+
+    The products start from the input's mean, so ONNX Runtime cannot fold them away at load time, and
+    they are added times zero, so the depth stays the affine one. About a second per frame on a loaded
+    2-core machine: long enough that a Ctrl-C lands while a frame is in inference.
+    """
+    h, w = 48, 64
+    inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, h, w])
+    out = helper.make_tensor_value_info("depth", TensorProto.FLOAT, ["N", 1, h, w])
+    inits = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "starts"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.array(4.0, dtype=np.float32), "gain"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "offset"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        # Rows summing to one: the products stay finite however many there are.
+        numpy_helper.from_array(np.full((size, size), 1.0 / size, np.float32), "w"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["image", "starts", "ends", "axes"], ["c0"]),
+        helper.make_node("Mul", ["c0", "gain"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "offset"], ["affine"]),
+        helper.make_node("ReduceMean", ["image"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["w", "mean"], ["m0"]),
+    ]
+    for i in range(matmuls):
+        nodes.append(helper.make_node("MatMul", [f"m{i}", "w"], [f"m{i + 1}"]))
+    nodes += [
+        helper.make_node("ReduceMean", [f"m{matmuls}"], ["busy"], keepdims=0),
+        helper.make_node("Mul", ["busy", "zero"], ["nothing"]),
+        helper.make_node("Add", ["affine", "nothing"], ["depth"]),
+    ]
+    graph = helper.make_graph(nodes, "slow_affine_depth", [inp], [out], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if spec is not None:
+        for key, value in spec.to_metadata().items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
 def write_confidence_sky_model(path: Path, spec: ModelSpec, *, gain: float = 4.0, offset: float = 1.0) -> Path:
     """Three outputs, as a Depth Anything 3 export has: ``depth`` = gain * x[:, 0:1] + offset, ``confidence`` =
     x[:, 1:2] and ``sky`` = x[:, 2:3] (fixed 48x64). With :func:`plain_spec`, a pixel's green / 255 is its

@@ -83,7 +83,10 @@ def test_sensor_depth_watchdog_gap_gives_zero_commands(tmp_path: Path) -> None:
     times = [i * PERIOD for i in range(10)] + [25 * PERIOD + i * PERIOD for i in range(6)]
     bag = _write_rgbd_bag(tmp_path / "in", times)
     out = tmp_path / "out"
+    params = tmp_path / "p.yaml"  # a goal: no goal, no motion
+    params.write_text("obstacle_avoidance:\n  ros__parameters:\n    goal_heading_rad: 0.0\n")
     args = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw", "--no-progress"]
+    args += ["--params", str(params)]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["provider"] == "sensor_depth" and report["frames_processed"] == 16
@@ -145,7 +148,9 @@ def test_odometry_and_goals_come_from_the_bag(tmp_path: Path, capsys: pytest.Cap
     # Without the goal the robot drives along goal_heading_rad; the replay says which inputs it took.
     assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", "", "--compare-cmd-vel"]) == 2
     assert "--compare-cmd-vel: the bag has no /cmd_vel" in capsys.readouterr().err
-    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", ""]) == 0
+    heading = tmp_path / "heading.yaml"  # the heading goal set on purpose (no goal, no motion)
+    heading.write_text("obstacle_avoidance:\n  ros__parameters:\n    goal_heading_rad: 0.0\n")
+    assert main([*args, "--out", str(tmp_path / "o2"), "--goal-topic", "", "--params", str(heading)]) == 0
     report = json.loads((tmp_path / "o2" / "report.json").read_text())
     assert report["goal_topic"] is None and report["cmd_vel"]["linear_x"]["max"] > 0.0
     assert main([*args, "--out", str(tmp_path / "o3"), "--odom-topic", "/nope"]) == 2
@@ -168,7 +173,10 @@ def test_failed_depth_frames_make_the_robot_blind(tmp_path: Path, messages: Mess
     kinds = ["good"] * 4 + ["truncated"] + ["good"] * 2
     bag = write_camera_bag(tmp_path / "in", [Frame(k) for k in kinds], messages, extra_depth_topic=False)
     params = tmp_path / "p.yaml"
-    params.write_text("obstacle_avoidance:\n  ros__parameters:\n    stamped: true\n    control_rate_hz: 10.0\n")
+    params.write_text(
+        "obstacle_avoidance:\n  ros__parameters:\n    stamped: true\n    control_rate_hz: 10.0\n"
+        "    goal_heading_rad: 0.0\n"
+    )
     out = tmp_path / "out"
     args = ["replay", str(bag), "--out", str(out), "--model", str(metric_model), "--params", str(params)]
     assert main([*args, "--no-progress"]) == 0

@@ -3,6 +3,7 @@
     depth-node sim --suite default --seeds 10 --out DIR [--compare-oracle]
     depth-node sim --scenario doorway --seeds 1 --out DIR --depth oracle
     depth-node sim --suite default --seeds 3 --out DIR --ros --bags failed   # through the ROS 2 graph
+    depth-node sim --suite default --seeds 5 --out DIR --depth oracle --latency-ms 300 --camera-rate-hz 5
     depth-node sim --suite default --seeds 10 --out DIR --jobs 4             # 4 local processes
     depth-node sim --suite default --seeds 100 --out DIR --ray auto          # Ray tasks on a cluster
 
@@ -54,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the model's own scale (default: rescale each frame to the known camera height)",
     )
     parser.add_argument("--det-miss-rate", type=float, default=0.0, help="detector miss probability (default 0)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="a frame rendered at t (stamped t) reaches the nodes at t + MS, its depth and detections with it "
+        "(whole control periods: 50 ms at 20 Hz; default 0)",
+    )
+    parser.add_argument("--camera-rate-hz", type=float, default=10.0, help="camera frames per second (default 10)")
     parser.add_argument(
         "--ros",
         action="store_true",
@@ -137,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             det_noise_px=args.det_noise_px,
             det_miss_rate=args.det_miss_rate,
             floor_scale=not args.no_floor_scale,
+            camera_rate_hz=args.camera_rate_hz,
+            latency_ms=args.latency_ms,
         )
     except ValueError as exc:
         raise ParameterError(str(exc)) from exc

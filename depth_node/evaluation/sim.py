@@ -63,6 +63,8 @@ class SimOptions:
         height: Camera image height, pixels.
         fx_over_width: Focal length over width (0.8: about 64 degrees, the training camera).
         camera_rate_hz: Frames per second.
+        latency_ms: How late a frame reaches the nodes: a frame rendered at t (and stamped t) arrives at t + this,
+            with its depth and its detections (rounded to whole control periods), ms.
         camera_height_m: Camera height above the floor (over the robot's centre).
         camera_pitch_rad: Camera pitch, positive looks down.
         det_noise_px: Standard deviation of the noise added to each box edge, pixels.
@@ -78,6 +80,7 @@ class SimOptions:
     height: int = 120
     fx_over_width: float = 0.8
     camera_rate_hz: float = 10.0
+    latency_ms: float = 0.0
     camera_height_m: float = 0.5
     camera_pitch_rad: float = 0.05
     det_noise_px: float = 0.0
@@ -93,8 +96,10 @@ class SimOptions:
             raise ValueError(f"camera must be at least 16x16 pixels, got {self.width}x{self.height}")
         if not 0.0 <= self.det_miss_rate <= 1.0:
             raise ValueError(f"detection miss rate must be in [0, 1], got {self.det_miss_rate}")
-        if self.det_noise_px < 0.0 or self.camera_rate_hz <= 0.0:
+        if self.det_noise_px < 0.0 or not self.camera_rate_hz > 0.0:
             raise ValueError("detection noise must be >= 0 and the camera rate > 0")
+        if not 0.0 <= self.latency_ms <= 10_000.0:
+            raise ValueError(f"latency must be in [0, 10000] ms, got {self.latency_ms}")
 
 
 class OracleDepth(DepthEstimator):
@@ -295,8 +300,9 @@ class ScenarioPlant:
         self.rate_hz = 20.0  # the control rate (set with the schedule)
 
     def schedule(self, params: ObstacleAvoidanceParams) -> Schedule:
-        """The stepper's schedule: the navigation's control rate, the camera's rate, from START_NS."""
-        schedule = Schedule(params.control_rate_hz, self.options.camera_rate_hz, START_NS)
+        """The stepper's schedule: the navigation's control rate, the camera's rate and latency, from START_NS."""
+        delay = round(self.options.latency_ms * 1e-3 * params.control_rate_hz)
+        schedule = Schedule(params.control_rate_hz, self.options.camera_rate_hz, START_NS, frame_delay_ticks=delay)
         self.rate_hz = params.control_rate_hz
         self.last_tick = schedule.ticks_for(self.scenario.timeout_s) - 1
         return schedule
@@ -360,6 +366,7 @@ class DirectLink:
     ) -> None:
         self.processor, self.nav, self.recorder, self.options = processor, nav, recorder, options
         self.camera_model = camera
+        self._now_ns = START_NS  # the step's time: a late frame is recorded when it arrives
 
     def start(self, scenario: Scenario) -> None:
         """The camera mount on /tf_static and the goal, once, before the first tick (as the --ros runner)."""
@@ -370,6 +377,7 @@ class DirectLink:
 
     def odometry(self, tick: Tick, state: RobotState) -> None:
         """/odom and /tf of the true state; the odometry to the navigation core."""
+        self._now_ns = tick.t_ns
         tf, odom = state_msgs(self.recorder.messages, tick.t_ns, state, self.recorder.frames)
         self.recorder.write("tf", tick.t_ns, tf)
         self.recorder.write("odom", tick.t_ns, odom)
@@ -398,7 +406,7 @@ class DirectLink:
                 ("out_info", out.info_msg),
                 ("out_cloud", out.cloud_msg),
             ):
-                recorder.write(key, captured.t_ns, msg)
+                recorder.write(key, self._now_ns, msg)  # at arrival (its stamp stays the capture time)
 
     def control(self, tick: Tick) -> Command:
         """The navigation core's tick at this time (its /cmd_vel, /scan and /obstacles recorded)."""

@@ -104,6 +104,8 @@ def _headline(report: Mapping[str, Any], n_runs: int) -> str:
         ("model", report.get("model")),
         ("provider", report.get("provider")),
         ("seeds", report.get("seeds")),
+        ("camera rate, Hz", report.get("camera_rate_hz")),
+        ("latency, ms (frame to nodes)", report.get("latency_ms")),
         ("runs", n_runs),
         ("success rate", report["success_rate"]),
         ("collision rate", report["collision_rate"]),

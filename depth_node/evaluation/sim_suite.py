@@ -183,7 +183,8 @@ def _subtitle(spec: SuiteSpec, options: SimOptions, transport: str = "in_process
     oracle = ", compared with exact (oracle) depth" if spec.compare_oracle else ""
     return (
         f"{len(spec.scenarios)} scenario(s) x {seeds}, {options.depth} depth{oracle}, "
-        f"camera {options.width}x{options.height}" + (", through the ROS 2 graph (--ros)" if transport == "ros" else "")
+        f"camera {options.width}x{options.height} at {options.camera_rate_hz:g} Hz, "
+        f"latency {options.latency_ms:g} ms" + (", through the ROS 2 graph (--ros)" if transport == "ros" else "")
     )
 
 
@@ -243,6 +244,8 @@ def run_suite(
         "seeds": list(spec.seeds),
         "depth": options.depth,
         "transport": transport,
+        "latency_ms": options.latency_ms,
+        "camera_rate_hz": options.camera_rate_hz,
         "bags": spec.bags,
         **rates(results),
         "options": {k: v for k, v in asdict(options).items() if k != "limits"},

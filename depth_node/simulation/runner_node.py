@@ -150,13 +150,17 @@ class RosRunner:
             node.destroy_node()
 
 
-def _took_this_tick(diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int) -> bool:
-    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, on
-    a camera tick, this frame's detections and depth (once: a frame counted twice would restart the PID)."""
-    stamp = str(t_ns)
-    ok = diag.get("odom_stamp_ns") == stamp and int(diag.get("depth_frames", "0")) <= frames
-    ok = ok and diag.get("goal", "").startswith("point")  # the goal sent before the first tick was taken
+def _took_this_tick(
+    diag: dict[str, str], t_ns: int, camera_tick: bool, blind: bool, frames: int, frame_ns: int | None = None
+) -> bool:
+    """Whether the tick decided on exactly what was sent for it: the goal point, this tick's odometry and, on a
+    tick a frame arrived (stamped ``frame_ns``, its capture: earlier than the tick with a latency; default the
+    tick), that frame's detections and depth (once: a frame counted twice would restart the PID)."""
+    ok = diag.get("odom_stamp_ns") == str(t_ns) and int(diag.get("depth_frames", "0")) <= frames
+    # the goal sent before the first tick was taken (until it is reached: then it is done, "none")
+    ok = ok and (diag.get("goal", "").startswith("point") or diag.get("state") == "goal reached")
     if camera_tick:
+        stamp = str(t_ns if frame_ns is None else frame_ns)
         ok = ok and diag.get("detections_stamp_ns") == stamp and (blind or diag.get("depth_stamp_ns") == stamp)
     return ok
 
@@ -186,7 +190,7 @@ def _connect(node: SimNode, step: Lockstep, options: SimOptions, publish_cloud: 
     pubs, wanted = node.pubs, ["/odom", "/goal_pose", "/detections", "/clock"]
     answers = ["/cmd_vel", "/diagnostics"]
     if options.depth == "model":
-        wanted.append("/camera/image_raw")
+        wanted += ["/camera/image_raw", "/camera/camera_info"]  # depth_node subscribes once it sees a publisher
         answers += ["/depth/image_raw", "/depth/camera_info"] + (["/depth/points"] if publish_cloud else [])
 
     def connected() -> bool:
@@ -223,7 +227,7 @@ class RosLink:
         self.m = MessageSet.from_rclpy()
         self.frames = 0
         self.misses = 0
-        self._frame_this_tick = False
+        self._frame_this_tick: int | None = None  # the stamp of the frame that arrived this tick
 
     def start(self, scenario: Scenario) -> None:
         """The camera mount, the goal and (model depth) the first CameraInfo, before the first tick."""
@@ -240,7 +244,7 @@ class RosLink:
     def odometry(self, tick: Tick, state: Any) -> None:
         """/odom and /tf at the tick; first in a step: it has the whole depth inference to arrive."""
         self.node.now_ns = tick.t_ns  # this step's sensor messages and the nodes' answers are logged at its time
-        self._frame_this_tick = False
+        self._frame_this_tick = None
         tf, odom = state_msgs(self.m, tick.t_ns, state, self.robot_frames)
         self.node.publish("/odom", odom)
         self.node.publish("/tf", tf)
@@ -250,7 +254,7 @@ class RosLink:
         frame, detections = sensed
         m, node, t_ns = self.m, self.node, captured.t_ns
         self.frames += 1
-        self._frame_this_tick = True
+        self._frame_this_tick = t_ns
         header = m.header(t_ns, self.robot_frames.camera)
         info = m.camera_info(self.camera_model, header)
         gt = m.image(frame.depth, "32FC1", header)
@@ -276,7 +280,7 @@ class RosLink:
     def control(self, tick: Tick) -> Command:
         """Publish /clock at the tick and wait for obstacle_avoidance's cmd_vel and diagnostics of it."""
         node, t_ns = self.node, tick.t_ns
-        if not self._frame_this_tick:
+        if self._frame_this_tick is None:
             self.step.spin_for(self.timing.settle_s)
         node.publish_clock(t_ns)
         self._until(
@@ -285,7 +289,8 @@ class RosLink:
         )
         twist, diag = node.commands.pop(t_ns), node.diagnostics.pop(t_ns)
         blind = diag.get("state") == "blind"
-        self.misses += not _took_this_tick(diag, t_ns, self._frame_this_tick, blind, self.frames)
+        frame = self._frame_this_tick
+        self.misses += not _took_this_tick(diag, t_ns, frame is not None, blind, self.frames, frame)
         return Command(
             float(twist.linear.x),
             float(twist.angular.z),

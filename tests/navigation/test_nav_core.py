@@ -11,7 +11,7 @@ from navigation.params import ObstacleAvoidanceParams
 from tests.navigation.scenes import Box, Pose, camera, detect, render_depth
 
 CAM = camera()
-P = ObstacleAvoidanceParams(control_rate_hz=10.0, diagnostics_period_s=1.0)
+P = ObstacleAvoidanceParams(control_rate_hz=10.0, diagnostics_period_s=1.0, goal_heading_rad=0.0)
 T0 = 1_700_000_000_000_000_000
 TICK = 100_000_000
 FRAME = "cam_optical"

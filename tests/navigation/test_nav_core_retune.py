@@ -14,7 +14,7 @@ from navigation.params import ObstacleAvoidanceParams
 from tests.navigation.scenes import camera, render_depth
 
 CAM = camera()
-P = ObstacleAvoidanceParams(control_rate_hz=10.0, max_linear_accel=100.0)
+P = ObstacleAvoidanceParams(control_rate_hz=10.0, max_linear_accel=100.0, goal_heading_rad=0.0)  # a goal on purpose
 T0 = 1_700_000_000_000_000_000
 TICK = 100_000_000
 FLOOR = render_depth(CAM, [], pitch=P.camera_pitch_rad)

@@ -52,7 +52,9 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     section = yaml.safe_load(CONFIG.read_text())["/**/obstacle_avoidance"]["ros__parameters"]
     # every parameter (the dataclass's fields are groups by the part that reads them; the names stay flat)
     assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
-    assert len(set(section)) == 60  # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24)
+    # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24) + autostart,
+    # latency_compensation, detection_stamp_tolerance_s (#26)
+    assert len(set(section)) == 63
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 
@@ -103,3 +105,13 @@ def test_yaml_with_overrides() -> None:
 def test_invalid_values_are_refused_by_name(values: dict[str, object], message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         from_mapping(ObstacleAvoidanceParams, values)
+
+
+def test_goal_heading_is_unset_by_default_and_checked_when_set() -> None:
+    import math
+
+    assert math.isnan(ObstacleAvoidanceParams().goal_heading_rad)  # no goal that means "drive straight"
+    assert from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": float("nan")}) == ObstacleAvoidanceParams()
+    assert from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": 0.0}).goal_heading_rad == 0.0
+    with pytest.raises(ParameterError, match="'goal_heading_rad': 4.0 is above the maximum"):
+        from_mapping(ObstacleAvoidanceParams, {"goal_heading_rad": 4.0})

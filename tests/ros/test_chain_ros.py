@@ -16,7 +16,10 @@ from tests.ros.harness import CONFIG, Harness
 def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
     ns = ros.namespace()
     depth_node = ros.start("depth_node", ns, params_file=CONFIG / "depth_node.yaml")
-    robot = ros.start("obstacle_avoidance", ns, params_file=CONFIG / "obstacle_avoidance.yaml")
+    # A goal (no goal, no motion), and a watchdog longer than depth_node's latency on a loaded machine (frames
+    # are stamped with the wall clock): what is checked here is that every frame gets through, not the timing.
+    heading, timeout = ("-p", "goal_heading_rad:=0.0"), ("-p", "input_timeout_s:=2.0")
+    robot = ros.start("obstacle_avoidance", ns, *heading, *timeout, params_file=CONFIG / "obstacle_avoidance.yaml")
     frames = Frames()
     pub_image = ros.publisher(Image, f"{ns}/image_raw")
     pub_info = ros.publisher(CameraInfo, f"{ns}/camera_info")
@@ -27,6 +30,7 @@ def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
     ros.wait_matched(pub_info)
     # obstacle_avoidance's depth subscriptions must be matched before the count starts
     assert ros.spin_until(lambda: ros.node.count_subscribers(f"{ns}/depth/image_raw") >= 2, 15.0)
+    assert ros.spin_until(lambda: ros.node.count_subscribers(f"{ns}/depth/camera_info") >= 1, 15.0)
     assert ros.spin_until(lambda: len(cmd) > 0, 15.0)
     image = frames.image()
     for _ in range(40):  # 4 s at 10 Hz, fresh stamps: the controller judges staleness by them

@@ -35,7 +35,10 @@ class ManagedRobot:
         self.ros = ros
         self.ns = ros.namespace()
         self.m = MessageSet.from_rclpy()
-        self.proc: NodeProcess = ros.start("obstacle_avoidance", self.ns, params_file=PARAMS, node_args=["--managed"])
+        heading = ("-p", "goal_heading_rad:=0.0")  # a goal on purpose: without one the node commands nothing
+        self.proc: NodeProcess = ros.start(
+            "obstacle_avoidance", self.ns, *heading, params_file=PARAMS, node_args=["--managed"]
+        )
         self.services = NodeServices(ros, f"{self.ns}/obstacle_avoidance")
         self.cmd = ros.collect(Twist, f"{self.ns}/cmd_vel")
         self.pub_depth = ros.publisher(Image, f"{self.ns}/depth/image_raw")

@@ -30,16 +30,17 @@ T0 = 1_700_000_000_000_000_000
 TICK = 50_000_000  # 20 Hz, the shipped control_rate_hz
 CAM = camera()
 ARGS = ("-p", "use_sim_time:=true", "-p", "stamped:=true", "-p", "diagnostics_period_s:=0.05")
+HEADING = ("-p", "goal_heading_rad:=0.0")  # a goal on purpose: straight on, until a goal_pose replaces it
 
 
 class LiveNav:
     """A started obstacle_avoidance on simulated time, with the test's publishers and collectors."""
 
-    def __init__(self, ros: Harness) -> None:
+    def __init__(self, ros: Harness, *args: str) -> None:
         self.ros = ros
         self.ns = ns = ros.namespace()
         self.proc: NodeProcess = ros.start(
-            "obstacle_avoidance", ns, *ARGS, params_file=CONFIG / "obstacle_avoidance.yaml"
+            "obstacle_avoidance", ns, *ARGS, *args, params_file=CONFIG / "obstacle_avoidance.yaml"
         )
         self.m = MessageSet.from_rclpy()
         self.k = 0
@@ -62,6 +63,25 @@ class LiveNav:
         self, boxes: Sequence[Box] = (), pose: tuple[float, float, float] | None = (0.0, 0.0, 0.0)
     ) -> tuple[float, float]:
         """One control period: depth of ``boxes`` and the odometry ``pose`` at t, then /clock = t; the command."""
+        t = self.advance(boxes, pose)
+        got = self.ros.spin_until(lambda: any(stamp_ns(c.header) == t for c in self.cmds), 10.0)
+        assert got, f"no cmd_vel for tick {self.k - 1}:\n{self.proc.output()[-3000:]}"
+        cmd = next(c for c in self.cmds if stamp_ns(c.header) == t)
+        return cmd.twist.linear.x, cmd.twist.angular.z
+
+    def silent_tick(self, boxes: Sequence[Box] = (), pose: tuple[float, float, float] | None = (0.0, 0.0, 0.0)) -> None:
+        """One control period that must publish nothing on cmd_vel (its state on /diagnostics does come)."""
+        t = self.advance(boxes, pose)
+        name = f"{self.ns}/obstacle_avoidance:"
+        ticked = lambda: any(  # noqa: E731
+            stamp_ns(d.header) == t and any(s.name.startswith(name) for s in d.status) for d in self.diag
+        )
+        assert self.ros.spin_until(ticked, 10.0), f"no status for tick {self.k - 1}:\n{self.proc.output()[-3000:]}"
+        self.ros.spin_for(0.2)  # a command of the same tick would have come by now
+        assert not any(stamp_ns(c.header) == t for c in self.cmds), (self.k - 1, self.status())
+
+    def advance(self, boxes: Sequence[Box], pose: tuple[float, float, float] | None) -> int:
+        """Publish the inputs of the next period and then /clock at its time; that time."""
         t = T0 + self.k * TICK
         self.k += 1
         header = self.m.header(t, "camera_optical_frame")
@@ -80,10 +100,7 @@ class LiveNav:
         clock = Clock()
         clock.clock.sec, clock.clock.nanosec = sec, nanosec
         self.clock.publish(clock)
-        got = self.ros.spin_until(lambda: any(stamp_ns(c.header) == t for c in self.cmds), 10.0)
-        assert got, f"no cmd_vel for tick {self.k - 1}:\n{self.proc.output()[-3000:]}"
-        cmd = next(c for c in self.cmds if stamp_ns(c.header) == t)
-        return cmd.twist.linear.x, cmd.twist.angular.z
+        return t
 
     def send_goal(self, x: float, y: float, frame: str = "odom") -> None:
         msg: Any = goal_msg(self.m, T0, x, y)
@@ -97,7 +114,7 @@ class LiveNav:
 
 @pytest.fixture
 def nav(ros: Harness) -> Any:
-    live = LiveNav(ros)
+    live = LiveNav(ros, *HEADING)
     yield live
     assert live.stop() == 0, live.proc.output()[-3000:]
 
@@ -112,10 +129,11 @@ def test_a_goal_behind_turns_the_robot_around_and_a_reached_goal_stops_it(nav: L
     # Behind and to the left: turn left in place (the camera cannot see where it would drive).
     assert all(lin == 0.0 for lin, _ in commands), commands
     assert commands[-1][1] > 0.5, commands
-    # At the goal (within goal_tolerance_m 0.35): a zero twist, not blind.
-    for _ in range(3):
-        last = nav.tick(pose=(-2.8, 0.4, math.pi))
+    # At the goal (within goal_tolerance_m 0.35): one zero twist, not blind, then nothing on cmd_vel.
+    last = nav.tick(pose=(-2.8, 0.4, math.pi))
     assert last == (0.0, 0.0)
+    for _ in range(3):
+        nav.silent_tick(pose=(-2.8, 0.4, math.pi))
     status = nav.status()
     assert status["state"] == "goal reached" and status["mode"] == "goal_reached", status
     assert status["reason"].startswith("goal reached: 0.22 m"), status

@@ -33,7 +33,9 @@ class Robot:
         self.ros = ros
         self.ns = ros.namespace()
         self.m = MessageSet.from_rclpy()
-        self.proc: NodeProcess = ros.start("obstacle_avoidance", self.ns, *args, params_file=PARAMS, env=env)
+        # A goal on purpose (straight on): without one the node commands nothing (tests/ros/test_safe_start_ros.py).
+        heading = ("-p", "goal_heading_rad:=0.0")
+        self.proc: NodeProcess = ros.start("obstacle_avoidance", self.ns, *heading, *args, params_file=PARAMS, env=env)
         self.cmd = ros.collect(TwistStamped if stamped else Twist, f"{self.ns}/cmd_vel")
         self.scan = ros.collect(LaserScan, f"{self.ns}/scan")
         self.pub_depth = ros.publisher(Image, f"{self.ns}/depth/image_raw")

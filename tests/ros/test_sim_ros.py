@@ -151,6 +151,10 @@ def test_a_tick_that_decided_on_anything_but_its_own_inputs_is_a_lockstep_miss()
     ]:
         assert not _took_this_tick({**good, key: value}, t, camera_tick=True, blind=False, frames=2), key
     assert _took_this_tick({**good, "depth_stamp_ns": "1"}, t, camera_tick=True, blind=True, frames=2)
+    # With a latency the frame arriving at this tick was captured earlier: its own stamp is what counts.
+    late = {**good, "detections_stamp_ns": str(t - 300_000_000), "depth_stamp_ns": str(t - 300_000_000)}
+    assert _took_this_tick(late, t, camera_tick=True, blind=False, frames=2, frame_ns=t - 300_000_000)
+    assert not _took_this_tick(late, t, camera_tick=True, blind=False, frames=2, frame_ns=t - 250_000_000)
 
 
 def test_the_ros_bag_records_the_offered_qos(ros_run: tuple[Path, dict[str, Any]]) -> None:
