@@ -59,7 +59,11 @@ def test_frame_prefix_applies_to_every_frame_once() -> None:
 def test_replay_writes_stamped_cmd_vel_in_the_prefixed_frames(tmp_path: Path) -> None:
     bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(5)])
     params = tmp_path / "p.yaml"
-    params.write_text(f"/**/{NAV}:\n  ros__parameters:\n    cmd_vel_stamped: true\n    frame_prefix: robot1/\n")
+    # A goal on purpose (no goal, no motion: a replay without one publishes no cmd_vel)
+    params.write_text(
+        f"/**/{NAV}:\n  ros__parameters:\n    cmd_vel_stamped: true\n    frame_prefix: robot1/\n"
+        "    goal_heading_rad: 0.0\n"
+    )
     out = tmp_path / "out"
     argv = ["replay", str(bag), "--out", str(out), "--depth-topic", "/cam/depth/image_raw", "--params", str(params)]
     assert main([*argv, "--no-progress"]) == 0
