@@ -129,3 +129,17 @@ class LatestFrameWorker:
                     self._on_error(exc)
             finally:
                 self.busy = False
+
+
+def stop_worker(worker: LatestFrameWorker | None, logger: Any) -> None:
+    """Stop a node's inference worker before its handles go away (shutdown, or a managed node's cleanup).
+
+    The worker finishes the frame in progress and nothing is published after this returns; ``None`` (a managed
+    node that was never configured) is nothing to stop.
+    """
+    if worker is None:
+        return
+    if worker.busy:
+        logger.info("stopping: waiting for the frame in progress")
+    if not worker.stop():
+        logger.warning("inference still running at shutdown: its result is not published")

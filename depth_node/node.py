@@ -20,7 +20,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from depth_node.depth_params import NODE_NAME, DepthNodeParams
 from depth_node.errors import DepthNodeError
-from depth_node.frame_worker import FrameCounts, LatestFrameWorker
+from depth_node.frame_worker import FrameCounts, LatestFrameWorker, stop_worker
 from depth_node.lifecycle import ManagedMixin
 from depth_node.msgs import MessageSet
 from depth_node.node_diagnostics import CountsReporter
@@ -150,13 +150,7 @@ class DepthNode(Node):
 
     def _teardown(self) -> None:
         """Stop the worker (before the node's handles go away, or on a managed node's cleanup)."""
-        worker = getattr(self, "worker", None)  # a managed node that was never configured has none
-        if worker is None:
-            return
-        if worker.busy:
-            self.get_logger().info("stopping: waiting for the frame in progress")
-        if not worker.stop():  # it finishes the frame in progress; nothing is published after this returns
-            self.get_logger().warning("inference still running at shutdown: its result is not published")
+        stop_worker(getattr(self, "worker", None), self.get_logger())  # never configured (managed): none
 
     def destroy_node(self) -> None:
         """Stop the worker before the node's handles go away."""

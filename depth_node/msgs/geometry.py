@@ -14,18 +14,16 @@ TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 
 
+def quaternion(messages: MessageSet, quat: Sequence[float]) -> Any:
+    """A ``geometry_msgs/Quaternion`` of ``quat`` (x, y, z, w)."""
+    x, y, z, w = (float(v) for v in quat)
+    return make(messages, "geometry_msgs/msg/Quaternion", x=x, y=y, z=z, w=w)
+
+
 def pose(messages: MessageSet, xyz: Sequence[float], quat: Sequence[float] = (0.0, 0.0, 0.0, 1.0)) -> Any:
     """A ``geometry_msgs/Pose`` at ``xyz`` with orientation ``quat`` (x, y, z, w)."""
     point = make(messages, "geometry_msgs/msg/Point", x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
-    q = make(
-        messages,
-        "geometry_msgs/msg/Quaternion",
-        x=float(quat[0]),
-        y=float(quat[1]),
-        z=float(quat[2]),
-        w=float(quat[3]),
-    )
-    return make(messages, "geometry_msgs/msg/Pose", position=point, orientation=q)
+    return make(messages, "geometry_msgs/msg/Pose", position=point, orientation=quaternion(messages, quat))
 
 
 def odometry_from_msg(msg: Any) -> tuple[int, str, float, float, float]:
@@ -62,15 +60,9 @@ def twist_to_msg(messages: MessageSet, command: Command, header: Any = None) -> 
 def transform_msg(messages: MessageSet, header: Any, child: str, xyz: Sequence[float], quat: Sequence[float]) -> Any:
     """A ``geometry_msgs/TransformStamped``: the pose of ``child`` in ``header.frame_id``."""
     translation = vector3(messages, *xyz)
-    rotation = make(
-        messages,
-        "geometry_msgs/msg/Quaternion",
-        x=float(quat[0]),
-        y=float(quat[1]),
-        z=float(quat[2]),
-        w=float(quat[3]),
+    transform = make(
+        messages, "geometry_msgs/msg/Transform", translation=translation, rotation=quaternion(messages, quat)
     )
-    transform = make(messages, "geometry_msgs/msg/Transform", translation=translation, rotation=rotation)
     stamped = "geometry_msgs/msg/TransformStamped"
     return make(messages, stamped, header=header, child_frame_id=child, transform=transform)
 
