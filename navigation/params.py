@@ -208,6 +208,39 @@ class PlanParams:
 
 
 @dataclass(frozen=True)
+class CommitParams:
+    """Commitment to the plan's sub-goal (navigation/commit.py): read by navigation.heading."""
+
+    commit_s: float = param(
+        4.0,
+        "Longest time a sub-goal of the window's plan is held while the plan steers (0 = a new one every frame), s.",
+        min_value=0.0,
+    )
+    commit_switch_m: float = param(
+        1.0,
+        "A new way replaces the held sub-goal only when it scores this much better (path + cost to the goal), m.",
+        min_value=0.0,
+    )
+    commit_reach_m: float = param(
+        0.3,
+        "A held sub-goal this close along the planned way counts as reached (the next one is chosen), m.",
+        min_value=0.0,
+    )
+    commit_follow_m: float = param(
+        0.4,
+        "With no straight gap free, the robot follows the window's way to the held sub-goal: its heading points "
+        "this far along that way (0 = turn in place as without a sub-goal), m.",
+        min_value=0.0,
+    )
+    plan_squeeze_cost_m: float = param(
+        1.0,
+        "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "
+        "than one with the full safety margin, m.",
+        min_value=0.0,
+    )
+
+
+@dataclass(frozen=True)
 class FusionParams:
     """Detections fused with the depth: read by navigation.fusion."""
 
@@ -355,6 +388,7 @@ class ObstacleAvoidanceParams:
     pid: PidParams = group(PidParams)
     gaps: GapParams = group(GapParams)
     plan: PlanParams = group(PlanParams)
+    commit: CommitParams = group(CommitParams)
     fusion: FusionParams = group(FusionParams)
     scan: ScanParams = group(ScanParams)
     node: NodeParams = group(NodeParams)
