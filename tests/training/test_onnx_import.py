@@ -76,3 +76,19 @@ def test_floor_clutter_adds_low_boxes_and_thin_legs_in_view_and_nothing_else() -
     # The share: about half of the samples get clutter at floor_clutter 0.5.
     shared = sum(len(sample_view(s, floor_clutter=0.5)[0].boxes) > len(sample_view(s)[0].boxes) for s in seeds)
     assert 8 <= shared <= 22
+
+
+def test_eval_takes_the_floor_clutter_and_refuses_a_share_outside_0_1(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from depth_node.cli import main
+
+    argv = ["eval", "--synthetic", "--seed", "20000000", "--count", "3", "--no-ssim"]
+    assert main(argv) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--floor-clutter", "1.0"]) == 0
+    cluttered = json.loads(capsys.readouterr().out)
+    assert plain["floor_clutter"] == 0.0 and cluttered["floor_clutter"] == 1.0
+    assert cluttered["abs_rel"] != plain["abs_rel"]  # other frames: boxes in front of the camera
+    assert main([*argv, "--floor-clutter", "2"]) != 0
+    assert "--floor-clutter must be in [0, 1], got 2.0" in capsys.readouterr().err
