@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from depth_node.types import Gap, Obstacle, Scan
 from navigation.commit import Commitment, PlanQuery, passable_heading
+from navigation.footprint import Footprint, unseen_blocks
 from navigation.freespace import gaps_from_ranges
 from navigation.goals import Goal
 from navigation.local_plan import LocalPlanner, ProgressWatch, Waypoint
@@ -207,11 +208,14 @@ class HeadingDecider:
         goal: Goal,
         target: Obstacle | None,
         placed: tuple[Scan, tuple[float, float, float]] | None = None,
+        footprint: Footprint | None = None,
     ) -> HeadingChoice:
         """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed).
 
         ``placed``: the frame as taken and the odometry pose at its stamp, when ``scan`` is that frame carried
         to ``pose`` (latency compensation): the memory and the window take the frame where it was taken.
+        ``footprint``: the frame's in-band points and view (``footprint_window``, navigation/footprint.py): the
+        window keeps low obstacles below the view, and its cells the frame cannot see block headings.
         """
         p = self.params
         angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
@@ -223,7 +227,7 @@ class HeadingDecider:
         planned = None
         planning = False
         if self.planner is not None:
-            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose)
+            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points)
             engaged = target is None and self.progress.update(stamp, goal.progress(pose))
             # When the progress watch hands back, the sub-goal held is still driven to: handing back halfway
             # through a passage gave a robot at full speed, its side a few centimetres from the jamb.
@@ -240,17 +244,27 @@ class HeadingDecider:
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self.memory.outside_view(stamp, pose, half_fov)
         near_b, near_d = bearings, distances  # remembered points that limit the speed
+        unseen_b, unseen_d = np.empty(0), np.empty(0)  # the window's cells out of view (footprint_window)
         if self.planner is not None:
             # The window remembers longer than the memory, and it keeps low things close in front that the
             # camera no longer sees (the current scan clears what it sees through): those limit the speed,
             # and while the plan steers, what it holds beside the robot blocks headings too.
             near_b, near_d = self.planner.obstacles_near(stamp, pose, p.memory_range_m)
+            if footprint is not None:
+                # Low things the frame cannot see (below the view, or beside it: the top of a low box, which the
+                # memory's nearest returns reduce to a line) block headings; tall ones beside the view only while
+                # the plan steers, as before (door jambs beside the robot would close every narrow passage).
+                unseen_b, unseen_d = self.planner.unseen_near(
+                    stamp, pose, p.memory_range_m, footprint.view, beside_below_m=p.camera_height_m
+                )
             if planning:
                 outside = np.abs(near_b) > half_fov
                 bearings = np.concatenate([bearings, near_b[outside]])
                 distances = np.concatenate([distances, near_d[outside]])
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
-        blocked = headings_blocked_by(angles, bearings, distances, radius)
+        blocked = headings_blocked_by(angles, bearings, distances, radius) | unseen_blocks(
+            angles, unseen_b, unseen_d, radius
+        )
         self.memory.add(stamp, taken.angles, taken_ranges, taken_pose)
         unknown = np.isnan(scan.ranges)
         gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, blocked)
@@ -258,7 +272,9 @@ class HeadingDecider:
         mode = "target" if target is not None else ("plan" if planning else "goal")
         squeezing = False
         if not gaps and thin is not None:  # no ordinary gap: look again with the thin margin
-            thin_blocked = headings_blocked_by(angles, bearings, distances, thin)
+            thin_blocked = headings_blocked_by(angles, bearings, distances, thin) | unseen_blocks(
+                angles, unseen_b, unseen_d, thin
+            )
             gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
             radius, squeezing = (thin, True) if gaps else (radius, False)
         follow = None

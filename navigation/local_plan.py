@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from navigation.footprint import Footprint, View, footprint_cells
 from navigation.memory import base_polar
 from navigation.pose import wrap_angle
 
@@ -158,6 +159,7 @@ class LocalPlanner:
         self.max_range = float(max_range_m)
         self._hit = np.full((self.cells, self.cells), -np.inf)  # stamp of the last hit, [ix, iy]
         self._point = np.zeros((2, self.cells, self.cells))  # odometry (x, y) of that hit
+        self._top = np.zeros((self.cells, self.cells))  # height of what was seen there (footprints only), m
         self._origin: tuple[float, float] | None = None  # odometry coordinates of cell (0, 0)'s corner
 
     # --- the window ------------------------------------------------------------------------------
@@ -217,6 +219,7 @@ class LocalPlanner:
             return
         self._hit = _shifted(self._hit, shift[0], shift[1], -np.inf)
         self._point = np.stack([_shifted(p, shift[0], shift[1], 0.0) for p in self._point])
+        self._top = _shifted(self._top, shift[0], shift[1], 0.0)
         self._origin = (ox + shift[0] * self.resolution, oy + shift[1] * self.resolution)
 
     def _cells_of(self, x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], BoolArray]:
@@ -227,13 +230,24 @@ class LocalPlanner:
         return ix, iy, inside
 
     def integrate(
-        self, stamp_s: float, angles: FloatArray, ranges: FloatArray, pose: tuple[float, float, float]
+        self,
+        stamp_s: float,
+        angles: FloatArray,
+        ranges: FloatArray,
+        pose: tuple[float, float, float],
+        footprint: Footprint | None = None,
+        min_points: int = 1,
     ) -> None:
         """Add a virtual scan (base-frame bearings, ascending, and ranges) taken at ``pose`` (x, y, yaw).
 
         Every ray clears the cells it passes (up to one cell short of its return, or ``max_range_m``), except
         a cell whose remembered hit lies outside the scan's fan; then the returns within ``max_range_m`` mark
         their cells. Not-measured bins (NaN) and too-close ones (-inf) change nothing.
+
+        With the frame's ``footprint`` (:mod:`navigation.footprint`) a ray clears a cell only where the camera
+        could have seen what was there (a low box below the view stays), and every cell holding at least
+        ``min_points`` of the frame's in-band points is marked too (the whole top of a low box, not its front
+        edge only), with the height seen there.
         """
         x0, y0, yaw = pose
         self._recentre(x0, y0)
@@ -253,8 +267,11 @@ class LocalPlanner:
         if a.size:
             # A ray grazing a cell is no evidence about a hit in it that no beam covered: the outermost beam
             # passes millimetres from a box corner just outside the view and would erase it.
-            bearing, _ = base_polar(self._point[0, hx, hy], self._point[1, hx, hy], pose)
-            seen = (bearing >= a[0]) & (bearing <= a[-1])
+            bearing, dist = base_polar(self._point[0, hx, hy], self._point[1, hx, hy], pose)
+            if footprint is None:
+                seen = (bearing >= a[0]) & (bearing <= a[-1])
+            else:
+                seen = footprint.view.sees(bearing, dist, self._top[hx, hy])
             hx, hy = hx[seen], hy[seen]
         self._hit[hx, hy] = -np.inf
         hit = np.isfinite(r) & (r <= self.max_range)
@@ -263,6 +280,46 @@ class LocalPlanner:
         self._hit[ix[inside], iy[inside]] = float(stamp_s)
         self._point[0, ix[inside], iy[inside]] = xs[inside]
         self._point[1, ix[inside], iy[inside]] = ys[inside]
+        if footprint is not None:
+            self._top[ix[inside], iy[inside]] = 0.0  # unknown height: as low as an obstacle can be
+            self._mark_footprint(stamp_s, footprint, pose, min_points)
+
+    def _mark_footprint(
+        self, stamp_s: float, footprint: Footprint, pose: tuple[float, float, float], min_points: int
+    ) -> None:
+        """Mark the cells of the footprint (:func:`navigation.footprint.footprint_cells`) with their heights; a cell
+        the scan marked this frame keeps the height of whatever in-band points fell in it."""
+        cells = footprint_cells(footprint, pose, self.origin, self.resolution, self.cells)
+        scan_marked = self._hit[cells.ix, cells.iy] == float(stamp_s)
+        self._top[cells.ix[scan_marked], cells.iy[scan_marked]] = cells.top[scan_marked]
+        dense = cells.count >= max(min_points, 1)
+        ix, iy = cells.ix[dense], cells.iy[dense]
+        self._hit[ix, iy] = float(stamp_s)
+        self._top[ix, iy] = cells.top[dense]
+        self._point[0, ix, iy] = cells.x[dense]
+        self._point[1, ix, iy] = cells.y[dense]
+
+    def unseen_near(
+        self,
+        stamp_s: float,
+        pose: tuple[float, float, float],
+        range_m: float,
+        view: View,
+        beside_below_m: float = math.inf,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(bearings, distances) of the occupied cells within ``range_m`` that a frame with ``view`` cannot see
+        at ``pose``: below the view (nearer than where the camera sees their height), and beside or behind it
+        when what was seen there is lower than ``beside_below_m``."""
+        if self._origin is None:
+            return np.empty(0), np.empty(0)
+        ix, iy = np.nonzero(self.occupied(stamp_s))
+        x = self._origin[0] + (ix + 0.5).astype(np.float64) * self.resolution
+        y = self._origin[1] + (iy + 0.5).astype(np.float64) * self.resolution
+        bearing, dist = base_polar(x, y, pose)
+        top = self._top[ix, iy]
+        limit = view.near_limit(bearing, top)
+        keep = (dist <= range_m) & (dist < limit) & (np.isfinite(limit) | (top < beside_below_m))
+        return bearing[keep], dist[keep]
 
     # --- planning --------------------------------------------------------------------------------
 

@@ -253,6 +253,25 @@ class CommitParams:
 
 
 @dataclass(frozen=True)
+class LowObstacleParams:
+    """What the rolling window keeps of low obstacles below the view: read by navigation.heading (footprint.py)."""
+
+    footprint_window: bool = param(
+        True,
+        "The rolling window keeps every point of a frame in the scan's height band (the top of a low box seen from "
+        "above), not only the nearest per bearing; a later ray clears a cell only where the camera could have seen "
+        "what was there, and the cells the current frame cannot see (beside or below the view, within "
+        "memory_range_m) block the headings into them. Needs plan_window_m > 0.",
+    )
+    footprint_min_points: int = param(
+        3,
+        "A window cell is marked by the footprint only when it holds at least this many in-band points of one "
+        "frame (stray points of noisy depth mark nothing; the scan's nearest returns always mark).",
+        min_value=1,
+    )
+
+
+@dataclass(frozen=True)
 class FusionParams:
     """Detections fused with the depth: read by navigation.fusion."""
 
@@ -401,6 +420,7 @@ class ObstacleAvoidanceParams:
     gaps: GapParams = group(GapParams)
     plan: PlanParams = group(PlanParams)
     commit: CommitParams = group(CommitParams)
+    low: LowObstacleParams = group(LowObstacleParams)
     fusion: FusionParams = group(FusionParams)
     scan: ScanParams = group(ScanParams)
     node: NodeParams = group(NodeParams)
