@@ -27,6 +27,7 @@ cells never seen count as free (the robot turns to look before it drives there).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -35,9 +36,23 @@ import numpy.typing as npt
 
 from navigation.footprint import Footprint, View, footprint_cells
 from navigation.memory import base_polar
+from navigation.pose import wrap_angle
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """A point of the window's plan: where it is (odometry frame), its bearing from the robot (base frame), its
+    path length from the robot and its score (path + cost to the goal + the turn to face it), m."""
+
+    x: float
+    y: float
+    bearing: float
+    path_m: float
+    score: float
+
 
 # 8-connected moves. Path lengths overrate headings between the axes and the diagonals by up to 8 %, which
 # bends a plan in open space toward those directions; the gap follower steers the last metre anyway. (16-connected
@@ -167,6 +182,13 @@ class LocalPlanner:
         return np.stack(
             [self._origin[0] + (ix + 0.5) * self.resolution, self._origin[1] + (iy + 0.5) * self.resolution], axis=1
         )
+
+    def hit_points(self, stamp_s: float) -> FloatArray:
+        """Odometry (x, y) of the remembered hits themselves (one per occupied cell, the latest), (N, 2)."""
+        if self._origin is None:
+            return np.empty((0, 2))
+        ix, iy = np.nonzero(self.occupied(stamp_s))
+        return np.stack([self._point[0, ix, iy], self._point[1, ix, iy]], axis=1)
 
     def obstacles_near(
         self, stamp_s: float, pose: tuple[float, float, float], range_m: float
@@ -324,15 +346,37 @@ class LocalPlanner:
             pose: Robot (x, y, yaw) in the odometry frame.
             goal: Goal point in the odometry frame, or None to head along ``goal_heading`` indefinitely.
             goal_heading: Odometry-frame heading used when ``goal`` is None.
-            clearance_m: Obstacles are inflated by this (robot radius plus margin) and half a cell.
+            clearance_m: Cells whose centre lies within this (robot radius plus margin) of a hit are blocked.
             carrot_m: Path length to the point whose bearing is returned.
             turn_cost_m_per_rad: Metres of path one radian of turning is worth (top speed / top turn rate).
+        """
+        way = self.waypoint(stamp_s, pose, goal, goal_heading, clearance_m, carrot_m, turn_cost_m_per_rad)
+        return None if way is None else way.bearing
+
+    def waypoint(
+        self,
+        stamp_s: float,
+        pose: tuple[float, float, float],
+        goal: tuple[float, float] | None,
+        goal_heading: float,
+        clearance_m: float,
+        carrot_m: float,
+        turn_cost_m_per_rad: float,
+        keep: tuple[float, float] | None = None,
+        keep_margin_m: float = 0.0,
+    ) -> Waypoint | None:
+        """The point :meth:`heading` steers for, as a :class:`Waypoint`; or ``keep``, a point chosen before.
+
+        ``keep`` (odometry frame) is returned again (with its bearing and score from here) while it is still
+        reachable within ``carrot_m`` of path and its score is at most ``keep_margin_m`` worse than the best
+        point's: a way once chosen is not dropped for one that is only a little better (navigation/commit.py).
+        Arguments as :meth:`heading`.
         """
         if self._origin is None:
             return None
         x, y, yaw = pose
         res = self.resolution
-        blocked = inflate(self.occupied(stamp_s), clearance_m / res + 0.5)
+        blocked = self.inflated(stamp_s, clearance_m)
         to_goal = self.cost_to_go(blocked, goal, goal_heading, pose)
         ix, iy, inside = self._cells_of(np.array([x]), np.array([y]))
         if not inside[0]:
@@ -353,7 +397,41 @@ class LocalPlanner:
             if not candidates.any():
                 return None
         best = np.unravel_index(np.argmin(np.where(candidates, score, np.inf)), score.shape)
-        return float(bearing[best])
+        if keep is not None:
+            ki, kj, kin = self._cells_of(np.array([keep[0]]), np.array([keep[1]]))
+            if kin[0]:
+                cell = (int(ki[0]), int(kj[0]))
+                if from_robot[cell] <= carrot_m + res and score[cell] <= score[best] + keep_margin_m:
+                    kb = math.atan2(keep[1] - y, keep[0] - x) - yaw
+                    return Waypoint(keep[0], keep[1], wrap_angle(kb), float(from_robot[cell]), float(score[cell]))
+        return Waypoint(
+            float(cx[best]), float(cy[best]), float(bearing[best]), float(from_robot[best]), float(score[best])
+        )
+
+    def inflated(self, stamp_s: float, clearance_m: float) -> BoolArray:
+        """Cells whose centre lies within ``clearance_m`` of a remembered hit point (or that hold one).
+
+        :func:`inflate` grows whole cells by the radius plus half a cell, which closes a passage whose free
+        width is within a cell of the robot's: the sides' hits are rounded to their cells' centres. Measured
+        from the hit points themselves the plan sees the passage the gap follower sees (the simulator's
+        ``narrow_gap``, 1.45-1.6 robot widths).
+        """
+        occupied = self.occupied(stamp_s)
+        ix, iy = np.nonzero(occupied)
+        out = occupied.copy()
+        if ix.size == 0:
+            return out
+        res, (ox, oy) = self.resolution, self.origin
+        px, py = self._point[0, ix, iy], self._point[1, ix, iy]
+        reach = math.ceil(clearance_m / res) + 1
+        for di in range(-reach, reach + 1):
+            for dj in range(-reach, reach + 1):
+                i, j = ix + di, iy + dj
+                inside = (i >= 0) & (i < self.cells) & (j >= 0) & (j < self.cells)
+                cx, cy = ox + (i + 0.5) * res, oy + (j + 0.5) * res
+                near = inside & ((cx - px) ** 2 + (cy - py) ** 2 < clearance_m * clearance_m)
+                out[i[near], j[near]] = True
+        return out
 
     def _centres(self) -> tuple[FloatArray, FloatArray]:
         """Odometry coordinates of every cell's centre, as two [ix, iy] arrays."""

@@ -215,14 +215,48 @@ class LowObstacleParams:
         True,
         "The rolling window keeps every point of a frame in the scan's height band (the top of a low box seen from "
         "above), not only the nearest per bearing; a later ray clears a cell only where the camera could have seen "
-        "what was there, and the cells the current frame cannot see (beside or below the view, within "
-        "memory_range_m) block the headings into them. Needs plan_window_m > 0.",
+        "what was there; and the window's cells within memory_range_m that the current frame cannot see block the "
+        "headings into them: below the view always, beside it when lower than the camera (taller ones, as without "
+        "this, only while the plan steers). Needs plan_window_m > 0.",
     )
     footprint_min_points: int = param(
         3,
         "A window cell is marked by the footprint only when it holds at least this many in-band points of one "
         "frame (stray points of noisy depth mark nothing; the scan's nearest returns always mark).",
         min_value=1,
+    )
+
+
+@dataclass(frozen=True)
+class CommitParams:
+    """Commitment to the plan's sub-goal (navigation/commit.py): read by navigation.heading."""
+
+    commit_s: float = param(
+        4.0,
+        "Longest time a sub-goal of the window's plan is held while the plan steers (0 = a new one every frame), s.",
+        min_value=0.0,
+    )
+    commit_switch_m: float = param(
+        1.0,
+        "A new way replaces the held sub-goal only when it scores this much better (path + cost to the goal), m.",
+        min_value=0.0,
+    )
+    commit_reach_m: float = param(
+        0.3,
+        "A held sub-goal this close along the planned way counts as reached (the next one is chosen), m.",
+        min_value=0.0,
+    )
+    commit_follow_m: float = param(
+        0.4,
+        "With no straight gap free, the robot follows the window's way to the held sub-goal: its heading points "
+        "this far along that way (0 = turn in place as without a sub-goal), m.",
+        min_value=0.0,
+    )
+    plan_squeeze_cost_m: float = param(
+        1.0,
+        "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "
+        "than one with the full safety margin, m.",
+        min_value=0.0,
     )
 
 
@@ -375,6 +409,7 @@ class ObstacleAvoidanceParams:
     gaps: GapParams = group(GapParams)
     plan: PlanParams = group(PlanParams)
     low: LowObstacleParams = group(LowObstacleParams)
+    commit: CommitParams = group(CommitParams)
     fusion: FusionParams = group(FusionParams)
     scan: ScanParams = group(ScanParams)
     node: NodeParams = group(NodeParams)
