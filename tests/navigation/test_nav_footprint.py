@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from navigation.footprint import View, footprint_cells
 from navigation.freespace import VirtualScanner
 from navigation.local_plan import LocalPlanner
