@@ -225,6 +225,13 @@ class LowObstacleParams:
         "frame (stray points of noisy depth mark nothing; the scan's nearest returns always mark).",
         min_value=1,
     )
+    footprint_min_height_m: float = param(
+        0.07,
+        "Only what was seen at least this high counts as a low obstacle for footprint_window (marked from above, "
+        "kept below the view, blocking headings); lower returns are treated as before: the floor of noisy depth "
+        "rises a few centimetres where it meets a wall, m.",
+        min_value=0.0,
+    )
 
 
 @dataclass(frozen=True)
