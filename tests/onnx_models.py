@@ -150,3 +150,65 @@ def write_confidence_sky_model(path: Path, spec: ModelSpec, *, gain: float = 4.0
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def depth_pro_like_spec(width: int = 64, height: int = 48) -> ModelSpec:
+    """What export-hf writes for Depth Pro, at a small fixed size: metric inverse depth at a normalised focal of 1
+    (``trained_fx`` = input width) and a field-of-view output; normalisation pixel / 255 (see :func:`plain_spec`)."""
+    return plain_spec(
+        input_width=width,
+        input_height=height,
+        output_kind="metric_inverse_depth",
+        trained_fx=float(width),
+        trained_width=width,
+        fov_output="field_of_view",
+        min_depth_m=1e-4,
+        max_depth_m=1e4,
+    )
+
+
+def write_fov_model(
+    path: Path,
+    spec: ModelSpec,
+    *,
+    gain: float = 4.0,
+    offset: float = 1.0,
+    fov_gain: float = 40.0,
+    fov_offset: float = 50.0,
+) -> Path:
+    """Depth Pro's two outputs on a fixed 48x64 input: ``inverse_depth`` = gain * x[:, 0:1] + offset and
+    ``field_of_view`` (N, 1) = fov_gain * mean(x[:, 0:1]) + fov_offset degrees, so each frame has its own field of
+    view (with :func:`plain_spec`'s normalisation: the red channel's mean / 255)."""
+    inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 48, 64])
+    outs = [
+        helper.make_tensor_value_info("inverse_depth", TensorProto.FLOAT, ["N", 1, 48, 64]),
+        helper.make_tensor_value_info("field_of_view", TensorProto.FLOAT, ["N", 1]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "c0"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "c1"),
+        numpy_helper.from_array(np.array([1, 2, 3], dtype=np.int64), "spatial"),
+        numpy_helper.from_array(np.array(gain, dtype=np.float32), "gain"),
+        numpy_helper.from_array(np.array(offset, dtype=np.float32), "offset"),
+        numpy_helper.from_array(np.array(fov_gain, dtype=np.float32), "fov_gain"),
+        numpy_helper.from_array(np.array(fov_offset, dtype=np.float32), "fov_offset"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["image", "c0", "c1", "c1"], ["red"]),
+        helper.make_node("Mul", ["red", "gain"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "offset"], ["inverse_depth"]),
+        helper.make_node("ReduceMean", ["red", "spatial"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "fov_gain"], ["fov_scaled"]),
+        helper.make_node("Add", ["fov_scaled", "fov_offset"], ["fov"]),
+        helper.make_node("Unsqueeze", ["fov", "c1"], ["field_of_view"]),
+    ]
+    graph = helper.make_graph(nodes, "depth_pro_like", [inp], outs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    for key, value in spec.to_metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
