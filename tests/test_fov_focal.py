@@ -76,3 +76,29 @@ def test_without_a_head_the_fallback_then_the_refusal(metric_model: Path) -> Non
     assert out.camera_fallback and out.fov_deg is None and out.camera.fx == pytest.approx(W / 2)
     with pytest.raises(CameraModelError, match="fallback_hfov_deg"):
         DepthFrameProcessor(messages, estimator, DepthNodeParams()).process(*frame)
+
+
+def test_replay_of_an_uncalibrated_bag_uses_the_fov_head(tmp_path: Path, fov_model: Path) -> None:
+    """depth-node replay drives the same frame processor: its depth and camera_info carry the head's focal."""
+    from rosbags.highlevel import AnyReader
+
+    from depth_node.cli import main
+    from tests.bags import Frame, write_camera_bag
+
+    messages = MessageSet.from_rosbags()
+    reds = (51, 153)
+    bag = write_camera_bag(tmp_path / "in", [Frame("uncalibrated", r) for r in reds], messages)
+    out = tmp_path / "out"
+    assert main(["replay", str(bag), "--out", str(out), "--model", str(fov_model), "--providers", "cpu"]) == 0
+    depths, infos = [], []
+    with AnyReader([out]) as reader:
+        for conn, _t, raw in reader.messages():
+            if conn.topic in ("/depth/image_raw", "/depth/camera_info"):
+                msg = reader.deserialize(raw, conn.msgtype)
+                (depths if conn.topic.endswith("image_raw") else infos).append(msg)
+    assert len(depths) == len(infos) == 2
+    for red, depth_msg, info in zip(reds, depths, infos, strict=True):
+        fx = (W / 2) / math.tan(math.radians(40.0 * red / 255 + 50.0) / 2)
+        assert info.k[0] == pytest.approx(fx, rel=1e-5)
+        depth = np.frombuffer(depth_msg.data.tobytes(), np.float32).reshape(H, W)
+        np.testing.assert_allclose(depth, _expected(red, fx), rtol=1e-5)
