@@ -19,9 +19,10 @@ from depth_node.cli import main
 from depth_node.estimator import load_estimator
 from depth_node.evaluation.bagio import open_bag, rosbags_qos
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
 from depth_node.msgs import MessageSet
 from depth_node.offered_qos import DEFAULT, LATCHED, SENSOR_OUTPUT, OfferedQos, offered_qos
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from tests.bags import Frame, write_camera_bag
 
 

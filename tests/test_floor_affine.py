@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from depth_node.depth_params import DepthNodeParams
-from depth_node.evaluation.sim import OracleDepth
 from depth_node.evaluation.world import Pose, camera_for, render, sample_view
 from depth_node.floor_affine import AffineFloorScaler, FloorNotFoundError
 from depth_node.msgs import MessageSet, depth_from_msg
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
 from depth_node.scale import FloorScaler, summarise_fits
+from depth_node.simulation.in_process import OracleDepth
 
 CAMERA = camera_for(160, 120)
 

@@ -8,10 +8,10 @@ import numpy as np
 
 from depth_node import params as params_mod
 from depth_node.depth_params import DepthNodeParams
-from depth_node.evaluation.sim import OracleDepth
 from depth_node.msgs import MessageSet
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
+from depth_node.simulation.in_process import OracleDepth
 from tests.test_scale import CAMERA, HEIGHT, PITCH, floor_and_wall
 
 

@@ -20,8 +20,9 @@ from depth_node.cli import main
 from depth_node.estimator import load_estimator
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
 from depth_node.msgs import stamp_ns
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from navigation.params import ObstacleAvoidanceParams
 from tests.test_nav_replay import PERIOD, _read, _write_rgbd_bag
 

@@ -13,12 +13,12 @@ from depth_node.camera import CameraModel
 from depth_node.cli import main
 from depth_node.depth_params import DepthNodeParams
 from depth_node.errors import ParameterError
-from depth_node.evaluation.sim import OracleDepth
 from depth_node.evaluation.world import Box, Pose, camera_for, render
 from depth_node.msgs import MessageSet, depth_from_msg
 from depth_node.msgs.vision_defs import typestore_with_vision
 from depth_node.processing import DepthFrameProcessor
 from depth_node.scale import FloorFit, FloorScaler, summarise_fits
+from depth_node.simulation.in_process import OracleDepth
 from tests.test_world import empty_room
 
 HEIGHT, PITCH = 0.5, 0.05

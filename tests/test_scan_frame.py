@@ -12,7 +12,6 @@ import pytest
 
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import START_NS, SimOptions, run_scenario
 from depth_node.frames import (
     level_from_optical,
     matrix_from_quaternion,
@@ -21,6 +20,8 @@ from depth_node.frames import (
     scan_tf_rotation,
 )
 from depth_node.msgs import stamp_ns
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import START_NS, SimOptions
 from navigation.params import ObstacleAvoidanceParams
 
 ORACLE = SimOptions(depth="oracle", width=96, height=72)

@@ -17,7 +17,6 @@ from depth_node.estimator import load_estimator
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.robot import RobotLimits
 from depth_node.evaluation.scenarios import REACH, SCENARIOS, STOP, Scenario, build_scenario, path_exists
-from depth_node.evaluation.sim import SimOptions, detect, run_scenario
 from depth_node.evaluation.world import (
     Box,
     Cylinder,
@@ -31,6 +30,9 @@ from depth_node.evaluation.world import (
 )
 from depth_node.frames import quaternion_from_matrix
 from depth_node.msgs import depth_from_msg, stamp_ns
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
+from depth_node.simulation.plant import detect
 from navigation.params import ObstacleAvoidanceParams
 
 SMALL = SimOptions(width=64, height=48)

@@ -9,7 +9,8 @@ import pytest
 
 from depth_node import params as params_mod
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from navigation.params import ObstacleAvoidanceParams
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"

@@ -17,8 +17,9 @@ import pytest
 from depth_node.cli import main
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
 from depth_node.msgs import stamp_ns
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 
 MS = 1_000_000
 

@@ -121,7 +121,8 @@ def _load_detector(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Replay, print a one-line summary, write OUT."""
-    from depth_node.evaluation.replay import ReplayOptions, run_replay
+    from depth_node.evaluation.replay import run_replay
+    from depth_node.evaluation.replay_inputs import ReplayOptions
     from depth_node.simulation.params_file import recorded_params
 
     if args.params is None and (recorded := recorded_params(args.bag)) is not None:

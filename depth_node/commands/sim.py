@@ -26,8 +26,8 @@ from depth_node.commands.common import add_model_arguments, build_estimator
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the sim command."""
     from depth_node.evaluation.scenarios import ALL_SCENARIOS, SUITES
-    from depth_node.evaluation.sim import DEPTH_SOURCES
     from depth_node.evaluation.sim_suite import BAG_MODES
+    from depth_node.simulation.options import DEPTH_SOURCES
 
     parser.add_argument("--out", type=Path, required=True, help="output directory (report.json, report.html, bags/)")
     which = parser.add_mutually_exclusive_group()
@@ -130,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
     from depth_node.errors import ParameterError
     from depth_node.estimator import default_model_path
     from depth_node.evaluation.scenarios import SUITES
-    from depth_node.evaluation.sim import SimOptions
     from depth_node.evaluation.sim_suite import SuiteSpec, Workers, run_suite
     from depth_node.fileio import staged_dir
+    from depth_node.simulation.options import SimOptions
 
     if args.out.exists() and not args.overwrite:
         raise ParameterError(f"output '{args.out}' already exists (pass --overwrite to replace it)")

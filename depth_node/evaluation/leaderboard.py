@@ -129,7 +129,8 @@ def load_pair_params(task: PairTask) -> tuple[Any, Any]:
 
 def evaluate_pair(task: PairTask) -> dict[str, Any]:
     """Replay one pair into ``task.run_dir`` and return its leaderboard row (``status`` ok or failed)."""
-    from depth_node.evaluation.replay import ReplayOptions, run_replay
+    from depth_node.evaluation.replay import run_replay
+    from depth_node.evaluation.replay_inputs import ReplayOptions
     from depth_node.evaluation.report import WORST_FRAMES_PNG
 
     row = _base_row(task)

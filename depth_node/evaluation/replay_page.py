@@ -9,9 +9,14 @@ so that a key added to report.json later still shows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from depth_node.evaluation.html_blocks import figures, key_values, section, side_by_side, table, warnings_block
+
+if TYPE_CHECKING:
+    from depth_node.evaluation.depth_eval import DepthEvaluator
+    from depth_node.evaluation.replay_inputs import ReplayOptions
 
 _INPUT_KEYS = (
     "input_bag",
@@ -126,3 +131,15 @@ def replay_page_blocks(
     if rest:
         blocks.append(section("Other", key_values(rest)))
     return blocks
+
+
+def write_replay_page(
+    directory: Path, options: ReplayOptions, report: Mapping[str, Any], ev: DepthEvaluator | None
+) -> None:
+    """report.html (and with ground truth its figures) into the bag directory being written."""
+    from depth_node.evaluation.report import depth_figures, write_page
+
+    pngs = depth_figures(directory, ev.records()) if ev is not None else []
+    blocks = replay_page_blocks(report, pngs, None if ev is None else ev.topic)
+    subtitle = f"{report['frames_processed']} of {report['frames_total']} frames processed, on {report['provider']}"
+    write_page(directory / "report.html", f"depth-node replay: {options.bag.name}", blocks, subtitle)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from depth_node import msgs as ros_msgs
-from depth_node.evaluation.replay import OUTPUT_TOPICS
+from depth_node.evaluation.replay_frame import OUTPUT_TOPICS
 from depth_node.evaluation.robot import RobotState
 from depth_node.evaluation.world import Pose
 from depth_node.frames import BASE_FRAME, ODOM_FRAME, quaternion_from_matrix, quaternion_from_yaw

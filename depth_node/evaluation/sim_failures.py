@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from depth_node.evaluation.report import PAGE_WIDTH_IN, pyplot, readable_fonts, save_figure
-from depth_node.evaluation.sim import SimResult
 from depth_node.evaluation.sim_figures import draw_scene
+from depth_node.simulation.result import SimResult
 
 _LAST_S = 10.0  # the highlighted end of a run, s
 _VIEW_M = 3.0  # half-size of the top-down view around the end, m

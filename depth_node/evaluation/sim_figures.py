@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from depth_node.evaluation.report import PAGE_WIDTH_IN, pyplot, readable_fonts, save_figure
-from depth_node.evaluation.sim import SimResult
+from depth_node.simulation.result import SimResult
 
 _ORACLE_STYLE, _MODEL_STYLE = "--", "-"
 _CLASS_COLORS = {"person": "tab:red", "pillar": "0.45", None: "0.25"}

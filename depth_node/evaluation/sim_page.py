@@ -15,8 +15,8 @@ from typing import Any
 
 from depth_node.evaluation.html_blocks import esc, figures, key_values, link, section, side_by_side, table, verdict
 from depth_node.evaluation.scenarios import DESCRIPTIONS, STOP, pass_rule
-from depth_node.evaluation.sim import SimResult
 from depth_node.evaluation.sim_failures import failure_anchor
+from depth_node.simulation.result import SimResult
 
 Sections = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 

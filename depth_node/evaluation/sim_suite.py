@@ -19,10 +19,12 @@ from depth_node.estimator import DepthEstimator
 from depth_node.evaluation.parallel import per_process, run_tasks, threads_per_worker
 from depth_node.evaluation.report import atomic_write, write_page
 from depth_node.evaluation.scenarios import Scenario, build_scenario
-from depth_node.evaluation.sim import SimOptions, SimResult, run_scenario
 from depth_node.evaluation.sim_failures import failure_figures
 from depth_node.evaluation.sim_figures import sim_figures
 from depth_node.evaluation.sim_page import sim_page_blocks
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
+from depth_node.simulation.result import SimResult
 from navigation.params import ObstacleAvoidanceParams
 
 BAG_MODES = ("failed", "all", "none")

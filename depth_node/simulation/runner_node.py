@@ -17,7 +17,7 @@ Lockstep, one control period per step, so that the result does not depend on how
    anything but this tick's inputs, each once, is a lockstep miss, and the run is repeated.
 
 The steps are :func:`depth_node.simulation.stepper.run_closed_loop` with the in-process run's
-:class:`~depth_node.evaluation.sim.ScenarioPlant`; only the link differs (:class:`RosLink`: messages over DDS).
+:class:`~depth_node.simulation.plant.ScenarioPlant`; only the link differs (:class:`RosLink`: messages over DDS).
 An answer that does not come within ``step_timeout_s`` (wall clock) ends the run as failed (``no_answer``).
 Everything that crossed the middleware is written to the run's bag, at the simulated time it arrived.
 """
@@ -34,20 +34,13 @@ from depth_node import msgs as ros_msgs
 from depth_node.depth_params import DepthNodeParams
 from depth_node.evaluation.bagio import AtomicBagDir
 from depth_node.evaluation.scenarios import Scenario
-from depth_node.evaluation.sim import (
-    START_NS,
-    ScenarioPlant,
-    SimOptions,
-    SimResult,
-    Trace,
-    run_result,
-    sim_depth_params,
-    sim_nav_params,
-)
 from depth_node.evaluation.sim_bag import DEFAULT_FRAMES, RobotFrames, goal_msg, state_msgs, static_tf_msg
 from depth_node.msgs import MessageSet
+from depth_node.simulation.options import START_NS, SimOptions, sim_depth_params, sim_nav_params
 from depth_node.simulation.params_file import RECORDED_PARAMS, write_params_file
+from depth_node.simulation.plant import ScenarioPlant
 from depth_node.simulation.processes import GraphError, NodeProcess, ros_env, start_node
+from depth_node.simulation.result import SimResult, Trace, run_result
 from depth_node.simulation.sim_node import DEPTH_REMAPS, NAV_REMAPS, BagSink, GraphOptions, Lockstep, SimNode
 from depth_node.simulation.stepper import NoAnswerError, Tick, run_closed_loop
 from depth_node.types import Command

@@ -26,11 +26,9 @@ from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from depth_node.evaluation.sim import (
-    START_NS,
-)
 from depth_node.msgs import stamp_ns
 from depth_node.msgs.vision_defs import typestore_with_vision
+from depth_node.simulation.options import START_NS
 from depth_node.simulation.processes import GraphError, NodeProcess
 
 LATCHED = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -1,6 +1,6 @@
 """The one closed-loop stepper: a world, a robot and the navigation, one control period per step.
 
-Every simulator steps through :func:`run_closed_loop`: the in-process one (:mod:`depth_node.evaluation.sim`),
+Every simulator steps through :func:`run_closed_loop`: the in-process one (:mod:`depth_node.simulation.in_process`),
 the ROS 2 graph (:mod:`depth_node.simulation.runner_node`) and the navigation tests' analytic scenes. They
 share the schedule and the order of a step, and differ only in how the nodes are reached, the :class:`Link`:
 a direct call into the cores, or messages over DDS in lockstep on ``/clock``.

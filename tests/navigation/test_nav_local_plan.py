@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from depth_node.evaluation.scenarios import build_scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from navigation.local_plan import LocalPlanner, ProgressWatch, inflate, wavefront
 from navigation.params import ObstacleAvoidanceParams
 

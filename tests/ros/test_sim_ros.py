@@ -16,8 +16,9 @@ from depth_node.commands.common import build_estimator
 from depth_node.depth_params import DepthNodeParams
 from depth_node.evaluation.bagio import open_bag
 from depth_node.evaluation.scenarios import Scenario
-from depth_node.evaluation.sim import SimOptions, run_scenario
 from depth_node.evaluation.sim_suite import SuiteSpec, run_suite
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from depth_node.simulation.runner_node import RosRunner
 
 OPTIONS = SimOptions()
