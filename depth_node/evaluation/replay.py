@@ -29,21 +29,11 @@ from depth_node.detection.detector import Detector
 from depth_node.errors import BagError, ParameterError
 from depth_node.estimator import DepthEstimator
 from depth_node.evaluation.bag_recovery import integrity_report, readable_bag
-from depth_node.evaluation.bagio import AtomicBagDir, StampIndex, listing, open_bag, select_depth_topics, select_topics
+from depth_node.evaluation.bagio import AtomicBagDir, StampIndex, listing, open_bag
 from depth_node.evaluation.nav_replay import NAV_TOPICS, NavReplay, output_typestore
 from depth_node.evaluation.replay_detector import DETECTIONS_TOPIC, ReplayDetector
 from depth_node.evaluation.replay_frame import OUTPUT_TOPICS, Frame, FrameSource, ReplayStats, process_frame
-from depth_node.evaluation.replay_inputs import (
-    DEFAULT_GOAL_TOPIC,
-    DEFAULT_ODOM_TOPIC,
-    GOAL_TYPE,
-    NO_DEPTH_EVAL,
-    ODOM_TYPE,
-    ReplayOptions,
-    check_detections_topic,
-    ground_truth,
-    optional_topic,
-)
+from depth_node.evaluation.replay_inputs import NO_DEPTH_EVAL, ReplayOptions, choose_topics, ground_truth
 from depth_node.evaluation.replay_page import write_replay_page
 from depth_node.evaluation.twist_agreement import CMD_VEL, read_twists, twist_agreement
 from depth_node.msgs import MessageSet
@@ -100,24 +90,14 @@ def run_replay(
         else:
             expected.update(bag.expected_by_topic)
         read: Counter[str] = Counter()
-        if options.depth_topic is not None:
-            image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
-        else:
-            if estimator is None:
-                raise ValueError("run_replay needs an estimator unless options.depth_topic is given")
-            image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
-        det_topic = check_detections_topic(reader, options.detections_topic)
-        odom_topic = optional_topic(reader, options.odom_topic, DEFAULT_ODOM_TOPIC, ODOM_TYPE, "--odom-topic")
-        if options.compare_cmd_vel and not any(c.topic == CMD_VEL for c in reader.connections):
-            raise BagError(f"--compare-cmd-vel: the bag has no {CMD_VEL} to compare with; it has {listing(reader)}")
-        goal_topic = optional_topic(reader, options.goal_topic, DEFAULT_GOAL_TOPIC, GOAL_TYPE, "--goal-topic")
+        topics = choose_topics(reader, options, estimator is not None)
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
         if detector is not None and vision_source is None:
             register_vision(out_store)  # the detector's own messages need vision_msgs in any case
             vision_source = "built-in"
         messages = MessageSet.from_rosbags(out_store)
-        source = FrameSource(messages, None if options.depth_topic else estimator, params, image_topic)
-        n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+        source = FrameSource(messages, None if options.depth_topic else estimator, params, topics.image)
+        n_images = sum(c.msgcount for c in reader.connections if c.topic == topics.image)
         evaluator = ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
@@ -152,9 +132,9 @@ def run_replay(
             )
             detect = None if detector is None else ReplayDetector(messages, detector, writer)
             # Odometry and goals as the live node takes them (the core drops a non-finite one, and counts it).
-            handlers = (("odom", odom_topic, nav.on_odometry), ("goal", goal_topic, nav.on_goal))
+            handlers = (("odom", topics.odom, nav.on_odometry), ("goal", topics.goal, nav.on_goal))
             inputs = {topic: (name, take) for name, topic, take in handlers if topic is not None}
-            infos = StampIndex.from_bag(reader, info_topic)  # nearest at any distance: intrinsics rarely change
+            infos = StampIndex.from_bag(reader, topics.camera_info)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
             with _progress(n_images, options.progress) as bar:
                 for conn, timestamp, raw in reader.messages():
@@ -163,7 +143,7 @@ def run_replay(
                     last_time = timestamp
                     if conn.id in copies:
                         writer.write(copies[conn.id], timestamp, raw)
-                    if conn.topic == det_topic:
+                    if conn.topic == topics.detections:
                         try:
                             nav.on_detections(reader.deserialize(raw, conn.msgtype))
                         except Exception:
@@ -178,7 +158,7 @@ def run_replay(
                             continue
                         take(message)
                         continue
-                    if conn.topic != image_topic:
+                    if conn.topic != topics.image:
                         continue
                     stats.frames_total += 1
                     bar.update(1)
@@ -211,12 +191,12 @@ def run_replay(
                     "camera_info_malformed": infos.malformed,
                     "provider": "sensor_depth" if source.processor is None else getattr(estimator, "provider", ""),
                     "input_bag": str(options.bag),
-                    "image_topic": image_topic,
-                    "camera_info_topic": info_topic,
+                    "image_topic": topics.image,
+                    "camera_info_topic": topics.camera_info,
                     "depth_topic": options.depth_topic,
-                    "detections_topic": det_topic,
-                    "odom_topic": odom_topic,
-                    "goal_topic": goal_topic,
+                    "detections_topic": topics.detections,
+                    "odom_topic": topics.odom,
+                    "goal_topic": topics.goal,
                     "cmd_vel": nav.report(),
                     "cmd_vel_agreement": agreement,
                     "input_topics_replaced": replaced,

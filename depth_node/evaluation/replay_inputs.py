@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from depth_node.errors import BagError, ParameterError
-from depth_node.evaluation.bagio import StampIndex, listing, message_at, open_bag
+from depth_node.evaluation.bagio import StampIndex, listing, message_at, open_bag, select_depth_topics, select_topics
 from depth_node.evaluation.depth_eval import GT_MATCH_NS, DepthEvaluator, check_depth_range
+from depth_node.evaluation.twist_agreement import CMD_VEL
 from depth_node.msgs import DETECTION2D_ARRAY, depth_from_msg
 
 
@@ -76,6 +77,39 @@ def optional_topic(reader: Any, topic: str | None, default: str, msgtype: str, f
     raise BagError(
         f"{flag} '{topic}' is not a {msgtype.replace('/msg/', '/')} topic of the bag; it has {listing(reader)}"
     )
+
+
+@dataclass(frozen=True)
+class ReplayTopics:
+    """The bag's topics the replay reads: the images and their CameraInfo, and the navigation's optional inputs."""
+
+    image: str
+    camera_info: str
+    detections: str | None
+    odom: str | None
+    goal: str | None
+
+
+def choose_topics(reader: Any, options: ReplayOptions, has_estimator: bool) -> ReplayTopics:
+    """The topics of ``options`` checked against the bag (``has_estimator``: a model runs on colour images).
+
+    Raises:
+        BagError: a topic cannot be chosen or is not in the bag with its type, or ``--compare-cmd-vel`` without
+            the bag's own /cmd_vel.
+        ValueError: neither a model nor ``options.depth_topic``.
+    """
+    if options.depth_topic is not None:
+        image_topic, info_topic = select_depth_topics(reader, options.depth_topic, options.camera_info_topic)
+    else:
+        if not has_estimator:
+            raise ValueError("run_replay needs an estimator unless options.depth_topic is given")
+        image_topic, info_topic = select_topics(reader, options.image_topic, options.camera_info_topic)
+    det_topic = check_detections_topic(reader, options.detections_topic)
+    odom_topic = optional_topic(reader, options.odom_topic, DEFAULT_ODOM_TOPIC, ODOM_TYPE, "--odom-topic")
+    if options.compare_cmd_vel and not any(c.topic == CMD_VEL for c in reader.connections):
+        raise BagError(f"--compare-cmd-vel: the bag has no {CMD_VEL} to compare with; it has {listing(reader)}")
+    goal_topic = optional_topic(reader, options.goal_topic, DEFAULT_GOAL_TOPIC, GOAL_TYPE, "--goal-topic")
+    return ReplayTopics(image_topic, info_topic, det_topic, odom_topic, goal_topic)
 
 
 GT_TYPES = {"depth": "sensor_msgs/msg/Image", "points": "sensor_msgs/msg/PointCloud2"}

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from depth_node.detection.detector import Detector
 from depth_node.detection.params import DetectorParams
+from tests.onnx_models import save_model
 
 
 def write_constant_detector(
@@ -35,15 +35,7 @@ def write_constant_detector(
     out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(value.shape))
     node = helper.make_node("Constant", [], ["output0"], value=numpy_helper.from_array(value))
     graph = helper.make_graph([node], "constant_detector", [inp], [out])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, text in (metadata or {}).items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, text
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_model(path, graph, metadata)
 
 
 def load(path: Path, **params: object) -> Detector:

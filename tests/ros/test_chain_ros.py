@@ -21,8 +21,17 @@ def test_camera_to_cmd_vel_through_both_nodes(ros: Harness) -> None:
     # are stamped with the wall clock): what is checked here is that every frame gets through, not the timing.
     heading, timeout = ("-p", "goal_heading_rad:=0.0"), ("-p", "input_timeout_s:=2.0")
     diagnostics = ("-p", "diagnostics_period_s:=0.1")
+    # A history deep enough for the whole burst: the shipped depth of 2 keeps the newest frames by design, so a
+    # controller starved for a few hundred ms on a loaded machine would drop older ones (observed: 36 of 39).
+    history = ("-p", "qos_depth:=50")
     robot = ros.start(
-        "obstacle_avoidance", ns, *heading, *timeout, *diagnostics, params_file=CONFIG / "obstacle_avoidance.yaml"
+        "obstacle_avoidance",
+        ns,
+        *heading,
+        *timeout,
+        *diagnostics,
+        *history,
+        params_file=CONFIG / "obstacle_avoidance.yaml",
     )
     frames = Frames()
     pub_image = ros.publisher(Image, f"{ns}/image_raw")
