@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
+from navigation.footprint import Footprint
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges
 from navigation.fusion import fuse_detections
 from navigation.goals import Goal
@@ -78,6 +79,7 @@ class Controller:
         self._depth_stamp: float | None = None
         self._depth_seq = 0
         self._scan: Scan | None = None
+        self._footprint: Footprint | None = None
         self._failure: str | None = None
         self._detections: tuple[Detection2D, ...] = ()
         self._detections_stamp: float | None = None
@@ -124,6 +126,9 @@ class Controller:
             )
             return None
         self._scan = self._scanner.scan(depth, camera)
+        p = self.params
+        use_footprint = p.footprint_window and p.plan_window_m > 0.0
+        self._footprint = self._scanner.footprint(depth, camera, p.plan_range_m) if use_footprint else None
         if self._depth_stamp is not None and 0.0 < stamp_s - self._depth_stamp <= self.params.input_timeout_s:
             self._frame_interval = float(stamp_s) - self._depth_stamp
         self._depth, self._camera, self._depth_stamp = depth, camera, float(stamp_s)
@@ -355,7 +360,7 @@ class Controller:
                 ranges >= target.distance_m - _TARGET_DEPTH_TOLERANCE_M
             )
             ranges = np.where(mask, np.inf, ranges)
-        choice = self.heading.decide(scan, ranges, stamp, pose, self.goal, target, placed)
+        choice = self.heading.decide(scan, ranges, stamp, pose, self.goal, target, placed, self._footprint)
 
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)

@@ -28,6 +28,7 @@ from depth_node.camera import CameraModel
 from depth_node.errors import ImageDecodeError
 from depth_node.frames import level_from_optical
 from depth_node.types import Gap, Scan
+from navigation.footprint import Footprint, in_band_points
 from navigation.params import ObstacleAvoidanceParams
 
 FloatArray = npt.NDArray[np.float64]
@@ -74,6 +75,10 @@ class ScanGeometry:
         nonempty: Indices of the non-empty bins (same length as ``starts``).
         range_per_depth: Horizontal range per metre of depth, in ``order``.
         drop_per_depth: Height lost per metre of depth, in ``order`` (Z = h - z * drop).
+        bearing: Base-frame bearing of each pixel, in ``order``.
+        blind_per_drop: Per bin, the nearest horizontal range at which the bin sees a point one metre below the
+            camera (its lowest pixel's range per metre of drop; +inf where no pixel looks down): a point ``dz``
+            below the camera is out of view closer than ``dz`` times this.
     """
 
     angle_low: float
@@ -85,6 +90,8 @@ class ScanGeometry:
     nonempty: npt.NDArray[np.intp]
     range_per_depth: npt.NDArray[np.float32]
     drop_per_depth: npt.NDArray[np.float32]
+    bearing: npt.NDArray[np.float32]
+    blind_per_drop: FloatArray
 
 
 def build_scan_geometry(
@@ -125,6 +132,12 @@ def build_scan_geometry(
     order, sorted_bins = pixels[by_bin], pixel_bins[by_bin]
     starts = np.flatnonzero(np.diff(sorted_bins, prepend=-1))
     nonempty = sorted_bins[starts]
+    range_per_depth, drop_per_depth = np.hypot(forward, rx)[order], drop[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_drop = np.where(drop_per_depth > 1e-9, range_per_depth / drop_per_depth, np.inf)
+    blind_per_drop = np.full(bins, np.inf)
+    if starts.size:
+        blind_per_drop[nonempty] = np.minimum.reduceat(per_drop, starts)
     return ScanGeometry(
         angle_low=-half,
         increment=increment,
@@ -133,8 +146,10 @@ def build_scan_geometry(
         order=order.astype(np.intp),
         starts=starts.astype(np.intp),
         nonempty=nonempty.astype(np.intp),
-        range_per_depth=np.hypot(forward, rx)[order].astype(np.float32),
-        drop_per_depth=drop[order].astype(np.float32),
+        range_per_depth=range_per_depth.astype(np.float32),
+        drop_per_depth=drop_per_depth.astype(np.float32),
+        bearing=bearing[order].astype(np.float32),
+        blind_per_drop=blind_per_drop,
     )
 
 
@@ -249,6 +264,18 @@ class VirtualScanner:
             range_max=p.scan_range_max_m,
             ranges=ranges,
         )
+
+    def footprint(self, depth: npt.NDArray[np.floating], camera: CameraModel, range_m: float) -> Footprint:
+        """Every in-band point of the frame within ``range_m``, and where the frame could see
+        (:mod:`navigation.footprint`); the same pixels, band and geometry as :meth:`scan`."""
+        if depth.ndim != 2:
+            raise ImageDecodeError(f"depth must be a 2-D array, got shape {depth.shape}")
+        p = self._params
+        height, width = depth.shape
+        geo = self.geometry(camera.rescaled(width, height))
+        flat = np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
+        band = (p.obstacle_min_height_m, p.obstacle_max_height_m)
+        return in_band_points(geo, flat, p.camera_height_m, band, range_m, p.footprint_min_height_m)
 
 
 def decision_ranges(scan: Scan, unknown_range_m: float) -> FloatArray:

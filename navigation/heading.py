@@ -16,9 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.types import Gap, Obstacle, Scan
+from navigation.commit import Commitment, PlanQuery
+from navigation.footprint import Footprint, unseen_blocks
 from navigation.freespace import gaps_from_ranges
 from navigation.goals import Goal
-from navigation.local_plan import LocalPlanner, ProgressWatch
+from navigation.local_plan import LocalPlanner, ProgressWatch, Waypoint
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.pose import wrap_angle
@@ -147,7 +149,51 @@ class HeadingDecider:
             else None
         )
         self.progress = ProgressWatch(plan.plan_after_s)
+        commit = self.params.commit
+        self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m)
         self._previous_aim_world: float | None = None
+
+    def _plan_query(self, stamp: float, pose: tuple[float, float, float], goal: Goal, thin: float | None) -> PlanQuery:
+        """The window's plan as :class:`navigation.commit.Commitment` asks it: the best waypoint (or the kept one).
+
+        The plan is made with the full inflation and, when squeezing is on, with the thin one; a way that only
+        the thin margin leaves counts ``plan_squeeze_cost_m`` longer (a squeeze is slow and tight), and the kept
+        sub-goal counts ``commit_switch_m`` shorter, in whichever inflation it is still reachable.
+        """
+        p, planner = self.params, self.planner
+        assert planner is not None
+
+        def query(keep: tuple[float, float] | None, margin: float) -> Waypoint | None:
+            best: tuple[float, Waypoint] | None = None
+            for inflation, cost in ((p.clearance_radius_m, 0.0), (thin, p.plan_squeeze_cost_m)):
+                if inflation is None:
+                    continue
+                way = planner.waypoint(
+                    stamp,
+                    pose,
+                    goal.point,
+                    goal.heading,
+                    inflation,
+                    p.plan_carrot_m,
+                    p.max_linear_speed / max(p.max_angular_speed, 1e-6),
+                    keep,
+                    margin,
+                )
+                if way is None:
+                    continue
+                key = way.score + cost - (margin if keep is not None and (way.x, way.y) == keep else 0.0)
+                if best is None or key < best[0]:
+                    best = (key, way)
+            return None if best is None else best[1]
+
+        return query
+
+    def _follow(self, stamp: float, pose: tuple[float, float, float], inflation: float) -> float | None:
+        """Bearing of the point ``commit_follow_m`` along the window's way to the held sub-goal, None without one."""
+        planner, point = self.planner, self.commitment.point
+        assert planner is not None and point is not None
+        way = planner.waypoint(stamp, pose, point, 0.0, inflation, self.params.commit_follow_m, 0.0)
+        return None if way is None else way.bearing
 
     def decide(
         self,
@@ -158,11 +204,14 @@ class HeadingDecider:
         goal: Goal,
         target: Obstacle | None,
         placed: tuple[Scan, tuple[float, float, float]] | None = None,
+        footprint: Footprint | None = None,
     ) -> HeadingChoice:
         """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed).
 
         ``placed``: the frame as taken and the odometry pose at its stamp, when ``scan`` is that frame carried
         to ``pose`` (latency compensation): the memory and the window take the frame where it was taken.
+        ``footprint``: the frame's in-band points and view (``footprint_window``, navigation/footprint.py): the
+        window keeps low obstacles below the view, and its cells the frame cannot see block headings.
         """
         p = self.params
         angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
@@ -174,36 +223,38 @@ class HeadingDecider:
         planned = None
         planning = False
         if self.planner is not None:
-            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose)
+            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points)
             planning = target is None and self.progress.update(stamp, goal.progress(pose))
             if planning:
-                for inflation in (radius, thin) if thin is not None else (radius,):
-                    planned = self.planner.heading(
-                        stamp,
-                        pose,
-                        goal.point,
-                        goal.heading,
-                        inflation,
-                        p.plan_carrot_m,
-                        p.max_linear_speed / max(p.max_angular_speed, 1e-6),
-                    )
-                    if planned is not None:  # the full inflation left a way; else plan with the thin one
-                        break
+                way = self.commitment.choose(stamp, self._plan_query(stamp, pose, goal, thin))
+                planned = None if way is None else way.bearing
                 desired = desired if planned is None else planned
+            else:
+                self.commitment.reset()
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self.memory.outside_view(stamp, pose, half_fov)
         near_b, near_d = bearings, distances  # remembered points that limit the speed
+        unseen_b, unseen_d = np.empty(0), np.empty(0)  # the window's cells out of view (footprint_window)
         if self.planner is not None:
             # The window remembers longer than the memory, and it keeps low things close in front that the
             # camera no longer sees (the current scan clears what it sees through): those limit the speed,
             # and while the plan steers, what it holds beside the robot blocks headings too.
             near_b, near_d = self.planner.obstacles_near(stamp, pose, p.memory_range_m)
+            if footprint is not None:
+                # Low things the frame cannot see (below the view, or beside it: the top of a low box, which the
+                # memory's nearest returns reduce to a line) block headings; tall ones beside the view only while
+                # the plan steers, as before (door jambs beside the robot would close every narrow passage).
+                unseen_b, unseen_d = self.planner.unseen_near(
+                    stamp, pose, p.memory_range_m, footprint.view, beside_below_m=p.camera_height_m
+                )
             if planning:
                 outside = np.abs(near_b) > half_fov
                 bearings = np.concatenate([bearings, near_b[outside]])
                 distances = np.concatenate([distances, near_d[outside]])
             near_b, near_d = np.concatenate([near_b, bearings]), np.concatenate([near_d, distances])
-        blocked = headings_blocked_by(angles, bearings, distances, radius)
+        blocked = headings_blocked_by(angles, bearings, distances, radius) | unseen_blocks(
+            angles, unseen_b, unseen_d, radius
+        )
         self.memory.add(stamp, taken.angles, taken_ranges, taken_pose)
         unknown = np.isnan(scan.ranges)
         gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, blocked)
@@ -211,10 +262,20 @@ class HeadingDecider:
         mode = "target" if target is not None else ("plan" if planning else "goal")
         squeezing = False
         if not gaps and thin is not None:  # no ordinary gap: look again with the thin margin
-            thin_blocked = headings_blocked_by(angles, bearings, distances, thin)
+            thin_blocked = headings_blocked_by(angles, bearings, distances, thin) | unseen_blocks(
+                angles, unseen_b, unseen_d, thin
+            )
             gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
             radius, squeezing = (thin, True) if gaps else (radius, False)
-        if gaps:
+        follow = None
+        if not gaps and planning and self.commitment.point is not None and p.commit_follow_m > 0.0:
+            follow = self._follow(stamp, pose, thin if thin is not None else radius)
+        if follow is not None:
+            # No straight gap, but the window has a way to the held sub-goal (round a corner, into a passage at
+            # an angle): follow its first steps, slowly, turning in place first when they lie outside the view.
+            self._blocked_side = 0.0
+            aim, radius, squeezing = follow, thin if thin is not None else radius, True
+        elif gaps:
             self._blocked_side = 0.0
             aim, _ = choose_gap(
                 gaps, desired, previous, p.gap_centering_rad, p.gap_hysteresis_rad, scan.angle_increment

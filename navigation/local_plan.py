@@ -27,16 +27,32 @@ cells never seen count as free (the robot turns to look before it drives there).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from navigation.footprint import Footprint, View, footprint_cells
 from navigation.memory import base_polar
+from navigation.pose import wrap_angle
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """A point of the window's plan: where it is (odometry frame), its bearing from the robot (base frame), its
+    path length from the robot and its score (path + cost to the goal + the turn to face it), m."""
+
+    x: float
+    y: float
+    bearing: float
+    path_m: float
+    score: float
+
 
 # 8-connected moves. Path lengths overrate headings between the axes and the diagonals by up to 8 %, which
 # bends a plan in open space toward those directions; the gap follower steers the last metre anyway. (16-connected
@@ -143,6 +159,7 @@ class LocalPlanner:
         self.max_range = float(max_range_m)
         self._hit = np.full((self.cells, self.cells), -np.inf)  # stamp of the last hit, [ix, iy]
         self._point = np.zeros((2, self.cells, self.cells))  # odometry (x, y) of that hit
+        self._top = np.zeros((self.cells, self.cells))  # height of what was seen there (footprints only), m
         self._origin: tuple[float, float] | None = None  # odometry coordinates of cell (0, 0)'s corner
 
     # --- the window ------------------------------------------------------------------------------
@@ -165,6 +182,13 @@ class LocalPlanner:
         return np.stack(
             [self._origin[0] + (ix + 0.5) * self.resolution, self._origin[1] + (iy + 0.5) * self.resolution], axis=1
         )
+
+    def hit_points(self, stamp_s: float) -> FloatArray:
+        """Odometry (x, y) of the remembered hits themselves (one per occupied cell, the latest), (N, 2)."""
+        if self._origin is None:
+            return np.empty((0, 2))
+        ix, iy = np.nonzero(self.occupied(stamp_s))
+        return np.stack([self._point[0, ix, iy], self._point[1, ix, iy]], axis=1)
 
     def obstacles_near(
         self, stamp_s: float, pose: tuple[float, float, float], range_m: float
@@ -195,6 +219,7 @@ class LocalPlanner:
             return
         self._hit = _shifted(self._hit, shift[0], shift[1], -np.inf)
         self._point = np.stack([_shifted(p, shift[0], shift[1], 0.0) for p in self._point])
+        self._top = _shifted(self._top, shift[0], shift[1], 0.0)
         self._origin = (ox + shift[0] * self.resolution, oy + shift[1] * self.resolution)
 
     def _cells_of(self, x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], BoolArray]:
@@ -205,13 +230,24 @@ class LocalPlanner:
         return ix, iy, inside
 
     def integrate(
-        self, stamp_s: float, angles: FloatArray, ranges: FloatArray, pose: tuple[float, float, float]
+        self,
+        stamp_s: float,
+        angles: FloatArray,
+        ranges: FloatArray,
+        pose: tuple[float, float, float],
+        footprint: Footprint | None = None,
+        min_points: int = 1,
     ) -> None:
         """Add a virtual scan (base-frame bearings, ascending, and ranges) taken at ``pose`` (x, y, yaw).
 
         Every ray clears the cells it passes (up to one cell short of its return, or ``max_range_m``), except
         a cell whose remembered hit lies outside the scan's fan; then the returns within ``max_range_m`` mark
         their cells. Not-measured bins (NaN) and too-close ones (-inf) change nothing.
+
+        With the frame's ``footprint`` (:mod:`navigation.footprint`) a ray clears a cell only where the camera
+        could have seen what was there (a low box below the view stays), and every cell holding at least
+        ``min_points`` of the frame's in-band points is marked too (the whole top of a low box, not its front
+        edge only), with the height seen there.
         """
         x0, y0, yaw = pose
         self._recentre(x0, y0)
@@ -231,8 +267,11 @@ class LocalPlanner:
         if a.size:
             # A ray grazing a cell is no evidence about a hit in it that no beam covered: the outermost beam
             # passes millimetres from a box corner just outside the view and would erase it.
-            bearing, _ = base_polar(self._point[0, hx, hy], self._point[1, hx, hy], pose)
-            seen = (bearing >= a[0]) & (bearing <= a[-1])
+            bearing, dist = base_polar(self._point[0, hx, hy], self._point[1, hx, hy], pose)
+            if footprint is None:
+                seen = (bearing >= a[0]) & (bearing <= a[-1])
+            else:
+                seen = footprint.view.sees(bearing, dist, self._top[hx, hy])
             hx, hy = hx[seen], hy[seen]
         self._hit[hx, hy] = -np.inf
         hit = np.isfinite(r) & (r <= self.max_range)
@@ -241,6 +280,46 @@ class LocalPlanner:
         self._hit[ix[inside], iy[inside]] = float(stamp_s)
         self._point[0, ix[inside], iy[inside]] = xs[inside]
         self._point[1, ix[inside], iy[inside]] = ys[inside]
+        if footprint is not None:
+            self._top[ix[inside], iy[inside]] = 0.0  # no footprint point there: not trusted low (View.min_top_m)
+            self._mark_footprint(stamp_s, footprint, pose, min_points)
+
+    def _mark_footprint(
+        self, stamp_s: float, footprint: Footprint, pose: tuple[float, float, float], min_points: int
+    ) -> None:
+        """Mark the cells of the footprint (:func:`navigation.footprint.footprint_cells`) with their heights; a cell
+        the scan marked this frame keeps the height of whatever in-band points fell in it."""
+        cells = footprint_cells(footprint, pose, self.origin, self.resolution, self.cells)
+        scan_marked = self._hit[cells.ix, cells.iy] == float(stamp_s)
+        self._top[cells.ix[scan_marked], cells.iy[scan_marked]] = cells.top[scan_marked]
+        dense = cells.count >= max(min_points, 1)
+        ix, iy = cells.ix[dense], cells.iy[dense]
+        self._hit[ix, iy] = float(stamp_s)
+        self._top[ix, iy] = cells.top[dense]
+        self._point[0, ix, iy] = cells.x[dense]
+        self._point[1, ix, iy] = cells.y[dense]
+
+    def unseen_near(
+        self,
+        stamp_s: float,
+        pose: tuple[float, float, float],
+        range_m: float,
+        view: View,
+        beside_below_m: float = math.inf,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(bearings, distances) of the occupied cells within ``range_m`` that a frame with ``view`` cannot see
+        at ``pose``: below the view (nearer than where the camera sees their height), and beside or behind it
+        when what was seen there is lower than ``beside_below_m``."""
+        if self._origin is None:
+            return np.empty(0), np.empty(0)
+        ix, iy = np.nonzero(self.occupied(stamp_s))
+        x = self._origin[0] + (ix + 0.5).astype(np.float64) * self.resolution
+        y = self._origin[1] + (iy + 0.5).astype(np.float64) * self.resolution
+        bearing, dist = base_polar(x, y, pose)
+        top = view.trusted_tops(self._top[ix, iy])
+        limit = view.near_limit(bearing, top)
+        keep = (dist <= range_m) & (dist < limit) & (np.isfinite(limit) | (top < beside_below_m))
+        return bearing[keep], dist[keep]
 
     # --- planning --------------------------------------------------------------------------------
 
@@ -267,15 +346,37 @@ class LocalPlanner:
             pose: Robot (x, y, yaw) in the odometry frame.
             goal: Goal point in the odometry frame, or None to head along ``goal_heading`` indefinitely.
             goal_heading: Odometry-frame heading used when ``goal`` is None.
-            clearance_m: Obstacles are inflated by this (robot radius plus margin) and half a cell.
+            clearance_m: Cells whose centre lies within this (robot radius plus margin) of a hit are blocked.
             carrot_m: Path length to the point whose bearing is returned.
             turn_cost_m_per_rad: Metres of path one radian of turning is worth (top speed / top turn rate).
+        """
+        way = self.waypoint(stamp_s, pose, goal, goal_heading, clearance_m, carrot_m, turn_cost_m_per_rad)
+        return None if way is None else way.bearing
+
+    def waypoint(
+        self,
+        stamp_s: float,
+        pose: tuple[float, float, float],
+        goal: tuple[float, float] | None,
+        goal_heading: float,
+        clearance_m: float,
+        carrot_m: float,
+        turn_cost_m_per_rad: float,
+        keep: tuple[float, float] | None = None,
+        keep_margin_m: float = 0.0,
+    ) -> Waypoint | None:
+        """The point :meth:`heading` steers for, as a :class:`Waypoint`; or ``keep``, a point chosen before.
+
+        ``keep`` (odometry frame) is returned again (with its bearing and score from here) while it is still
+        reachable within ``carrot_m`` of path and its score is at most ``keep_margin_m`` worse than the best
+        point's: a way once chosen is not dropped for one that is only a little better (navigation/commit.py).
+        Arguments as :meth:`heading`.
         """
         if self._origin is None:
             return None
         x, y, yaw = pose
         res = self.resolution
-        blocked = inflate(self.occupied(stamp_s), clearance_m / res + 0.5)
+        blocked = self.inflated(stamp_s, clearance_m)
         to_goal = self.cost_to_go(blocked, goal, goal_heading, pose)
         ix, iy, inside = self._cells_of(np.array([x]), np.array([y]))
         if not inside[0]:
@@ -296,7 +397,41 @@ class LocalPlanner:
             if not candidates.any():
                 return None
         best = np.unravel_index(np.argmin(np.where(candidates, score, np.inf)), score.shape)
-        return float(bearing[best])
+        if keep is not None:
+            ki, kj, kin = self._cells_of(np.array([keep[0]]), np.array([keep[1]]))
+            if kin[0]:
+                cell = (int(ki[0]), int(kj[0]))
+                if from_robot[cell] <= carrot_m + res and score[cell] <= score[best] + keep_margin_m:
+                    kb = math.atan2(keep[1] - y, keep[0] - x) - yaw
+                    return Waypoint(keep[0], keep[1], wrap_angle(kb), float(from_robot[cell]), float(score[cell]))
+        return Waypoint(
+            float(cx[best]), float(cy[best]), float(bearing[best]), float(from_robot[best]), float(score[best])
+        )
+
+    def inflated(self, stamp_s: float, clearance_m: float) -> BoolArray:
+        """Cells whose centre lies within ``clearance_m`` of a remembered hit point (or that hold one).
+
+        :func:`inflate` grows whole cells by the radius plus half a cell, which closes a passage whose free
+        width is within a cell of the robot's: the sides' hits are rounded to their cells' centres. Measured
+        from the hit points themselves the plan sees the passage the gap follower sees (the simulator's
+        ``narrow_gap``, 1.45-1.6 robot widths).
+        """
+        occupied = self.occupied(stamp_s)
+        ix, iy = np.nonzero(occupied)
+        out = occupied.copy()
+        if ix.size == 0:
+            return out
+        res, (ox, oy) = self.resolution, self.origin
+        px, py = self._point[0, ix, iy], self._point[1, ix, iy]
+        reach = math.ceil(clearance_m / res) + 1
+        for di in range(-reach, reach + 1):
+            for dj in range(-reach, reach + 1):
+                i, j = ix + di, iy + dj
+                inside = (i >= 0) & (i < self.cells) & (j >= 0) & (j < self.cells)
+                cx, cy = ox + (i + 0.5) * res, oy + (j + 0.5) * res
+                near = inside & ((cx - px) ** 2 + (cy - py) ** 2 < clearance_m * clearance_m)
+                out[i[near], j[near]] = True
+        return out
 
     def _centres(self) -> tuple[FloatArray, FloatArray]:
         """Odometry coordinates of every cell's centre, as two [ix, iy] arrays."""

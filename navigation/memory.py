@@ -64,12 +64,13 @@ def base_polar(x: FloatArray, y: FloatArray, pose: tuple[float, float, float]) -
 
 
 def headings_blocked_by(
-    headings: FloatArray, bearings: FloatArray, distances: FloatArray, radius: float
+    headings: FloatArray, bearings: FloatArray, distances: FloatArray, radius: float, margin_rad: float = 0.0
 ) -> npt.NDArray[np.bool_]:
     """Which headings a disc of ``radius`` cannot drive straight along without touching one of the points.
 
     A point blocks a heading when it lies ahead along it (within 90 degrees) and closer than ``radius`` to
     the line; a point already within ``radius`` thus blocks every heading that is not moving away from it.
+    ``margin_rad`` widens every point's blocked interval by that much on each side.
 
     Each point therefore blocks the open interval of headings within ``asin(radius / distance)`` (90
     degrees when inside the radius) of its bearing. The intervals are marked on the sorted headings with
@@ -81,6 +82,7 @@ def headings_blocked_by(
         return blocked
     with np.errstate(divide="ignore"):
         half = np.arcsin(np.minimum(1.0, radius / np.maximum(np.asarray(distances, dtype=np.float64), 0.0)))
+    half = np.where(half > 0.0, half + margin_rad, half)
     keep = half > 0.0
     if not np.any(keep):
         return blocked

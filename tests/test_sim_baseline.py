@@ -30,7 +30,9 @@ def test_the_paper_pid_is_memory_off_plan_off_and_everything_else_default() -> N
     # Our additions are off in both baselines (no squeezing) and on by default ("+ everything").
     for baseline in (paper, memory):
         assert baseline.squeeze_margin_m == baseline.safety_margin_m
+        assert not baseline.footprint_window
     assert default.squeeze_margin_m < default.safety_margin_m
+    assert default.footprint_window
     assert default.memory_s > 0.0 and default.plan_window_m > 0.0
 
 

@@ -30,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-depth", type=float, default=10.0, help="evaluation range, metres (default 10)")
     parser.add_argument("--no-ssim", action="store_true", help="skip SSIM (the slowest metric)")
     parser.add_argument(
+        "--floor-clutter",
+        type=float,
+        default=0.0,
+        help="share of frames with low boxes and thin-legged furniture in front of the camera "
+        "(depth_node/evaluation/world_extras.py; default 0: the original world)",
+    )
+    parser.add_argument(
         "--median-scale",
         action="store_true",
         help="scale each prediction by median(gt) / median(pred) first (for relative-depth models)",
@@ -67,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--count must be >= 1, got {args.count}")
     if args.seed < 0:
         raise ParameterError(f"--seed must be >= 0, got {args.seed}")
+    if not 0.0 <= args.floor_clutter <= 1.0:
+        raise ParameterError(f"--floor-clutter must be in [0, 1], got {args.floor_clutter}")
     model = Path(args.model) if args.model else default_model()
     if not model.is_file():
         raise ParameterError(f"model file {model} does not exist")
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     est = load_estimator(model, providers=("cpu",))
     preds, gts, floor_found = [], [], 0
     for seed in range(args.seed, args.seed + args.count):
-        scene, pose = sample_view(seed)
+        scene, pose = sample_view(seed, floor_clutter=args.floor_clutter)
         frame = render(scene, camera, pose)
         pred = np.asarray(est.predict(frame.rgb, camera), dtype=np.float32)
         if args.floor_scale:
@@ -98,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "height": args.height,
         "median_scaled": bool(args.median_scale),
         "floor_scaled": bool(args.floor_scale),
+        "floor_clutter": args.floor_clutter,
     }
     if args.floor_scale:
         report["floor_found_fraction"] = floor_found / args.count

@@ -140,20 +140,29 @@ def sample_pose(scene: Scene, rng: np.random.Generator, pose_range: PoseRange | 
     return Pose(0.0, 0.0, z, jitter, pitch)
 
 
-def sample_view(seed: int, pose_range: PoseRange | None = None) -> tuple[Scene, Pose]:
+def sample_view(seed: int, pose_range: PoseRange | None = None, floor_clutter: float = 0.0) -> tuple[Scene, Pose]:
     """The scene and camera pose of sample ``seed`` (what :func:`render_sample` renders).
 
     Held-out splits use seeds disjoint from the training seeds; the kind cycles so every split has all kinds.
+    ``floor_clutter``: the share of samples that get low boxes and thin-legged furniture in front of the camera
+    (:mod:`depth_node.evaluation.world_extras`); 0 is the original world, sample for sample.
     """
     if seed < 0:
         raise ValueError(f"sample seed must be >= 0, got {seed}")
     scene = generate_scene(SCENE_KINDS[seed % len(SCENE_KINDS)], seed)
-    return scene, sample_pose(scene, np.random.default_rng([seed, 9001]), pose_range)
+    pose = sample_pose(scene, np.random.default_rng([seed, 9001]), pose_range)
+    if floor_clutter > 0.0 and np.random.default_rng([seed, 9003]).random() < floor_clutter:
+        from depth_node.evaluation.world_extras import add_floor_clutter  # it builds on this module
+
+        scene = add_floor_clutter(scene, pose, seed)
+    return scene, pose
 
 
-def render_sample(seed: int, camera: CameraModel, pose_range: PoseRange | None = None) -> Frame:
-    """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed``."""
-    scene, pose = sample_view(seed, pose_range)
+def render_sample(
+    seed: int, camera: CameraModel, pose_range: PoseRange | None = None, floor_clutter: float = 0.0
+) -> Frame:
+    """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed`` (see :func:`sample_view`)."""
+    scene, pose = sample_view(seed, pose_range, floor_clutter)
     return render(scene, camera, pose)
 
 

@@ -37,6 +37,13 @@ class DataConfig:
     camera_height: int = param(120, "synthetic camera height", min_value=8)
     fx_over_width: float = param(0.8, "synthetic focal length over image width (0.8: ~64 deg hfov)", min_value=0.1)
     cache_dir: str = param("", "pre-rendered synthetic samples go here (empty: render on the fly)")
+    floor_clutter: float = param(
+        0.0,
+        "share of synthetic training samples with low boxes and thin-legged furniture in front of the camera "
+        "(depth_node/evaluation/world_extras.py; validation never gets them); 0 = the original world",
+        min_value=0.0,
+        max_value=1.0,
+    )
     min_depth: float = param(0.1, "ground truth below this is ignored, metres", min_value=0.0)
     max_depth: float = param(10.0, "ground truth above this is ignored, metres", min_value=0.1)
     workers: int = param(0, "DataLoader worker processes", min_value=0)

@@ -53,8 +53,10 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     # every parameter (the dataclass's fields are groups by the part that reads them; the names stay flat)
     assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
     # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24) + autostart,
-    # latency_compensation, detection_stamp_tolerance_s (#26)
-    assert len(set(section)) == 63
+    # latency_compensation, detection_stamp_tolerance_s (#26) + commit_s, commit_switch_m, commit_reach_m,
+    # commit_follow_m, plan_squeeze_cost_m (#23, navigation/commit.py) + footprint_window, footprint_min_points,
+    # footprint_min_height_m (#23, navigation/footprint.py)
+    assert len(set(section)) == 71
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 

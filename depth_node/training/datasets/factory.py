@@ -30,9 +30,17 @@ def build_datasets(config: TrainConfig, build_cache: bool = True) -> tuple[PairD
         cache = d.cache_dir or None
         splits = []
         for count, first, train in ((d.train_count, d.train_seed, True), (d.val_count, d.val_seed, False)):
+            # Floor clutter is for training only: validation stays the original world, comparable across runs.
+            clutter = d.floor_clutter if train else 0.0
             if cache and build_cache:
-                SyntheticDataset(count, first, size, d.fx_over_width, aug, train, config.seed).build_cache(cache)
-            splits.append(SyntheticDataset(count, first, size, d.fx_over_width, aug, train, config.seed, cache))
+                SyntheticDataset(
+                    count, first, size, d.fx_over_width, aug, train, config.seed, floor_clutter=clutter
+                ).build_cache(cache)
+            splits.append(
+                SyntheticDataset(
+                    count, first, size, d.fx_over_width, aug, train, config.seed, cache, floor_clutter=clutter
+                )
+            )
         return splits[0], splits[1]
     if not d.path:
         raise ParameterError(f"data.path is required for data.kind '{d.kind}'")

@@ -33,6 +33,8 @@ class SyntheticDataset(PairDataset):
         seed: See :class:`PairDataset`.
         cache_dir: Directory of a pre-rendered cache made by :meth:`build_cache` (None: render on the fly).
         pose_range: Camera heights and pitches (default: the world's robot webcam).
+        floor_clutter: Share of samples with low boxes and thin-legged furniture in front of the camera
+            (:func:`depth_node.evaluation.world.sample_view`; 0 = the original world).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class SyntheticDataset(PairDataset):
         seed: int = 0,
         cache_dir: str | Path | None = None,
         pose_range: PoseRange | None = None,
+        floor_clutter: float = 0.0,
     ) -> None:
         super().__init__(augmenter, train, seed)
         if count < 1:
@@ -54,6 +57,7 @@ class SyntheticDataset(PairDataset):
         self.first_seed = first_seed
         self.camera = camera_for(camera_size[0], camera_size[1], fx_over_width)
         self.pose_range = pose_range or PoseRange()
+        self.floor_clutter = floor_clutter
         self.cache: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float16]] | None = None
         if cache_dir:
             self.cache = self._open_cache(Path(cache_dir))
@@ -63,7 +67,7 @@ class SyntheticDataset(PairDataset):
 
     def render(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """Render sample ``index`` (ignores the cache)."""
-        frame = render_sample(self.first_seed + index, self.camera, self.pose_range)
+        frame = render_sample(self.first_seed + index, self.camera, self.pose_range, self.floor_clutter)
         return frame.rgb, frame.depth
 
     def load(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
@@ -77,7 +81,8 @@ class SyntheticDataset(PairDataset):
         c, pr = self.camera, self.pose_range
         # Everything that changes the pixels is in the name, so a stale cache is never reused.
         poses = "_".join(str(round(v * 1000)) for v in (*pr.height, *pr.pitch, pr.margin))
-        return f"syn_s{self.first_seed}_n{self.count}_{c.width}x{c.height}_f{round(c.fx * 1000)}_p{poses}"
+        clutter = f"_c{round(self.floor_clutter * 1000)}" if self.floor_clutter > 0.0 else ""
+        return f"syn_s{self.first_seed}_n{self.count}_{c.width}x{c.height}_f{round(c.fx * 1000)}_p{poses}{clutter}"
 
     def _open_cache(self, root: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float16]]:
         base = root / self._key()
