@@ -56,12 +56,29 @@ class ModelOverrides:
         "", "How dynamic sizes reach size_multiple (empty = from the model)", choices=("", "nearest", "floor")
     )
     resample: str = param(
-        "", "Resize filter when enlarging (empty = from the model)", choices=("", "auto", "bilinear", "bicubic")
+        "",
+        "Resize filter when enlarging, or bilinear_align_corners both ways (empty = from the model)",
+        choices=("", "auto", "bilinear", "bicubic", "bilinear_align_corners"),
     )
     confidence_output: str = param("", "Name of the model's confidence output (empty = from the model)")
     sky_output: str = param("", "Name of the model's sky-score output (empty = from the model)")
     sky_threshold: float = param(0.0, "Sky score from which a pixel is sky (0 = from the model)", min_value=0.0)
     fov_output: str = param("", "Name of the model's field-of-view output, degrees (empty = from the model)")
+    pad_mode: str = param(
+        "",
+        "Margin filled around the frame before the resize, cropped off the depth after it (empty = from the model)",
+        choices=("", "none", "reflect", "replicate"),
+    )
+    pad_rule: str = param(
+        "",
+        "Margin width per side: fraction = pad_amount * side, sqrt_half = pad_amount * sqrt(side / 2) "
+        "(empty = from the model)",
+        choices=("", "fraction", "sqrt_half"),
+    )
+    pad_amount: float = param(0.0, "Factor of pad_rule (0 = from the model)", min_value=0.0, max_value=10.0)
+    output_resample: str = param(
+        "", "Filter that resizes the output to the camera (empty = from the model)", choices=("", "bilinear", "bicubic")
+    )
 
     def as_spec_overrides(self) -> dict[str, Any]:
         """The fields that were set, as :func:`depth_node.model_spec.from_mapping` takes them."""
@@ -217,9 +234,14 @@ class DepthNodeParams:
         """The TensorRT / CUDA options these parameters set."""
         return ProviderOptions(self.trt_engine_cache, self.trt_engine_cache_dir, self.trt_fp16, self.cuda_device_id)
 
-    def camera_input(self, input_topic: str = "") -> CameraInput:
-        """The CameraInfo + image -> network image + camera step these parameters ask for."""
-        return CameraInput(self.rectify, self.fallback_hfov_deg, input_topic)
+    def camera_input(self, input_topic: str = "", model_focal: bool = False) -> CameraInput:
+        """The CameraInfo + image -> network image + camera step these parameters ask for.
+
+        Args:
+            input_topic: The image topic's resolved name (``rectify: auto``).
+            model_focal: The model has a field-of-view head: an uncalibrated camera takes its focal from it.
+        """
+        return CameraInput(self.rectify, self.fallback_hfov_deg, input_topic, model_focal)
 
     def floor_scaler(self) -> FloorScaler | AffineFloorScaler | None:
         """The per-frame floor fit these parameters ask for, or None when ``floor_scale`` is off."""

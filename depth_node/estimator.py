@@ -1,19 +1,19 @@
 """Monocular depth estimators: one interface, an ONNX Runtime backend and a torch backend.
 
-Both backends share the model spec handling (:class:`depth_node.model_spec.ModelSpec`): resize and
-normalise the RGB frame for the network, then turn the raw output into metric depth at the camera's
-resolution, NaN where it is invalid. Only the forward pass differs. onnxruntime and torch are imported
-when a backend is built, never at import time.
+Both backends share the model spec handling (:class:`depth_node.model_spec.ModelSpec`): pad, resize and
+normalise the RGB frame for the network (:mod:`depth_node.input_geometry`), then turn the raw outputs into
+metric depth at the camera's resolution, NaN where it is invalid (:mod:`depth_node.model_outputs`). Only the
+forward pass differs. onnxruntime and torch are imported when a backend is built, never at import time.
+
+The names that used to live here (sessions, model paths, size rules, :class:`DepthOutputs`) are re-exported.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,159 +23,50 @@ import numpy.typing as npt
 
 from depth_node import model_spec as ms
 from depth_node.camera import CameraModel
-from depth_node.errors import ModelError, ProviderUnavailableError
+from depth_node.errors import ModelError
+from depth_node.input_geometry import (
+    Margin,
+    floor_to_multiple,
+    keep_aspect_size,
+    margin_for,
+    pad_frame,
+    resize_align_corners,
+    round_to_multiple,
+)
+from depth_node.model_files import DEFAULT_MODEL_NAME, assumed_spec_notice, default_model_path
+from depth_node.model_outputs import (
+    DepthOutputs,
+    apply_masks,
+    camera_from_fov,
+    fov_of,
+    output_map,
+    single_map,
+    to_camera,
+)
 from depth_node.model_spec import ModelSpec, OutputKind
+from depth_node.onnx_session import DEFAULT_PROVIDERS, PROVIDER_ALIASES, open_session, resolve_providers
 from depth_node.preprocess import AreaBlob, reference_blob
 from depth_node.providers import ProviderOptions
 
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_PROVIDERS",
+    "PROVIDER_ALIASES",
+    "DepthEstimator",
+    "DepthOutputs",
+    "OnnxEstimator",
+    "TorchEstimator",
+    "assumed_spec_notice",
+    "default_model_path",
+    "floor_to_multiple",
+    "keep_aspect_size",
+    "load_estimator",
+    "open_session",
+    "resolve_providers",
+    "round_to_multiple",
+]
+
 LOG = logging.getLogger(__name__)
-
-DEFAULT_MODEL_NAME = "fastdepth_synthetic.onnx"
-DEFAULT_PROVIDERS = ("tensorrt", "cuda", "cpu")
-
-PROVIDER_ALIASES = {
-    "tensorrt": "TensorrtExecutionProvider",
-    "trt": "TensorrtExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "cpu": "CPUExecutionProvider",
-    "openvino": "OpenVINOExecutionProvider",
-    "rocm": "ROCMExecutionProvider",
-    "coreml": "CoreMLExecutionProvider",
-}
-
-
-def default_model_path() -> Path:
-    """The shipped model: in the source tree (``models/``) or where colcon / pip installed it.
-
-    colcon (ament_python) installs the package's data under ``<prefix>/share/depth_node/models`` and the
-    code under ``<prefix>/lib/pythonX.Y/site-packages``; that prefix is neither ``sys.prefix`` nor next to
-    the code, so it is found through the ament index when ROS is sourced, and from the code's own location.
-    """
-    here = Path(__file__).resolve().parent
-    first = here.parent / "models" / DEFAULT_MODEL_NAME
-    for path in (first, *_installed_model_paths(here)):
-        if path.is_file():
-            return path
-    return first
-
-
-def _installed_model_paths(here: Path) -> Iterator[Path]:
-    """Where an install puts the shipped model, most specific first (looked up only when needed)."""
-    share = _ament_share_directory()
-    if share is not None:
-        yield share / "models" / DEFAULT_MODEL_NAME
-    if len(here.parents) > 3:  # <prefix>/lib/pythonX.Y/site-packages/depth_node -> <prefix>
-        yield here.parents[3] / "share" / "depth_node" / "models" / DEFAULT_MODEL_NAME
-    yield Path(sys.prefix) / "share" / "depth_node" / "models" / DEFAULT_MODEL_NAME
-
-
-def _ament_share_directory() -> Path | None:
-    """depth_node's share directory from the ament index, or None without ROS or outside an install."""
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-    except ImportError:
-        return None
-    try:
-        return Path(get_package_share_directory("depth_node"))
-    except (PackageNotFoundError, LookupError, OSError, ValueError):  # OSError: AMENT_PREFIX_PATH unset
-        return None
-
-
-def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> list[str]:
-    """The requested execution providers that ``available`` offers, in the requested order.
-
-    Args:
-        requested: Full names ("CUDAExecutionProvider") or aliases ("cuda"), most preferred first.
-        available: What the installed onnxruntime offers (``onnxruntime.get_available_providers()``).
-
-    Raises:
-        ProviderUnavailableError: none of the requested providers is available.
-    """
-    names = [PROVIDER_ALIASES.get(p.strip().lower(), p.strip()) for p in requested]
-    chosen = [n for n in dict.fromkeys(names) if n in available]
-    if not chosen:
-        raise ProviderUnavailableError(
-            f"none of the requested providers {list(requested)} is available; this onnxruntime offers {list(available)}"
-        )
-    return chosen
-
-
-def open_session(
-    path: Path, providers: Sequence[str], threads: int = 0, provider_options: ProviderOptions | None = None
-) -> tuple[Any, list[str]]:
-    """An ONNX Runtime session of ``path`` on the first available of ``providers``: shared by every ONNX model.
-
-    ``provider_options`` (default: engine cache on, FP32, device 0) go to the TensorRT and CUDA providers
-    (:mod:`depth_node.providers`); a CPU-only onnxruntime never sees them.
-
-    Returns:
-        (the ``onnxruntime.InferenceSession``, the providers asked of it after dropping unavailable ones).
-
-    Raises:
-        ModelError: the file is missing or onnxruntime cannot load it.
-        ProviderUnavailableError: none of ``providers`` is available.
-    """
-    import onnxruntime as ort
-
-    if not path.is_file():
-        raise ModelError(f"model file '{path}' does not exist")
-    chosen = resolve_providers(providers, ort.get_available_providers())
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads > 0:
-        options.intra_op_num_threads = threads
-    names, per_provider = (provider_options or ProviderOptions()).session_providers(chosen)
-    try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=names, provider_options=per_provider)
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelError(f"model file '{path}' could not be loaded by onnxruntime: {exc}") from exc
-    return session, chosen
-
-
-def round_to_multiple(value: float, multiple: int) -> int:
-    """Nearest multiple of ``multiple`` to ``value`` (halves round up), at least ``multiple``."""
-    return max(multiple, math.floor(value / multiple + 0.5) * multiple)
-
-
-def floor_to_multiple(value: float, multiple: int) -> int:
-    """Largest multiple of ``multiple`` not above ``value``, at least ``multiple`` (GLPN's rule)."""
-    return max(multiple, math.floor(value / multiple) * multiple)
-
-
-def keep_aspect_size(
-    height: int, width: int, target_h: int, target_w: int, multiple: int, rounding: str = "nearest"
-) -> tuple[int, int]:
-    """The Hugging Face DPT rule: scale as little as possible to reach one target side, keep the aspect ratio.
-
-    Each side is then rounded to ``multiple`` with Python's ``round`` (halves to even), as the image processors
-    of DPT and Depth Anything do, so that the node feeds the network exactly the size ``transformers`` would.
-    """
-    scale_h, scale_w = target_h / height, target_w / width
-    if abs(1 - scale_w) < abs(1 - scale_h):
-        scale_h = scale_w
-    else:
-        scale_w = scale_h
-    if rounding == "floor":
-        return floor_to_multiple(scale_h * height, multiple), floor_to_multiple(scale_w * width, multiple)
-    return (
-        max(multiple, round(scale_h * height / multiple) * multiple),
-        max(multiple, round(scale_w * width / multiple) * multiple),
-    )
-
-
-@dataclass(frozen=True)
-class DepthOutputs:
-    """One frame's depth and, for a model with a confidence output, its confidence, both at the camera's size.
-
-    Attributes:
-        depth: float32 metres (H, W), NaN = unknown (sky and, with ``min_confidence``, unsure pixels included).
-        confidence: float32 (H, W) in the model's own units (larger = surer), or None.
-        fov_deg: The horizontal field of view the model's FOV head estimated, when it was used for the focal.
-    """
-
-    depth: npt.NDArray[np.float32]
-    confidence: npt.NDArray[np.float32] | None = None
-    fov_deg: float | None = None
 
 
 class DepthEstimator(ABC):
@@ -236,10 +127,16 @@ class DepthEstimator(ABC):
         self.mask_sky = bool(mask_sky)
         self.min_confidence = float(min_confidence)
 
+    def margin(self, height: int, width: int) -> Margin:
+        """The margin the spec pads around a frame of this size before resizing (none for most models)."""
+        spec = self.spec
+        return margin_for(height, width, spec.pad_mode, spec.pad_rule, spec.pad_amount)
+
     def input_size(self, height: int, width: int) -> tuple[int, int]:
-        """(height, width) the network is fed for an image of this size."""
+        """(height, width) the network is fed for an image of this size (its padded size when the spec pads)."""
         if self._fixed is not None:
             return self._fixed
+        height, width = self.margin(height, width).padded
         spec = self.spec
         m = spec.size_multiple
         if spec.keep_aspect_ratio and spec.input_width and spec.input_height:
@@ -257,27 +154,52 @@ class DepthEstimator(ABC):
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ModelError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         size = self.input_size(*rgb.shape[:2])
+        rgb = pad_frame(rgb, self.margin(*rgb.shape[:2]), self.spec.pad_mode)
+        if self.spec.resample == "bilinear_align_corners":
+            return self._corner_blob(rgb, size)
         src = (int(rgb.shape[0]), int(rgb.shape[1]))
         if self._blob_key != (src, size):
             self._blob = AreaBlob.build(src, size, self._gain, self._bias, self.spec.color_order == "bgr")
             self._blob_key = (src, size)
         if self._blob is not None:
             return self._blob(rgb)
-        return self.preprocess_reference(rgb)
+        return reference_blob(rgb, size, self._gain, self._bias, self.spec.color_order == "bgr", self._enlarge)
 
     def preprocess_reference(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """:meth:`preprocess` through OpenCV's resize only (the tests' and the benchmark's baseline)."""
         size = self.input_size(*rgb.shape[:2])
-        enlarge = cv2.INTER_CUBIC if self.spec.resample == "bicubic" else cv2.INTER_LINEAR
-        return reference_blob(rgb, size, self._gain, self._bias, self.spec.color_order == "bgr", enlarge)
+        rgb = pad_frame(rgb, self.margin(*rgb.shape[:2]), self.spec.pad_mode)
+        if self.spec.resample == "bilinear_align_corners":
+            return self._corner_blob(rgb, size)
+        return reference_blob(rgb, size, self._gain, self._bias, self.spec.color_order == "bgr", self._enlarge)
 
-    def postprocess(self, raw: npt.NDArray[Any], camera: CameraModel) -> npt.NDArray[np.float32]:
-        """Raw network output -> metric depth at the camera's resolution, NaN where invalid."""
-        out = np.asarray(raw, dtype=np.float32)
-        while out.ndim > 2 and out.shape[0] == 1:
-            out = out[0]
-        if out.ndim != 2:
-            raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}")
+    @property
+    def _enlarge(self) -> int:
+        return cv2.INTER_CUBIC if self.spec.resample == "bicubic" else cv2.INTER_LINEAR
+
+    def _corner_blob(self, rgb: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.float32]:
+        """Float bilinear resize with aligned corners, then normalisation (ZoeDepth's processor, no uint8 step)."""
+        x = resize_align_corners(rgb, size) if rgb.shape[:2] != size else rgb.astype(np.float32)
+        if self.spec.color_order == "bgr":
+            x = x[..., ::-1]
+        x = x * self._gain + self._bias
+        return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)[None]
+
+    def postprocess(
+        self, raw: npt.NDArray[Any], camera: CameraModel, source_hw: tuple[int, int] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Raw network output -> metric depth at the camera's resolution, NaN where invalid.
+
+        Args:
+            raw: The network's depth output for one frame.
+            camera: The camera the depth is for (its size is the output's).
+            source_hw: (height, width) of the frame the network was fed (default: the camera's): a padding
+                model's margin is cropped as it was padded around that frame.
+        """
+        try:
+            out = single_map(raw, "depth")
+        except ModelError:
+            raise ModelError(f"expected a single-image depth output, got shape {np.shape(raw)}") from None
         spec = self.spec
         gain, offset = float(spec.depth_scale), float(spec.depth_shift)
         kind = spec.output_kind
@@ -288,13 +210,13 @@ class DepthEstimator(ABC):
             if inverse:
                 focal = 1.0 / focal
             gain, offset = gain * focal, offset * focal
-        # The affine part on the network's small grid: it commutes with the bilinear resize (weights sum
-        # to 1), and costs a sixteenth of doing it at the camera's resolution.
+        # The affine part on the network's small grid: it commutes with the linear and cubic resizes (weights
+        # sum to 1), and costs a sixteenth of doing it at the camera's resolution.
         depth = out * np.float32(gain) + np.float32(offset)
-        if depth.shape != (camera.height, camera.width):
-            depth = np.asarray(
-                cv2.resize(depth, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32
-            )
+        interpolation = cv2.INTER_CUBIC if spec.output_resample == "bicubic" else cv2.INTER_LINEAR
+        depth = to_camera(depth, camera, self.margin(*(source_hw or (camera.height, camera.width))), interpolation)
+        if depth.base is not None:  # a crop is a view of the resized map: own the frame's depth
+            depth = depth.copy()
         if inverse:  # inverted after the resize, as the Hugging Face post-processing does
             with np.errstate(divide="ignore", invalid="ignore"):
                 depth = np.where(depth > 0.0, 1.0 / depth, np.nan).astype(np.float32)
@@ -311,7 +233,7 @@ class DepthEstimator(ABC):
         """
         if self.spec.confidence_output or self.spec.sky_output:
             return self._predict_all(rgb, camera).depth
-        return self.postprocess(self._forward(self.preprocess(rgb)), camera)
+        return self.postprocess(self._forward(self.preprocess(rgb)), camera, rgb.shape[:2])
 
     def predict_outputs(
         self, rgb: npt.NDArray[np.uint8], camera: CameraModel, focal_known: bool = True
@@ -322,7 +244,8 @@ class DepthEstimator(ABC):
             rgb: The frame.
             camera: Its camera model.
             focal_known: False for an uncalibrated camera: a model with a field-of-view output (spec
-                ``fov_output``) then takes the focal length from it instead of ``camera.fx``.
+                ``fov_output``) then takes the focal length from it instead of ``camera.fx`` (the result's
+                ``camera`` is the one used).
         """
         if self.spec.confidence_output or self.spec.sky_output or (self.spec.fov_output and not focal_known):
             return self._predict_all(rgb, camera, focal_known)
@@ -332,54 +255,17 @@ class DepthEstimator(ABC):
         """Depth with the sky and confidence masks applied, and the confidence, from every named output."""
         spec = self.spec
         outputs = self._forward_all(self.preprocess(rgb))
-        fov_deg = None
+        fov_deg, used = None, None
         if spec.fov_output and not focal_known:
-            fov_deg = float(np.asarray(outputs[spec.fov_output]).reshape(-1)[0])
-            if not 0.0 < fov_deg < 180.0:
-                raise ModelError(f"the model's field of view {fov_deg:.3g} deg is not usable as a focal length")
-            fx = (camera.width / 2) / math.tan(math.radians(fov_deg) / 2)
-            camera = CameraModel(camera.width, camera.height, fx, fx, camera.cx, camera.cy)
-        depth = self.postprocess(next(iter(outputs.values())), camera)
-        confidence = self._extra_output(outputs, spec.confidence_output, camera)
-        if self.mask_sky and spec.sky_output:
-            sky = self._extra_output(outputs, spec.sky_output, camera)
-            assert sky is not None
-            depth[sky >= np.float32(spec.sky_threshold)] = np.nan
-        if confidence is not None and self.min_confidence > 0.0:
-            with np.errstate(invalid="ignore"):
-                depth[~(confidence >= np.float32(self.min_confidence))] = np.nan
-        return DepthOutputs(depth, confidence, fov_deg)
-
-    @staticmethod
-    def _extra_output(
-        outputs: Mapping[str, npt.NDArray[Any]], name: str, camera: CameraModel
-    ) -> npt.NDArray[np.float32] | None:
-        """A named per-pixel output at the camera's resolution (bilinear, as the depth), or None for ""."""
-        if not name:
-            return None
-        if name not in outputs:
-            raise ModelError(f"the model spec names output '{name}' but the model's outputs are {list(outputs)}")
-        out = np.asarray(outputs[name], dtype=np.float32)
-        while out.ndim > 2 and out.shape[0] == 1:
-            out = out[0]
-        if out.ndim != 2:
-            raise ModelError(f"output '{name}': expected a single-image map, got shape {np.shape(outputs[name])}")
-        if out.shape != (camera.height, camera.width):
-            out = np.asarray(cv2.resize(out, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR), np.float32)
-        return np.asarray(out, np.float32)
-
-
-def assumed_spec_notice(path: Path, spec: ModelSpec) -> str:
-    """One line: the conventions assumed for a model file that carries no spec, and where to set them."""
-    size = (
-        f"{spec.input_width}x{spec.input_height}" if spec.input_width else f"dynamic, multiple of {spec.size_multiple}"
-    )
-    return (
-        f"model '{path.name}' has no '{ms.METADATA_KEY}' metadata and no model.* parameters were given; assuming "
-        f"input {size}, {spec.color_order.upper()} scaled by {spec.scale:.5g}, mean {list(spec.mean)}, "
-        f"std {list(spec.std)}, output {spec.output_kind.value} in [{spec.min_depth_m}, {spec.max_depth_m}] m; "
-        "set them under 'model:' in the depth_node YAML (README: 'Model spec') or export with depth-node export-hf"
-    )
+            fov_deg = fov_of(outputs, spec.fov_output)
+            camera = used = camera_from_fov(camera, fov_deg)
+        source = (int(rgb.shape[0]), int(rgb.shape[1]))
+        depth = self.postprocess(next(iter(outputs.values())), camera, source)
+        margin = self.margin(*source)
+        confidence = output_map(outputs, spec.confidence_output, camera, margin)
+        sky = output_map(outputs, spec.sky_output, camera, margin) if self.mask_sky else None
+        apply_masks(depth, sky, spec.sky_threshold, confidence, self.min_confidence)
+        return DepthOutputs(depth, confidence, fov_deg, used)
 
 
 class OnnxEstimator(DepthEstimator):

@@ -23,6 +23,10 @@ METADATA_KEY = "depth_node.model_spec"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+RESAMPLE = ("auto", "bilinear", "bicubic", "bilinear_align_corners")
+PAD_MODES = ("none", "reflect", "replicate")
+PAD_RULES = ("fraction", "sqrt_half")
+
 
 class OutputKind(str, Enum):
     """What the network's output means."""
@@ -61,6 +65,17 @@ class ModelSpec:
         size_rounding: How dynamic sizes reach ``size_multiple``: "nearest" or "floor" (GLPN floors).
         resample: Resize filter when the image is enlarged: "auto" (bilinear), "bilinear" or "bicubic".
             Shrinking always uses area averaging, the closest OpenCV filter to PIL's antialiased resize.
+            "bilinear_align_corners" instead resizes the float image bilinearly with aligned corners both ways,
+            without antialiasing (``torch.nn.functional.interpolate(..., align_corners=True)``: ZoeDepth's
+            processor).
+        pad_mode: A margin filled around the frame before the resize and cropped off the output again after
+            it (at the frame's resolution): "none", "reflect" (mirror without repeating the edge, ZoeDepth) or
+            "replicate". Models trained with such a margin see fewer border artefacts.
+        pad_rule: How wide the margin of a side is: "fraction" = int(pad_amount * side), "sqrt_half" =
+            int(pad_amount * sqrt(side / 2)) (ZoeDepth: 3).
+        pad_amount: The factor of ``pad_rule``; 0 = no margin.
+        output_resample: How the output map is resized to the camera: "bilinear" or "bicubic" (the filter of the
+            model's own post-processing, e.g. ZoeDepth's bicubic).
         confidence_output: Name of the graph output holding a per-pixel confidence (larger = surer, same grid
             as the depth; Depth Anything 3's ``depth_conf``); "" = the model has none.
         sky_output: Name of the graph output holding a sky score (Depth Anything 3's sky head); where it is at
@@ -91,6 +106,10 @@ class ModelSpec:
     sky_output: str = ""
     sky_threshold: float = 0.3
     fov_output: str = ""
+    pad_mode: str = "none"
+    pad_rule: str = "fraction"
+    pad_amount: float = 0.0
+    output_resample: str = "bilinear"
 
     def __post_init__(self) -> None:
         if self.input_width < 0 or self.input_height < 0:
@@ -109,8 +128,23 @@ class ModelSpec:
             )
         if self.size_rounding not in ("nearest", "floor"):
             raise ModelError(f"model spec: size_rounding must be 'nearest' or 'floor', got {self.size_rounding!r}")
-        if self.resample not in ("auto", "bilinear", "bicubic"):
-            raise ModelError(f"model spec: resample must be 'auto', 'bilinear' or 'bicubic', got {self.resample!r}")
+        if self.resample not in RESAMPLE:
+            raise ModelError(f"model spec: resample must be one of {list(RESAMPLE)}, got {self.resample!r}")
+        if self.pad_mode not in PAD_MODES:
+            raise ModelError(f"model spec: pad_mode must be one of {list(PAD_MODES)}, got {self.pad_mode!r}")
+        if self.pad_rule not in PAD_RULES:
+            raise ModelError(f"model spec: pad_rule must be one of {list(PAD_RULES)}, got {self.pad_rule!r}")
+        if not (
+            math.isfinite(self.pad_amount) and 0.0 <= self.pad_amount <= (0.5 if self.pad_rule == "fraction" else 10.0)
+        ):
+            raise ModelError(
+                f"model spec: pad_amount must be in [0, 0.5] for 'fraction' and [0, 10] for 'sqrt_half', "
+                f"got {self.pad_amount!r}"
+            )
+        if self.output_resample not in ("bilinear", "bicubic"):
+            raise ModelError(
+                f"model spec: output_resample must be 'bilinear' or 'bicubic', got {self.output_resample!r}"
+            )
         if not math.isfinite(self.sky_threshold):
             raise ModelError(f"model spec: sky_threshold must be finite, got {self.sky_threshold}")
         if self.trained_fx < 0.0 or not math.isfinite(self.trained_fx):
@@ -173,7 +207,7 @@ def from_mapping(values: Mapping[str, Any], base: ModelSpec | None = None) -> Mo
                 changes[name] = OutputKind(value)
             elif name in ("mean", "std"):
                 changes[name] = tuple(float(v) for v in value)
-            elif name in ("color_order", "size_rounding", "resample"):
+            elif name in ("color_order", "size_rounding", "resample", "pad_mode", "pad_rule", "output_resample"):
                 changes[name] = str(value).lower()
             elif name in ("confidence_output", "sky_output", "fov_output"):
                 changes[name] = str(value)

@@ -62,6 +62,7 @@ class DepthNode(Node):
         self._info_lock = threading.Lock()
         self._info: Any = None
         self._waiting: Any = None  # the newest image that came before any CameraInfo
+        self._fov_focal_said = False  # an uncalibrated camera on the model's FOV head: said once in the log
         self.counts = FrameCounts()
         self.stats = CountsReporter(self, self.counts, p.diagnostics_period_s)
         self.worker = LatestFrameWorker(self._process, "depth_inference", self.counts, self._on_worker_error)
@@ -134,6 +135,13 @@ class DepthNode(Node):
             if out.confidence_msg is not None and self.pub_confidence is not None:
                 self.pub_confidence.publish(out.confidence_msg)
         self.counts.count("processed", out.times_ms["total"])
+        if out.fov_deg is not None and not self._fov_focal_said:
+            self._fov_focal_said = True
+            self.get_logger().info(
+                "camera_info K is all zeros: the focal length comes from the model's field-of-view head, frame by "
+                f"frame ({out.fov_deg:.1f} deg horizontal, fx {out.camera.fx:.1f} px on the first frame; "
+                "it takes precedence over fallback_hfov_deg; calibrate the camera to use its own)"
+            )
         if out.camera_fallback:
             self.get_logger().warning(
                 f"camera_info K is all zeros: assuming fallback_hfov_deg {self.params.fallback_hfov_deg:g}; "

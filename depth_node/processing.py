@@ -53,6 +53,8 @@ class FrameOutputs:
         confidence_msg: 32FC1 Image of ``confidence`` (header of the input) when ``publish_confidence``, else None.
         camera_fallback: The camera was built from ``fallback_hfov_deg`` (its CameraInfo had K all zeros):
             the shell warns, throttled, that the depth is only as good as that guess.
+        fov_deg: The horizontal field of view the model's FOV head predicted for this frame when the camera is
+            uncalibrated (K all zeros) and ``camera`` has its focal; None otherwise.
     """
 
     depth: npt.NDArray[np.float32]
@@ -66,6 +68,7 @@ class FrameOutputs:
     confidence: npt.NDArray[np.float32] | None = None
     confidence_msg: Any = None
     camera_fallback: bool = False
+    fov_deg: float | None = None
 
 
 class DepthFrameProcessor:
@@ -82,7 +85,9 @@ class DepthFrameProcessor:
         self, messages: MessageSet, estimator: DepthEstimator, params: DepthNodeParams, input_topic: str = ""
     ) -> None:
         self.messages = messages
-        self.camera_input = params.camera_input(input_topic)
+        # A model with a field-of-view head (Depth Pro) gives an uncalibrated camera its focal, frame by frame.
+        spec = getattr(estimator, "spec", None)
+        self.camera_input = params.camera_input(input_topic, model_focal=bool(getattr(spec, "fov_output", "")))
         self.estimator = estimator
         self.params = params
         max_range = params.cloud_max_range_m if params.cloud_max_range_m > 0.0 else math.inf
@@ -118,12 +123,14 @@ class DepthFrameProcessor:
         rgb, camera = view.rgb, view.camera
         t1 = time.perf_counter()
         try:
-            predicted = self.estimator.predict_outputs(rgb, camera)
+            predicted = self.estimator.predict_outputs(rgb, camera, focal_known=not view.model_focal)
         except DepthNodeError:
             raise
         except Exception as exc:  # a backend's own error type: drop the frame, keep the node
             raise InferenceError(f"inference failed: {type(exc).__name__}: {exc}") from exc
         depth, confidence = predicted.depth, predicted.confidence
+        if predicted.camera is not None:  # the focal of the model's FOV head: the cloud and CameraInfo use it too
+            camera = predicted.camera
         if view.valid is not None:  # beyond the raw image's edge: no depth (a copy: the estimator may reuse its own)
             depth = np.where(view.valid, depth, np.float32(np.nan)).astype(np.float32, copy=False)
         floor: FloorFit | AffineFit | None = None
@@ -163,6 +170,7 @@ class DepthFrameProcessor:
             confidence,
             confidence_msg,
             camera_fallback=view.fallback,
+            fov_deg=predicted.fov_deg if predicted.camera is not None else None,
         )
 
     def retune(self, params: DepthNodeParams) -> None:

@@ -95,6 +95,8 @@ class CameraView:
         camera: Its pinhole model (no distortion).
         rectified: The image was undistorted here.
         fallback: The camera was built from ``fallback_hfov_deg`` (K was all zeros).
+        model_focal: K was all zeros and the model has a field-of-view head: ``camera`` is a centred placeholder
+            whose focal the estimator replaces with the one its FOV head predicts for the frame.
         valid: With ``rectified``, the pixels that saw the raw image (False where the rectified view reaches
             beyond the sensor: their depth is unknown, NaN); None when every pixel is valid.
     """
@@ -104,6 +106,7 @@ class CameraView:
     rectified: bool = False
     fallback: bool = False
     valid: npt.NDArray[np.bool_] | None = None
+    model_focal: bool = False
 
 
 def is_rectified_topic(topic: str) -> bool:
@@ -170,14 +173,19 @@ class CameraInput:
         rectify: ``auto`` (undistort unless the input topic is an ``image_rect*`` topic), ``always``, ``never``.
         fallback_hfov_deg: Horizontal field of view assumed when K is all zeros (0 = refuse such frames).
         input_topic: The image topic's resolved name (for ``auto``).
+        model_focal: The model estimates the focal itself (a field-of-view head): with K all zeros that estimate
+            is used, before ``fallback_hfov_deg``.
     """
 
-    def __init__(self, rectify: str = "auto", fallback_hfov_deg: float = 0.0, input_topic: str = "") -> None:
+    def __init__(
+        self, rectify: str = "auto", fallback_hfov_deg: float = 0.0, input_topic: str = "", model_focal: bool = False
+    ) -> None:
         if rectify not in RECTIFY_CHOICES:
             raise ValueError(f"rectify {rectify!r}: expected one of {RECTIFY_CHOICES}")
         self.rectify = rectify
         self.fallback_hfov_deg = fallback_hfov_deg
         self.input_topic = input_topic
+        self.model_focal = model_focal
         self._maps: OrderedDict[tuple[Calibration, tuple[int, int]], UndistortMaps] = OrderedDict()
 
     def _wants_rectify(self, calib: Calibration) -> bool:
@@ -189,10 +197,13 @@ class CameraInput:
         """The network's image and camera for one frame.
 
         Raises:
-            CameraModelError: unusable intrinsics (K all zeros with no fallback, zero focal, bad D ...).
+            CameraModelError: unusable intrinsics (K all zeros with neither a FOV head nor a fallback, zero focal,
+                bad D ...).
         """
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         if calib.uncalibrated:
+            if self.model_focal:  # the model's own field of view for this frame (Depth Pro's FOV head)
+                return CameraView(rgb, camera_for_image(size[0], size[1]), model_focal=True)
             if self.fallback_hfov_deg <= 0.0:
                 raise CameraModelError(
                     "CameraInfo K and P are all zeros (an uncalibrated camera): calibrate it, "

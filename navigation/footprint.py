@@ -47,12 +47,21 @@ class View:
         blind_per_drop: Per bin, the nearest horizontal range at which a point one metre below the camera is
             in view (+inf: the bin sees nothing below the camera), m per m.
         camera_height_m: Height of the camera above the floor, m.
+        min_top_m: What was seen lower than this is not trusted to be low (noisy depth puts the floor a few
+            centimetres up where it meets a wall): it is treated as the window treats any return, cleared by any
+            ray in the fan and out of view kept only by the plan (``footprint_min_height_m``), m.
     """
 
     angle_low: float
     increment: float
     blind_per_drop: FloatArray
     camera_height_m: float
+    min_top_m: float = 0.0
+
+    def trusted_tops(self, tops: npt.ArrayLike) -> FloatArray:
+        """The heights to judge cells by: those lower than ``min_top_m`` count as tall (seen from anywhere)."""
+        t = np.asarray(tops, dtype=np.float64)
+        return np.where(t >= self.min_top_m, t, np.inf)
 
     def near_limit(self, bearings: npt.ArrayLike, tops: npt.ArrayLike) -> FloatArray:
         """Nearest range (m) at which the top of an obstacle ``tops`` high at ``bearings`` is in view; +inf outside
@@ -66,7 +75,7 @@ class View:
         half = 0.5 * self.increment
         inside = (b >= self.angle_low + half) & (b <= self.angle_low + (bins - 0.5) * self.increment)
         per_drop = self.blind_per_drop[np.clip(index, 0, bins - 1)]
-        below = np.maximum(self.camera_height_m - np.asarray(tops, dtype=np.float64), 0.0)
+        below = np.maximum(self.camera_height_m - self.trusted_tops(tops), 0.0)
         with np.errstate(invalid="ignore"):  # inf * 0: a tall obstacle in a bin that sees nothing below
             limit = np.where(below > 0.0, below * per_drop, 0.0)
         return np.where(inside, limit, np.inf)
@@ -99,6 +108,7 @@ def in_band_points(
     camera_height_m: float,
     band: tuple[float, float],
     range_m: float,
+    min_top_m: float = 0.0,
 ) -> Footprint:
     """Every pixel of a (decimated, flattened) depth frame whose point is in the height band within ``range_m``.
 
@@ -108,13 +118,15 @@ def in_band_points(
         camera_height_m: Camera height above the floor, m.
         band: (lowest, highest) obstacle height, m.
         range_m: Points farther than this are left out (their depth is too coarse to place), m.
+        min_top_m: Points lower than this are left out too (see :attr:`View.min_top_m`), m.
     """
     d = flat_depth[geometry.order]
     with np.errstate(invalid="ignore"):
         height = camera_height_m - d * geometry.drop_per_depth
         ranges = d * geometry.range_per_depth
-        keep = (d > 0.0) & (height >= band[0]) & (height <= band[1]) & (ranges <= range_m)
-    view = View(geometry.angle_low, geometry.increment, geometry.blind_per_drop, camera_height_m)
+        low = max(band[0], min_top_m)
+        keep = (d > 0.0) & (height >= low) & (height <= band[1]) & (ranges <= range_m)
+    view = View(geometry.angle_low, geometry.increment, geometry.blind_per_drop, camera_height_m, min_top_m)
     return Footprint(
         geometry.bearing[keep].astype(np.float64),
         ranges[keep].astype(np.float64),

@@ -275,7 +275,7 @@ class VirtualScanner:
         geo = self.geometry(camera.rescaled(width, height))
         flat = np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
         band = (p.obstacle_min_height_m, p.obstacle_max_height_m)
-        return in_band_points(geo, flat, p.camera_height_m, band, range_m)
+        return in_band_points(geo, flat, p.camera_height_m, band, range_m, p.footprint_min_height_m)
 
 
 def decision_ranges(scan: Scan, unknown_range_m: float) -> FloatArray:

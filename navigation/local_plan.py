@@ -281,7 +281,7 @@ class LocalPlanner:
         self._point[0, ix[inside], iy[inside]] = xs[inside]
         self._point[1, ix[inside], iy[inside]] = ys[inside]
         if footprint is not None:
-            self._top[ix[inside], iy[inside]] = 0.0  # unknown height: as low as an obstacle can be
+            self._top[ix[inside], iy[inside]] = 0.0  # no footprint point there: not trusted low (View.min_top_m)
             self._mark_footprint(stamp_s, footprint, pose, min_points)
 
     def _mark_footprint(
@@ -316,7 +316,7 @@ class LocalPlanner:
         x = self._origin[0] + (ix + 0.5).astype(np.float64) * self.resolution
         y = self._origin[1] + (iy + 0.5).astype(np.float64) * self.resolution
         bearing, dist = base_polar(x, y, pose)
-        top = self._top[ix, iy]
+        top = view.trusted_tops(self._top[ix, iy])
         limit = view.near_limit(bearing, top)
         keep = (dist <= range_m) & (dist < limit) & (np.isfinite(limit) | (top < beside_below_m))
         return bearing[keep], dist[keep]

@@ -208,6 +208,33 @@ class PlanParams:
 
 
 @dataclass(frozen=True)
+class LowObstacleParams:
+    """What the rolling window keeps of low obstacles below the view: read by navigation.heading (footprint.py)."""
+
+    footprint_window: bool = param(
+        True,
+        "The rolling window keeps every point of a frame in the scan's height band (the top of a low box seen from "
+        "above), not only the nearest per bearing; a later ray clears a cell only where the camera could have seen "
+        "what was there; and the window's cells within memory_range_m that the current frame cannot see block the "
+        "headings into them: below the view always, beside it when lower than the camera (taller ones, as without "
+        "this, only while the plan steers). Needs plan_window_m > 0.",
+    )
+    footprint_min_points: int = param(
+        3,
+        "A window cell is marked by the footprint only when it holds at least this many in-band points of one "
+        "frame (stray points of noisy depth mark nothing; the scan's nearest returns always mark).",
+        min_value=1,
+    )
+    footprint_min_height_m: float = param(
+        0.07,
+        "Only what was seen at least this high counts as a low obstacle for footprint_window (marked from above, "
+        "kept below the view, blocking headings); lower returns are treated as before: the floor of noisy depth "
+        "rises a few centimetres where it meets a wall, m.",
+        min_value=0.0,
+    )
+
+
+@dataclass(frozen=True)
 class CommitParams:
     """Commitment to the plan's sub-goal (navigation/commit.py): read by navigation.heading."""
 
@@ -249,25 +276,6 @@ class CommitParams:
         "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "
         "than one with the full safety margin, m.",
         min_value=0.0,
-    )
-
-
-@dataclass(frozen=True)
-class LowObstacleParams:
-    """What the rolling window keeps of low obstacles below the view: read by navigation.heading (footprint.py)."""
-
-    footprint_window: bool = param(
-        True,
-        "The rolling window keeps every point of a frame in the scan's height band (the top of a low box seen from "
-        "above), not only the nearest per bearing; a later ray clears a cell only where the camera could have seen "
-        "what was there, and the cells the current frame cannot see (beside or below the view, within "
-        "memory_range_m) block the headings into them. Needs plan_window_m > 0.",
-    )
-    footprint_min_points: int = param(
-        3,
-        "A window cell is marked by the footprint only when it holds at least this many in-band points of one "
-        "frame (stray points of noisy depth mark nothing; the scan's nearest returns always mark).",
-        min_value=1,
     )
 
 
@@ -419,8 +427,8 @@ class ObstacleAvoidanceParams:
     pid: PidParams = group(PidParams)
     gaps: GapParams = group(GapParams)
     plan: PlanParams = group(PlanParams)
-    commit: CommitParams = group(CommitParams)
     low: LowObstacleParams = group(LowObstacleParams)
+    commit: CommitParams = group(CommitParams)
     fusion: FusionParams = group(FusionParams)
     scan: ScanParams = group(ScanParams)
     node: NodeParams = group(NodeParams)

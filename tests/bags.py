@@ -21,7 +21,7 @@ PERIOD = 100_000_000  # 10 Hz
 class Frame:
     """One camera frame to write: what the image and its CameraInfo look like."""
 
-    kind: str = "good"  # good | truncated | bad_encoding | garbage | zero_fx | jpeg
+    kind: str = "good"  # good | truncated | bad_encoding | garbage | zero_fx | uncalibrated | jpeg
     red: int = 51
 
 
@@ -66,6 +66,9 @@ def write_camera_bag(
             img = _image_bytes(messages, store, frame, rgb, header, image_type)
             info_cam = cam if frame.kind != "zero_fx" else None
             info = _camera_info(messages, info_cam or cam, header, zero_fx=info_cam is None)
+            if frame.kind == "uncalibrated":  # usb_cam without a calibration file: K and P all zeros
+                info.k[:] = 0.0
+                info.p[:] = 0.0
             info_bytes = store.serialize_cdr(info, "sensor_msgs/msg/CameraInfo")
             order = (
                 [(info_conn, info_bytes), (img_conn, img)] if info_first else [(img_conn, img), (info_conn, info_bytes)]

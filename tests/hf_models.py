@@ -151,3 +151,55 @@ def _calibrate_last_layer(model: Any, processor: Any, family: str) -> None:
     gain = spread / float(raw.std())
     layer.weight.mul_(gain)
     layer.bias.fill_(mean - gain * float(raw.mean()))
+
+
+def save_tiny_zoedepth(directory: Path, seed: int = 0, max_depth: float = 10.0) -> Path:
+    """A tiny random ZoeDepthForDepthEstimation (BEiT backbone with relative position bias, one metric head) and
+    its image processor as Intel/zoedepth-nyu configures it (bilinear, keep aspect, multiple of 32 here 16),
+    nominal size 96x128 instead of 384x512.
+
+    All weights are redrawn with std 0.2 (the default initialisation gives a constant depth); the seed bin
+    regressor's last layer is made nearly constant with centres spread over 0.5-8 m and the attractors' last
+    layers are damped, so the depth (a per-pixel weighted mean of those centres) stays in (0.4, 8.5) m and varies.
+    """
+    import torch
+    import transformers as tf
+
+    beit = tf.BeitConfig(
+        image_size=96,
+        num_hidden_layers=4,
+        hidden_size=32,
+        intermediate_size=64,
+        num_attention_heads=2,
+        patch_size=16,
+        use_relative_position_bias=True,
+        reshape_hidden_states=False,
+        out_features=["stage1", "stage2", "stage3", "stage4"],
+    )
+    config = tf.ZoeDepthConfig(
+        backbone_config=beit,
+        neck_hidden_sizes=[8, 16, 32, 32],
+        fusion_hidden_size=16,
+        bottleneck_features=16,
+        bin_embedding_dim=16,
+        num_relative_features=8,
+        bin_configurations=[{"n_bins": 16, "min_depth": 0.001, "max_depth": max_depth}],
+    )
+    torch.manual_seed(seed)
+    model = tf.ZoeDepthForDepthEstimation(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, WEIGHT_STD)
+        head = model.metric_head
+        seed_layer = head.seed_bin_regressor.conv2
+        seed_layer.weight.mul_(0.01)
+        centres = torch.linspace(0.5, 8.0, seed_layer.bias.numel())
+        seed_layer.bias.copy_(centres + torch.log(-torch.expm1(-centres)))  # softplus(bias) = centres
+        for attractor in head.attractors:
+            attractor.conv2.weight.mul_(0.01)
+    model.save_pretrained(directory)
+    processor = tf.ZoeDepthImageProcessorPil(
+        size={"height": 96, "width": 128}, keep_aspect_ratio=True, ensure_multiple_of=16, resample=2
+    )
+    processor.save_pretrained(directory)
+    return directory

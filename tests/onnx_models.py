@@ -138,3 +138,49 @@ def write_confidence_sky_model(path: Path, spec: ModelSpec, *, gain: float = 4.0
     ]
     graph = helper.make_graph(nodes, "depth_confidence_sky", [image_input(48, 64)], outs, initializer=inits)
     return save_model(path, graph, spec.to_metadata())
+
+
+def depth_pro_like_spec(width: int = 64, height: int = 48) -> ModelSpec:
+    """What export-hf writes for Depth Pro, at a small fixed size: metric inverse depth at a normalised focal of 1
+    (``trained_fx`` = input width) and a field-of-view output; normalisation pixel / 255 (see :func:`plain_spec`)."""
+    return plain_spec(
+        input_width=width,
+        input_height=height,
+        output_kind="metric_inverse_depth",
+        trained_fx=float(width),
+        trained_width=width,
+        fov_output="field_of_view",
+        min_depth_m=1e-4,
+        max_depth_m=1e4,
+    )
+
+
+def write_fov_model(
+    path: Path,
+    spec: ModelSpec,
+    *,
+    gain: float = 4.0,
+    offset: float = 1.0,
+    fov_gain: float = 40.0,
+    fov_offset: float = 50.0,
+) -> Path:
+    """Depth Pro's two outputs on a fixed 48x64 input: ``inverse_depth`` = gain * x[:, 0:1] + offset and
+    ``field_of_view`` (N, 1) = fov_gain * mean(x[:, 0:1]) + fov_offset degrees, so each frame has its own field of
+    view (with :func:`plain_spec`'s normalisation: the red channel's mean / 255)."""
+    outs = [
+        helper.make_tensor_value_info("inverse_depth", TensorProto.FLOAT, ["N", 1, 48, 64]),
+        helper.make_tensor_value_info("field_of_view", TensorProto.FLOAT, ["N", 1]),
+    ]
+    inits, nodes = affine_head(gain, offset, out="inverse_depth")
+    inits += [
+        numpy_helper.from_array(np.array(fov_gain, dtype=np.float32), "fov_gain"),
+        numpy_helper.from_array(np.array(fov_offset, dtype=np.float32), "fov_offset"),
+    ]
+    nodes += [
+        helper.make_node("ReduceMean", ["c0_image"], ["mean"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Mul", ["mean", "fov_gain"], ["fov_scaled"]),
+        helper.make_node("Add", ["fov_scaled", "fov_offset"], ["fov"]),
+        helper.make_node("Unsqueeze", ["fov", "c1"], ["field_of_view"]),
+    ]
+    graph = helper.make_graph(nodes, "depth_pro_like", [image_input(48, 64)], outs, initializer=inits)
+    return save_model(path, graph, spec.to_metadata())

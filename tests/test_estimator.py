@@ -181,3 +181,16 @@ def test_keep_aspect_and_floor_rounding_of_dynamic_inputs(tmp_path: Path) -> Non
     assert OnnxEstimator(path, {"size_multiple": 32}).input_size(470, 630) == (480, 640)
     with pytest.raises(ModelError, match="size_rounding"):
         OnnxEstimator(path, {"size_rounding": "up"})
+
+
+def test_the_split_modules_are_still_importable_from_estimator() -> None:
+    """depth_node.estimator was split (sessions, model files, input geometry, outputs): its old names remain."""
+    from depth_node import estimator, input_geometry, model_files, model_outputs, onnx_session
+
+    assert estimator.open_session is onnx_session.open_session
+    assert estimator.resolve_providers is onnx_session.resolve_providers
+    assert estimator.DEFAULT_PROVIDERS == onnx_session.DEFAULT_PROVIDERS
+    assert estimator.default_model_path is model_files.default_model_path
+    assert estimator.keep_aspect_size is input_geometry.keep_aspect_size
+    assert estimator.DepthOutputs is model_outputs.DepthOutputs
+    assert set(estimator.__all__) <= set(dir(estimator))

@@ -1,11 +1,11 @@
 """Random-weight checkpoints of the real architectures, for timing exports where no pretrained weights are reachable.
 
-    python tools/random_checkpoints.py --out /tmp/ckpt da3-small dav2-small
+    python tools/random_checkpoints.py --out /tmp/ckpt da3-small dav2-small zoedepth-nyu
 
 writes ``/tmp/ckpt/<name>/`` as the libraries' own ``save_pretrained`` would (the DA3 package's layout for
-``da3-*`` names, transformers' for ``dav2-small``), ready for ``depth-node export-hf``. The weights are seeded
-and calibrated as in the parity tests (tests/da3_models.py, tests/hf_models.py), so the depth is finite; the
-timing does not depend on the values. Run from the repository root (it imports the test helpers).
+``da3-*`` names, transformers' for ``dav2-small`` and ``zoedepth-nyu``), ready for ``depth-node export-hf``.
+The weights are seeded (the DA3 ones calibrated as in tests/da3_models.py, so the depth is finite); the timing
+does not depend on the values. Run from the repository root (it imports the test helpers).
 """
 
 from __future__ import annotations
@@ -48,16 +48,34 @@ def _dav2_small(directory: Path) -> None:
     helpers._processor("depth_anything", size={"height": 518, "width": 518}).save_pretrained(directory)
 
 
+def _zoedepth_nyu(directory: Path) -> None:
+    """Intel/zoedepth-nyu's configuration: transformers' ZoeDepthConfig defaults (BEiT-L/16 at 384, relative
+    position bias, one NYU metric head of 64 bins over 0.001-10 m) and its image processor's settings."""
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(0)
+    tf.ZoeDepthForDepthEstimation(tf.ZoeDepthConfig()).eval().save_pretrained(directory)
+    processor = tf.ZoeDepthImageProcessorPil(
+        size={"height": 384, "width": 512}, keep_aspect_ratio=True, ensure_multiple_of=32, resample=2
+    )
+    processor.save_pretrained(directory)
+
+
 def main() -> int:
     """Write the named checkpoints."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help="da3-small, da3-base, da3-large, da3metric-large, dav2-small")
+    parser.add_argument(
+        "names", nargs="+", help="da3-small, da3-base, da3-large, da3metric-large, dav2-small, zoedepth-nyu"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     for name in args.names:
         directory = args.out / name
         if name == "dav2-small":
             _dav2_small(directory)
+        elif name == "zoedepth-nyu":
+            _zoedepth_nyu(directory)
         else:
             importlib.import_module("tests.da3_models").save_da3(name, directory)
         print(directory)

@@ -163,7 +163,7 @@ class _ForwardTimer:
         self.last_forward_cpu_s = time.thread_time() - start_cpu
         return np.asarray(self.estimator.postprocess(raw, camera))
 
-    def predict_outputs(self, rgb: np.ndarray, camera: Any) -> Any:
+    def predict_outputs(self, rgb: np.ndarray, camera: Any, focal_known: bool = True) -> Any:
         """What the frame processor calls: :meth:`predict`'s depth (no confidence is timed)."""
         from depth_node.estimator import DepthOutputs
 

@@ -24,7 +24,7 @@ from depth_node.detection.layouts import PREPROCESSING, detect_layout, make_deco
 from depth_node.detection.letterbox import Letterbox
 from depth_node.detection.params import DetectorParams
 from depth_node.errors import DetectorError, ModelError, ParameterError
-from depth_node.estimator import open_session
+from depth_node.onnx_session import open_session
 
 LOG = logging.getLogger(__name__)
 DYNAMIC_INPUT_SIZE = 640

@@ -12,6 +12,8 @@ Families (``AutoModelForDepthEstimation``'s mapping) and how they export:
 - ``glpn``: convolutional decoder, exported with a dynamic batch, height and width (multiples of 32) by the
   ``torch.export`` based exporter; the TorchScript tracer mis-exports its attention.
 - ``depth_pro``: fixed size and batch 1, metric at the camera's focal (:mod:`depth_node.training.depth_pro_export`).
+- ``zoedepth``: fixed size like DPT, metric, with its reflected margin in the spec
+  (:mod:`depth_node.training.zoedepth_export`).
 - The others are refused with the reason (see :data:`REFUSED`).
 - Depth Anything 3 (the ``depth-anything-3`` package, not transformers): see
   :mod:`depth_node.training.da3_export`; exported at a fixed size with its confidence or sky output.
@@ -38,11 +40,8 @@ DEFAULT_OPSET = 18
 PARITY_REL_TOLERANCE = 1e-4
 REFERENCE_FRAME = (480, 640)  # (height, width) whose processed size is the default fixed input size
 
-SUPPORTED = ("depth_anything", "dpt", "glpn", "depth_pro")
+SUPPORTED = ("depth_anything", "dpt", "glpn", "depth_pro", "zoedepth")
 REFUSED = {
-    "zoedepth": "its image processor reflect-pads the image by sqrt(size/2)*3 pixels before resizing and its "
-    "post-processing crops that margin again, which the node's estimator does not reproduce yet (and that "
-    "post-processing needs torchvision, so it is not covered by this exporter's parity tests)",
     "prompt_depth_anything": "it needs a metric prompt depth (LiDAR) as a second input, and this node has "
     "only a camera",
     "chmv2": "it estimates canopy height from aerial images, not depth along a camera's optical axis",
@@ -118,6 +117,10 @@ def load_checkpoint(source: str) -> tuple[Any, Any, str]:
         raise ModelError(f"family '{family}' is not exported: this exporter does not know its conventions yet")
     if family == "dpt" and getattr(config, "is_hybrid", False):
         raise ModelError("family 'dpt' with a hybrid (BiT) backbone is not exported: not covered by the parity tests")
+    if family == "zoedepth":
+        from depth_node.training.zoedepth_export import check_config
+
+        check_config(config)
     try:
         model = transformers.AutoModelForDepthEstimation.from_pretrained(source).eval()
     except Exception as exc:  # torch, safetensors and transformers each raise their own types for a bad file
@@ -160,11 +163,17 @@ def spec_for(family: str, config: Any, processor: Any, input_hw: tuple[int, int]
     """The node's model spec from a checkpoint's configs.
 
     Args:
-        family: The model_type ("depth_anything", "dpt", "glpn").
+        family: The model_type ("depth_anything", "dpt", "glpn", "zoedepth").
         config: The model config (depth_estimation_type, max_depth, patch size).
         processor: The image processor (mean, std, rescale factor, size, keep_aspect_ratio, multiple, filter).
         input_hw: The fixed (height, width) the network is exported at; None for a dynamic-size network.
     """
+    if family == "zoedepth":
+        from depth_node.training import zoedepth_export
+
+        assert input_hw is not None
+        resample = _resample_name(getattr(processor, "resample", "bilinear"))
+        return zoedepth_export.spec_for(config, processor, input_hw, resample)
     if getattr(processor, "do_pad", False):
         raise ModelError(f"{family}: the image processor pads (do_pad), which the node's estimator does not reproduce")
     do_norm = bool(getattr(processor, "do_normalize", False))
@@ -218,7 +227,9 @@ def _depth_only(model: Any) -> Any:
     return DepthOnly(model).eval()
 
 
-def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool, multiple: int) -> None:
+def _export(
+    wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool, multiple: int, dynamic_batch: bool = True
+) -> None:
     import torch
 
     # The torch.export based exporter logs, at warning level, every torchvision op it cannot register.
@@ -249,7 +260,7 @@ def _export(wrapped: Any, sample: Any, tmp: Path, opset: int, dynamic_size: bool
                 str(tmp),
                 input_names=["image"],
                 output_names=["depth"],
-                dynamic_axes={"image": {0: "batch"}, "depth": {0: "batch"}},
+                dynamic_axes={"image": {0: "batch"}, "depth": {0: "batch"}} if dynamic_batch else None,
                 opset_version=opset,
                 dynamo=False,
             )
@@ -400,10 +411,12 @@ def export_hf(
     wrapped = _depth_only(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
+    # ZoeDepth's neck splits its tokens with sizes the tracer freezes for the sample's batch: batch 1 only.
+    batch = 1 if family == "zoedepth" else 2
     try:
-        sample = torch.zeros(2, 3, *input_hw)
-        _export(wrapped, sample, tmp, opset, dynamic_size, multiple)
-        shapes = [(2, 3, *input_hw)]
+        sample = torch.zeros(batch, 3, *input_hw)
+        _export(wrapped, sample, tmp, opset, dynamic_size, multiple, dynamic_batch=batch > 1)
+        shapes = [(batch, 3, *input_hw)]
         if dynamic_size:
             shapes.append((1, 3, input_hw[0] + multiple, max(multiple, input_hw[1] - multiple)))
         diff = _finish(wrapped, tmp, target, spec, f"transformers {family}: {source}", shapes)

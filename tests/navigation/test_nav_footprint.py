@@ -38,19 +38,22 @@ def test_the_footprint_holds_the_top_of_a_low_box_the_scan_reduces_to_its_front_
     # From above, the camera sees the top all the way to the far edge, at the box's height.
     assert footprint.ranges[ahead].max() == pytest.approx(2.0, abs=0.12)  # a pixel row spans ~0.1 m there
     assert footprint.heights[ahead].max() == pytest.approx(0.12, abs=0.01)
-    assert np.all(footprint.heights >= PARAMS.obstacle_min_height_m)  # the floor is not in it
+    assert np.all(footprint.heights >= PARAMS.footprint_min_height_m)  # the floor is not in it
 
 
 def test_the_view_sees_low_things_only_beyond_where_the_lowest_row_meets_them() -> None:
     scanner = VirtualScanner(PARAMS)
     view = scanner.footprint(*_frame(0.0)[:1], CAM, 3.0).view
     lowest = math.atan((CAM.height - 1 - CAM.cy) / CAM.fy) + PITCH  # the bottom row's angle below the horizon
-    for top in (0.05, 0.12):
+    for top in (0.08, 0.12):
         limit = float(view.near_limit(0.0, top))
         assert limit == pytest.approx((HEIGHT - top) / math.tan(lowest), rel=0.03)
         assert not view.sees(0.0, limit - 0.05, top) and view.sees(0.0, limit + 0.05, top)
     assert float(view.near_limit(0.0, 0.9)) == 0.0  # taller than the camera: seen from anywhere in the fan
     assert math.isinf(float(view.near_limit(1.2, 0.9)))  # beside the view
+    # Lower than footprint_min_height_m (noisy depth's floor at a wall base) is not trusted to be low: as tall.
+    assert view.min_top_m == PARAMS.footprint_min_height_m == 0.07
+    assert float(view.near_limit(0.0, 0.05)) == 0.0
 
 
 def _approach(footprint: bool) -> LocalPlanner:
@@ -116,3 +119,24 @@ def test_low_box_is_passed_without_touching_the_boxes(seed: int) -> None:
     now = run_scenario(scenario, SimOptions(depth="oracle"), None)
     assert before.collision
     assert now.success and not now.collision
+
+
+def test_a_cell_seen_lower_than_the_trusted_height_is_cleared_and_blocks_nothing_below_the_view() -> None:
+    """A 5 cm bump (the model's floor at a wall base) is kept no longer than any return of the scan."""
+    scanner = VirtualScanner(PARAMS)
+    bump = Box(1.5, 1.7, -0.1, 0.1, 0.0, 0.055)
+    planner = LocalPlanner(6.0, 0.1, 20.0, 3.0)
+    for i, x in enumerate((0.0, 0.1)):
+        depth = render_depth(CAM, [bump], Pose(x, 0.0, 0.0), height=HEIGHT, pitch=PITCH)
+        scan = scanner.scan(depth, CAM)
+        planner.integrate(
+            0.1 * i, scan.angles, scan.ranges.astype(np.float64), (x, 0.0, 0.0), scanner.footprint(depth, CAM, 3.0), 3
+        )
+    assert planner.occupied(0.1).any()  # the scan's nearest return marks it
+    # Driven up to it (it is below the view now) the ray in its direction reaches the far floor and clears it.
+    depth = render_depth(CAM, [bump], Pose(1.0, 0.0, 0.0), height=HEIGHT, pitch=PITCH)
+    scan = scanner.scan(depth, CAM)
+    footprint = scanner.footprint(depth, CAM, 3.0)
+    planner.integrate(0.2, scan.angles, scan.ranges.astype(np.float64), (1.0, 0.0, 0.0), footprint, 3)
+    assert planner.unseen_near(0.2, (1.0, 0.0, 0.0), 1.0, footprint.view)[0].size == 0
+    assert not planner.occupied(0.2).any()

@@ -55,8 +55,8 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24) + autostart,
     # latency_compensation, detection_stamp_tolerance_s (#26) + commit_s, commit_switch_m, commit_reach_m,
     # commit_follow_m, commit_follow_hold_s, stall_turn_rad_s, plan_squeeze_cost_m (#23, navigation/commit.py)
-    # + footprint_window, footprint_min_points (#23 low)
-    assert len(set(section)) == 72
+    # + footprint_window, footprint_min_points, footprint_min_height_m (#23, navigation/footprint.py)
+    assert len(set(section)) == 73
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 

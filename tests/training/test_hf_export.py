@@ -194,12 +194,12 @@ def test_refuses_a_model_that_is_not_a_depth_model(tmp_path: Path, capsys: Any) 
 def test_refuses_an_unsupported_family_naming_it(tmp_path: Path, capsys: Any) -> None:
     import transformers
 
-    src = tmp_path / "zoe"
+    src = tmp_path / "prompt"
     src.mkdir()
-    (src / "config.json").write_text(json.dumps(transformers.ZoeDepthConfig().to_dict()))
+    (src / "config.json").write_text(json.dumps(transformers.PromptDepthAnythingConfig().to_dict()))
     (src / "model.safetensors").write_bytes(b"")
     err = _bad(["export-hf", str(src), "--out", str(tmp_path / "z.onnx")], capsys)
-    assert "family 'zoedepth' is not exported" in err and "pads" in err
+    assert "family 'prompt_depth_anything' is not exported" in err and "prompt depth" in err
     assert not list(tmp_path.glob("*.onnx*"))
 
 
