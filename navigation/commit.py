@@ -21,7 +21,11 @@ robot frame would). Nothing is remembered beyond the window and ``commit_s``: it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
 
 from navigation.local_plan import Waypoint
 
@@ -44,11 +48,18 @@ class Commitment:
         """Drop the sub-goal (the plan hands back to the gap follower, or the surroundings were forgotten)."""
         self.point = None
 
-    def choose(self, stamp_s: float, plan: PlanQuery) -> Waypoint | None:
-        """The waypoint to steer for now: the held sub-goal while it stands, else the plan's best one (held)."""
+    def choose(self, stamp_s: float, plan: PlanQuery, renew: bool = True) -> Waypoint | None:
+        """The waypoint to steer for now: the held sub-goal while it stands, else the plan's best one (held).
+
+        ``renew`` False (the plan has handed back to the gap follower): only the held sub-goal is driven to,
+        until it is reached, blocked or too old; then None, and no new one is chosen.
+        """
         if self.hold_s <= 0.0:
-            return plan(None, 0.0)
+            return plan(None, 0.0) if renew else None
         keep = self.point if self.point is not None and stamp_s - self._since <= self.hold_s else None
+        if keep is None and not renew:
+            self.point = None
+            return None
         way = plan(keep, self.switch_m)
         if way is None:
             self.point = None
@@ -56,10 +67,71 @@ class Commitment:
         if keep is not None and (way.x, way.y) == keep:
             if way.path_m > self.reach_m:
                 return way
+            if not renew:
+                self.point = None
+                return None
             way = plan(None, 0.0)  # reached: the next sub-goal
             if way is None:
                 self.point = None
                 return None
+        if not renew:  # the held one is blocked or much worse: done
+            self.point = None
+            return None
         self.point, self._since = (way.x, way.y), float(stamp_s)
         self.switches += 1
         return way
+
+
+def passable_heading(
+    want: float,
+    bearings: npt.NDArray[np.float64],
+    distances: npt.NDArray[np.float64],
+    radius: float,
+    reach_m: float,
+    steps: int = 180,
+) -> float | None:
+    """The heading nearest ``want`` (robot frame) along which the speed law would let the robot move.
+
+    The speed law stops the robot when a point lies in the straight corridor of half-width ``radius`` ahead
+    closer than the stop distance; a way followed round a corner whose first heading fails that test is a
+    heading the robot turns to and never drives along (the simulator's narrow_gap: stopped at a passage's
+    mouth, its corner 2 cm inside the corridor). The same test on every heading of the circle gives the ones
+    the robot can take; ``reach_m`` (a little beyond the stop distance) makes it move, not just not stop.
+
+    Args:
+        want: The heading the way asks for, rad.
+        bearings: Obstacle points (scan returns and the remembered points the speed law reads), rad.
+        distances: Their distances, m.
+        radius: The corridor's half-width, m.
+        reach_m: How far ahead the corridor must be free, m.
+        steps: Headings tried round the circle.
+
+    Returns:
+        The passable heading nearest ``want`` (``want`` itself when it passes), None when none does.
+    """
+    headings = np.concatenate(([want], np.linspace(-math.pi, math.pi, steps, endpoint=False)))
+    rel = bearings[None, :] - headings[:, None]
+    forward = distances[None, :] * np.cos(rel)
+    lateral = np.abs(distances[None, :] * np.sin(rel))
+    free = ~np.any((forward > 0.0) & (forward < reach_m) & (lateral < radius), axis=1)
+    if not free.any():
+        return None
+    turn = np.abs((headings - want + math.pi) % (2.0 * math.pi) - math.pi)
+    return float(headings[int(np.argmin(np.where(free, turn, np.inf)))])
+
+
+# Below this aim (rad) the robot counts as facing it: no minimum turn.
+_FACING_RAD = 0.01
+
+
+def stall_turn(angular: float, linear: float, aim: float, minimum: float) -> float:
+    """angular.z with at least ``minimum`` toward the aim while the speed law holds the robot still.
+
+    Standing still in front of an obstacle with the aim a few degrees off (the edge of a gap, a way round a
+    corner), the PID's output is its proportional term on a small error minus an integral wound up by the
+    turns before: a few hundredths of a rad/s, and the robot stood for 20 s (cluttered_room seed 12, exact
+    depth). A robot that does not move forward can turn at no risk (it is round). ``minimum`` 0 = off.
+    """
+    if minimum <= 0.0 or linear > 1e-3 or abs(aim) <= _FACING_RAD or abs(angular) >= minimum:
+        return angular
+    return math.copysign(minimum, aim)

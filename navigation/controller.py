@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
+from navigation.commit import stall_turn
 from navigation.footprint import Footprint
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges
 from navigation.fusion import fuse_detections
@@ -384,6 +385,7 @@ class Controller:
                 linear, reason = late, f"slowing: depth {1000.0 * blind_s:.0f} ms old at the next frame"
         if choice.mode == "blocked":
             linear, reason = 0.0, "blocked: no free gap, turning in place"
+        angular = stall_turn(angular, linear, choice.aim, p.stall_turn_rad_s)
         self._decision = Decision(
             stamp_s=stamp,
             mode=choice.mode,

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.types import Gap, Obstacle, Scan
-from navigation.commit import Commitment, PlanQuery
+from navigation.commit import Commitment, PlanQuery, passable_heading
 from navigation.footprint import Footprint, unseen_blocks
 from navigation.freespace import gaps_from_ranges
 from navigation.goals import Goal
@@ -28,6 +28,9 @@ from navigation.squeeze import squeeze_radius
 
 # How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
 VIEW_MARGIN_RAD = 0.15
+# A followed way's first heading must leave the straight corridor free this far beyond the stop distance, so
+# that the speed law lets the robot move along it (not merely does not stop it), m.
+PASSABLE_BEYOND_STOP_M = 0.15
 
 
 def choose_gap(
@@ -152,6 +155,7 @@ class HeadingDecider:
         commit = self.params.commit
         self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m)
         self._previous_aim_world: float | None = None
+        self._follow_since: float | None = None
 
     def _plan_query(self, stamp: float, pose: tuple[float, float, float], goal: Goal, thin: float | None) -> PlanQuery:
         """The window's plan as :class:`navigation.commit.Commitment` asks it: the best waypoint (or the kept one).
@@ -224,13 +228,19 @@ class HeadingDecider:
         planning = False
         if self.planner is not None:
             self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points)
-            planning = target is None and self.progress.update(stamp, goal.progress(pose))
-            if planning:
-                way = self.commitment.choose(stamp, self._plan_query(stamp, pose, goal, thin))
-                planned = None if way is None else way.bearing
-                desired = desired if planned is None else planned
+            engaged = target is None and self.progress.update(stamp, goal.progress(pose))
+            # When the progress watch hands back, the sub-goal held is still driven to: handing back halfway
+            # through a passage gave a robot at full speed, its side a few centimetres from the jamb.
+            finishing = target is None and not engaged and self.commitment.point is not None
+            way = None
+            if engaged or finishing:
+                way = self.commitment.choose(stamp, self._plan_query(stamp, pose, goal, thin), renew=engaged)
             else:
                 self.commitment.reset()
+            planning = engaged or way is not None
+            if way is not None:
+                planned = way.bearing
+                desired = planned
         half_fov = max(abs(scan.angle_min), abs(scan.angle_max)) + 0.5 * scan.angle_increment
         bearings, distances = self.memory.outside_view(stamp, pose, half_fov)
         near_b, near_d = bearings, distances  # remembered points that limit the speed
@@ -268,8 +278,24 @@ class HeadingDecider:
             gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
             radius, squeezing = (thin, True) if gaps else (radius, False)
         follow = None
-        if not gaps and planning and self.commitment.point is not None and p.commit_follow_m > 0.0:
+        holding = planning and self._follow_since is not None and stamp - self._follow_since < p.commit_follow_hold_s
+        if (not gaps or holding) and planning and self.commitment.point is not None and p.commit_follow_m > 0.0:
             follow = self._follow(stamp, pose, thin if thin is not None else radius)
+            if follow is not None:
+                seen = np.isfinite(scan.ranges)
+                points_b = np.concatenate([angles[seen], near_b])
+                points_d = np.concatenate([scan.ranges[seen].astype(np.float64), near_d])
+                follow = passable_heading(
+                    follow,
+                    points_b,
+                    points_d,
+                    thin if thin is not None else radius,
+                    p.stop_distance_m + PASSABLE_BEYOND_STOP_M,
+                )
+        if follow is None:
+            self._follow_since = None
+        elif self._follow_since is None:
+            self._follow_since = stamp
         if follow is not None:
             # No straight gap, but the window has a way to the held sub-goal (round a corner, into a passage at
             # an angle): follow its first steps, slowly, turning in place first when they lie outside the view.

@@ -259,6 +259,18 @@ class CommitParams:
         "this far along that way (0 = turn in place as without a sub-goal), m.",
         min_value=0.0,
     )
+    commit_follow_hold_s: float = param(
+        2.0,
+        "Once the robot follows the window's way to the sub-goal, it keeps following it this long even when a "
+        "straight gap opens (the two otherwise alternate frame by frame), s.",
+        min_value=0.0,
+    )
+    stall_turn_rad_s: float = param(
+        0.3,
+        "While the speed law holds the robot still with the aim off its heading, it turns at least this fast "
+        "toward the aim (0 = the PID alone), rad/s.",
+        min_value=0.0,
+    )
     plan_squeeze_cost_m: float = param(
         1.0,
         "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "

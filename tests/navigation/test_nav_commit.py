@@ -8,8 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from navigation.commit import Commitment, PlanQuery
+from depth_node.evaluation.scenarios import build_scenario
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
+from navigation.commit import Commitment, PlanQuery, passable_heading, stall_turn
 from navigation.local_plan import LocalPlanner, Waypoint, inflate
+from navigation.params import ObstacleAvoidanceParams
 
 TURN_COST = 0.5  # m/rad: the defaults' top speed over top turn rate
 GOAL = (4.0, 0.0)
@@ -164,3 +168,59 @@ def test_no_plan_no_sub_goal(hold: float) -> None:
     commitment = Commitment(hold_s=hold, switch_m=1.0, reach_m=0.3)
     assert commitment.choose(0.0, lambda keep, margin: None) is None
     assert commitment.point is None
+
+
+def test_a_finishing_commitment_drives_to_its_sub_goal_and_takes_no_new_one() -> None:
+    commitment = Commitment(hold_s=4.0, switch_m=1.0, reach_m=0.3)
+    query, _ = _fixed([_way(1.0, 0.5)])
+    commitment.choose(0.0, query)
+    # Handed back (renew False): the held sub-goal is still returned while it stands...
+    query, _ = _fixed([_way(1.0, -0.5, score=4.8), _way(1.0, 0.5, path=0.8, score=5.0)])
+    kept = commitment.choose(0.5, query, renew=False)
+    assert kept is not None and (kept.x, kept.y) == (1.0, 0.5)
+    # ...and once reached, none is taken: the gap follower drives again.
+    query, calls = _fixed([_way(2.0, 0.5), _way(1.0, 0.5, path=0.2)])
+    assert commitment.choose(1.0, query, renew=False) is None and commitment.point is None
+    assert commitment.choose(1.1, query, renew=False) is None and len(calls) == 1
+    # A much better way elsewhere while finishing: done, not switched.
+    commitment.choose(2.0, _fixed([_way(1.0, 1.0)])[0])
+    query, _ = _fixed([_way(1.0, -1.0, score=2.0), _way(1.0, 1.0, score=5.0)])
+    assert commitment.choose(2.1, query, renew=False) is None and commitment.point is None
+
+
+def test_a_followed_way_is_turned_away_from_a_corner_in_its_corridor() -> None:
+    """narrow_gap seed 10, exact depth: stopped at a passage's mouth, the jamb's corner 0.36 m away at 47.5 degrees,
+    0.27 m beside the straight corridor of the squeeze (0.30 m): straight ahead the speed law never lets it move."""
+    corner_b, corner_d = np.array([math.radians(47.5)]), np.array([0.36])
+    reach = 0.45 + 0.15
+    heading = passable_heading(0.0, corner_b, corner_d, 0.30, reach)
+    assert heading is not None and heading < 0.0  # away from the corner, the nearest such heading
+    lateral = abs(0.36 * math.sin(math.radians(47.5) - heading))
+    forward = 0.36 * math.cos(math.radians(47.5) - heading)
+    assert lateral >= 0.30 or forward <= 0.0
+    assert heading > -0.5  # not a needless detour: within a few degrees of the first passable one
+    # A free heading is kept as it is; a robot boxed in on every side has none.
+    assert passable_heading(-1.0, corner_b, corner_d, 0.30, reach) == -1.0
+    ring = np.linspace(-math.pi, math.pi, 72, endpoint=False)
+    assert passable_heading(0.0, ring, np.full(ring.size, 0.4), 0.30, reach) is None
+
+
+def test_stall_turn_only_lifts_a_small_turn_of_a_robot_held_still() -> None:
+    assert stall_turn(0.02, 0.0, 0.05, 0.3) == 0.3
+    assert stall_turn(0.02, 0.0, -0.05, 0.3) == -0.3
+    assert stall_turn(-0.01, 0.0, 0.05, 0.3) == 0.3  # an integral wound the other way: still toward the aim
+    assert stall_turn(0.02, 0.1, 0.05, 0.3) == 0.02  # moving: the PID alone
+    assert stall_turn(0.0, 0.0, 0.005, 0.3) == 0.0  # facing the aim
+    assert stall_turn(0.8, 0.0, 0.5, 0.3) == 0.8  # already turning faster
+    assert stall_turn(0.02, 0.0, 0.05, 0.0) == 0.02  # off
+
+
+def test_narrow_gap_is_passed_with_the_commitment_and_not_without() -> None:
+    """Closed loop, exact depth (narrow_gap seed 7, the flip of the issue: the steered heading swapped between the
+    passage and a gap along the wall): with the sub-goal held the robot goes through; without it, a new best way
+    every frame, it times out in front of the passage."""
+    scenario = build_scenario("narrow_gap", 7)
+    held = run_scenario(scenario, SimOptions(depth="oracle"), None)
+    assert held.success and not held.collision, held.outcome
+    fresh = run_scenario(scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(commit_s=0.0))
+    assert not fresh.success and fresh.outcome == "timeout"

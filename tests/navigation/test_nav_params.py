@@ -54,9 +54,9 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     assert set(section) == {info.name for info in describe(ObstacleAvoidanceParams)}
     # 56 + squeeze_margin_m, squeeze_speed (#23), base_frame, frame_prefix (#24) + autostart,
     # latency_compensation, detection_stamp_tolerance_s (#26) + commit_s, commit_switch_m, commit_reach_m,
-    # commit_follow_m, plan_squeeze_cost_m (#23, navigation/commit.py) + footprint_window, footprint_min_points,
-    # footprint_min_height_m (#23, navigation/footprint.py)
-    assert len(set(section)) == 71
+    # commit_follow_m, commit_follow_hold_s, stall_turn_rad_s, plan_squeeze_cost_m (#23, navigation/commit.py)
+    # + footprint_window, footprint_min_points, footprint_min_height_m (#23, navigation/footprint.py)
+    assert len(set(section)) == 73
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 
