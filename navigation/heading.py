@@ -31,6 +31,8 @@ VIEW_MARGIN_RAD = 0.15
 # A followed way's first heading must leave the straight corridor free this far beyond the stop distance, so
 # that the speed law lets the robot move along it (not merely does not stop it), m.
 PASSABLE_BEYOND_STOP_M = 0.15
+# A wanted heading within this of one looked at (``look_once_s``) counts as already looked at, rad.
+LOOKED_TOLERANCE_RAD = 0.3
 
 
 def choose_gap(
@@ -156,6 +158,7 @@ class HeadingDecider:
         self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m)
         self._previous_aim_world: float | None = None
         self._follow_since: float | None = None
+        self._looked: tuple[float, float] | None = None  # (wanted heading in the odometry frame, stamp)
 
     def _plan_query(self, stamp: float, pose: tuple[float, float, float], goal: Goal, thin: float | None) -> PlanQuery:
         """The window's plan as :class:`navigation.commit.Commitment` asks it: the best waypoint (or the kept one).
@@ -198,6 +201,27 @@ class HeadingDecider:
         assert planner is not None and point is not None
         way = planner.waypoint(stamp, pose, point, 0.0, inflation, self.params.commit_follow_m, 0.0)
         return None if way is None else way.bearing
+
+    def _looked_at(self, stamp: float, wanted_world: float) -> bool:
+        """Whether the wanted heading was looked at within ``look_once_s`` and showed no gap toward it."""
+        if self._looked is None or stamp - self._looked[1] > self.params.look_once_s:
+            return False
+        return abs(wrap_angle(wanted_world - self._looked[0])) <= LOOKED_TOLERANCE_RAD
+
+    def _remember_look(
+        self, stamp: float, in_view: bool, desired: float, yaw: float, gaps: Sequence[Gap]
+    ) -> None:
+        """Remember a wanted heading seen inside the view with gaps elsewhere but none leading its way.
+
+        Turned to in place, a wanted heading just outside the view comes into view; when the only gap then lies
+        on the other side, the gap follower turns away from it, it leaves the view, and the rule above turned
+        the robot back: a flip until the run timed out (cluttered_room 17, crowd 3 with exact depth). Looked at
+        once, the result stands for ``look_once_s``.
+        """
+        if self.params.look_once_s <= 0.0 or not gaps or not in_view:
+            return
+        if not any(gap.angle_low <= desired <= gap.angle_high for gap in gaps):
+            self._looked = (wrap_angle(desired + yaw), stamp)
 
     def decide(
         self,
@@ -320,8 +344,9 @@ class HeadingDecider:
         # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
         # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
         in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
-        if gaps and not in_view:
+        if gaps and not in_view and not self._looked_at(stamp, desired + yaw):
             # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
+        self._remember_look(stamp, in_view, desired, yaw, gaps)
         self._previous_aim_world = wrap_angle(aim + yaw)
         return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d, radius, squeezing)

@@ -271,6 +271,13 @@ class CommitParams:
         "toward the aim (0 = the PID alone), rad/s.",
         min_value=0.0,
     )
+    look_once_s: float = param(
+        4.0,
+        "A wanted heading outside the view is turned to once: when, in view, no gap leads its way, its bearing "
+        "(odometry frame) is remembered this long, and while a gap elsewhere is free the robot does not turn "
+        "back to it (0 = it turns to it every time), s.",
+        min_value=0.0,
+    )
     plan_squeeze_cost_m: float = param(
         1.0,
         "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "
