@@ -208,9 +208,7 @@ class HeadingDecider:
             return False
         return abs(wrap_angle(wanted_world - self._looked[0])) <= LOOKED_TOLERANCE_RAD
 
-    def _remember_look(
-        self, stamp: float, in_view: bool, desired: float, yaw: float, gaps: Sequence[Gap]
-    ) -> None:
+    def _remember_look(self, stamp: float, in_view: bool, desired: float, yaw: float, gaps: Sequence[Gap]) -> None:
         """Remember a wanted heading seen inside the view with gaps elsewhere but none leading its way.
 
         Turned to in place, a wanted heading just outside the view comes into view; when the only gap then lies
