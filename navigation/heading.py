@@ -155,7 +155,7 @@ class HeadingDecider:
         )
         self.progress = ProgressWatch(plan.plan_after_s)
         commit = self.params.commit
-        self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m)
+        self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m, commit.look_once_s)
         self._previous_aim_world: float | None = None
         self._follow_since: float | None = None
         self._looked: tuple[float, float] | None = None  # (wanted heading in the odometry frame, stamp)

@@ -273,9 +273,9 @@ class CommitParams:
     )
     look_once_s: float = param(
         4.0,
-        "A wanted heading outside the view is turned to once: when, in view, no gap leads its way, its bearing "
-        "(odometry frame) is remembered this long, and while a gap elsewhere is free the robot does not turn "
-        "back to it (0 = it turns to it every time), s.",
+        "What a look found is remembered this long: a wanted heading outside the view that, turned to, showed no "
+        "gap its way is not turned back to while a gap elsewhere is free, and a held sub-goal given up unreached "
+        "does not come back to displace the next one (0 = neither), s.",
         min_value=0.0,
     )
     plan_squeeze_cost_m: float = param(
