@@ -209,12 +209,15 @@ class HeadingDecider:
         return abs(wrap_angle(wanted_world - self._looked[0])) <= LOOKED_TOLERANCE_RAD
 
     def _remember_look(self, stamp: float, in_view: bool, desired: float, yaw: float, gaps: Sequence[Gap]) -> None:
-        """Remember a wanted heading seen inside the view with gaps elsewhere but none leading its way.
+        """Remember a wanted heading seen inside the view (``in_view``: and the plan steers) with gaps elsewhere but
+        none leading its way.
 
         Turned to in place, a wanted heading just outside the view comes into view; when the only gap then lies
         on the other side, the gap follower turns away from it, it leaves the view, and the rule above turned
         the robot back: a flip until the run timed out (cluttered_room 17, crowd 3 with exact depth). Looked at
-        once, the result stands for ``look_once_s``.
+        once, the result stands for ``look_once_s``. Only while the plan steers: the plain goal-seeking robot
+        followed a gap away from the goal for seconds after one look, and met an obstacle elsewhere
+        (cluttered_room 3 collided).
         """
         if self.params.look_once_s <= 0.0 or not gaps or not in_view:
             return
@@ -342,9 +345,9 @@ class HeadingDecider:
         # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
         # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
         in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
-        if gaps and not in_view and not self._looked_at(stamp, desired + yaw):
+        if gaps and not in_view and not (planning and self._looked_at(stamp, desired + yaw)):
             # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
-        self._remember_look(stamp, in_view, desired, yaw, gaps)
+        self._remember_look(stamp, planning and in_view, desired, yaw, gaps)
         self._previous_aim_world = wrap_angle(aim + yaw)
         return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d, radius, squeezing)

@@ -11,14 +11,12 @@ the window at the heading that turning toward the other one gives).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from depth_node.types import Scan
 from navigation.commit import Commitment, PlanQuery
 from navigation.goals import Goal
-from navigation.heading import HeadingDecider
+from navigation.heading import HeadingChoice, HeadingDecider
 from navigation.local_plan import Waypoint
 from navigation.params import ObstacleAvoidanceParams
 
@@ -34,41 +32,36 @@ def _scan() -> Scan:
     return Scan(-HALF_FOV, HALF_FOV, increment, 0.1, 10.0, ranges)
 
 
-def _aims(look_once_s: float) -> list[float]:
-    """The aims of three frames: the goal heading (-0.75 rad in the odometry frame) just outside the view on the
-    right, then turned a little toward it (just inside the view's margin), then back where the robot began."""
-    params = ObstacleAvoidanceParams(memory_s=0.0, plan_window_m=0.0, look_once_s=look_once_s)
-    decider = HeadingDecider(params)
-    goal = Goal(-0.75, 0.0)
-    scan = _scan()
-    aims = []
-    for stamp, yaw in ((0.0, 0.0), (0.1, -0.1), (0.2, 0.0)):
-        choice = decider.decide(scan, scan.ranges.astype(np.float64), stamp, (0.0, 0.0, yaw), goal, None)
-        aims.append(choice.aim)
-    return aims
+def _choices(look_once_s: float, frames: tuple[tuple[float, float], ...]) -> list[HeadingChoice]:
+    """The decisions of frames (stamp, yaw) with the plan steering (a small window: its sub-goal lies behind the
+    wall, to the right of the view); the goal heading is -0.75 rad in the odometry frame."""
+    params = ObstacleAvoidanceParams(memory_s=0.0, plan_after_s=0.0, plan_window_m=1.0, look_once_s=look_once_s)
+    decider, goal, scan = HeadingDecider(params), Goal(-0.75, 0.0), _scan()
+    ranges = scan.ranges.astype(np.float64)
+    return [decider.decide(scan, ranges, stamp, (0.0, 0.0, yaw), goal, None) for stamp, yaw in frames]
 
 
-def test_a_goal_looked_at_once_with_no_gap_its_way_is_not_turned_back_to() -> None:
-    first, looked, again = _aims(4.0)
-    assert math.isclose(first, -0.75)  # outside the view: turned to in place
-    assert looked > 0.2  # in view now, and the only gap is on the other side
-    assert again > 0.2  # out of view again: the gap is kept, the robot does not turn back
+# Outside the view on the right; turned a little toward it (inside the view's margin); back where it began.
+FRAMES = ((0.0, 0.0), (0.1, -0.15), (0.2, 0.0))
+
+
+def test_a_way_looked_at_once_with_no_gap_toward_it_is_not_turned_back_to() -> None:
+    first, looked, again = _choices(4.0, FRAMES)
+    assert {first.mode, looked.mode, again.mode} == {"plan"}
+    assert first.desired < -HALF_FOV - 0.15 and first.aim == first.desired  # outside the view: turned to
+    assert -HALF_FOV - 0.15 < looked.desired < 0.0 and looked.aim > 0.2  # in view: the only gap is the other side
+    assert again.desired < -HALF_FOV - 0.15 and again.aim > 0.2  # out of view again: the gap is kept
 
 
 def test_without_it_the_robot_turns_back_and_forth() -> None:
-    first, looked, again = _aims(0.0)
-    assert math.isclose(first, -0.75) and looked > 0.2
-    assert math.isclose(again, -0.75)  # the flip: back to the goal outside the view
+    first, looked, again = _choices(0.0, FRAMES)
+    assert first.aim == first.desired and looked.aim > 0.2
+    assert again.aim == again.desired < -HALF_FOV  # the flip: back to the way outside the view
 
 
 def test_the_look_is_forgotten_after_look_once_s() -> None:
-    params = ObstacleAvoidanceParams(memory_s=0.0, plan_window_m=0.0, look_once_s=1.0)
-    decider = HeadingDecider(params)
-    goal, scan = Goal(-0.75, 0.0), _scan()
-    for stamp, yaw in ((0.0, 0.0), (0.1, -0.1)):
-        decider.decide(scan, scan.ranges.astype(np.float64), stamp, (0.0, 0.0, yaw), goal, None)
-    late = decider.decide(scan, scan.ranges.astype(np.float64), 1.5, (0.0, 0.0, 0.0), goal, None)
-    assert math.isclose(late.aim, -0.75)
+    late = _choices(1.0, ((0.0, 0.0), (0.1, -0.15), (1.5, 0.0)))[-1]
+    assert late.aim == late.desired < -HALF_FOV
 
 
 def _script(best: Waypoint, kept: Waypoint | None) -> PlanQuery:
