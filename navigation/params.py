@@ -274,8 +274,8 @@ class CommitParams:
     look_once_s: float = param(
         4.0,
         "While the plan steers, what a look found is remembered this long: a wanted heading outside the view "
-        "that, turned to, showed no gap its way is not turned back to while a gap elsewhere is free, and a held sub-goal given up unreached "
-        "does not come back to displace the next one (0 = neither), s.",
+        "that, turned to, showed no gap its way is not turned back to while a gap elsewhere is free, and a held "
+        "sub-goal given up unreached does not come back to displace the next one (0 = neither), s.",
         min_value=0.0,
     )
     plan_squeeze_cost_m: float = param(
