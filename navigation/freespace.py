@@ -226,6 +226,21 @@ class VirtualScanner:
             self._key = key
         return self._geometry
 
+    def _samples(
+        self, depth: npt.NDArray[np.floating], camera: CameraModel
+    ) -> tuple[ScanGeometry, npt.NDArray[np.float32]]:
+        """The geometry for this depth's size and its decimated pixels, flat: what :meth:`scan` and
+        :meth:`footprint` both read (one definition, so the two cannot sample different pixels).
+
+        Raises:
+            ImageDecodeError: the depth is not a 2-D array.
+        """
+        if depth.ndim != 2:
+            raise ImageDecodeError(f"depth must be a 2-D array, got shape {depth.shape}")
+        height, width = depth.shape
+        geo = self.geometry(camera.rescaled(width, height))
+        return geo, np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
+
     def scan(self, depth: npt.NDArray[np.floating], camera: CameraModel) -> Scan:
         """The nearest in-band point per bearing bin.
 
@@ -236,12 +251,8 @@ class VirtualScanner:
         Raises:
             ImageDecodeError: the depth is not a 2-D array.
         """
-        if depth.ndim != 2:
-            raise ImageDecodeError(f"depth must be a 2-D array, got shape {depth.shape}")
         p = self._params
-        height, width = depth.shape
-        geo = self.geometry(camera.rescaled(width, height))
-        flat = np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
+        geo, flat = self._samples(depth, camera)
         d = flat[geo.order]
         valid = d > 0.0  # False for NaN too
         drop = d * geo.drop_per_depth
@@ -268,12 +279,8 @@ class VirtualScanner:
     def footprint(self, depth: npt.NDArray[np.floating], camera: CameraModel, range_m: float) -> Footprint:
         """Every in-band point of the frame within ``range_m``, and where the frame could see
         (:mod:`navigation.footprint`); the same pixels, band and geometry as :meth:`scan`."""
-        if depth.ndim != 2:
-            raise ImageDecodeError(f"depth must be a 2-D array, got shape {depth.shape}")
         p = self._params
-        height, width = depth.shape
-        geo = self.geometry(camera.rescaled(width, height))
-        flat = np.ascontiguousarray(depth[:: geo.step, :: geo.step], dtype=np.float32).ravel()
+        geo, flat = self._samples(depth, camera)
         band = (p.obstacle_min_height_m, p.obstacle_max_height_m)
         return in_band_points(geo, flat, p.camera_height_m, band, range_m, p.footprint_min_height_m)
 

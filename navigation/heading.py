@@ -149,7 +149,13 @@ class HeadingDecider:
         plan = self.params.plan
         self.memory = ObstacleMemory(plan.memory_s, plan.memory_range_m)
         self.planner = (
-            LocalPlanner(plan.plan_window_m, plan.plan_resolution_m, plan.plan_memory_s, plan.plan_range_m)
+            LocalPlanner(
+                plan.plan_window_m,
+                plan.plan_resolution_m,
+                plan.plan_memory_s,
+                plan.plan_range_m,
+                hold_unseen_m=plan.plan_hold_unseen_m,
+            )
             if plan.plan_window_m > 0.0
             else None
         )

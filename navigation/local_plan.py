@@ -150,10 +150,15 @@ class ProgressWatch:
 class LocalPlanner:
     """The rolling obstacle window and its navigation function (odometry frame, metres)."""
 
-    def __init__(self, window_m: float, resolution_m: float, memory_s: float, max_range_m: float) -> None:
+    def __init__(
+        self, window_m: float, resolution_m: float, memory_s: float, max_range_m: float, hold_unseen_m: float = 0.0
+    ) -> None:
         """Args: window_m: side of the square window; resolution_m: cell size; memory_s: how long a hit
-        is kept when no ray clears it; max_range_m: scan returns beyond this neither mark nor clear."""
+        is kept when no ray clears it; max_range_m: scan returns beyond this neither mark nor clear;
+        hold_unseen_m: hits this close to the robot that a frame cannot see do not age during that frame."""
         self.resolution = float(resolution_m)
+        self.hold_unseen_m = float(hold_unseen_m)
+        self._last_stamp: float | None = None  # the previous integrated frame's stamp (ageing held cells)
         self.cells = max(8, math.ceil(window_m / resolution_m))
         self.memory_s = float(memory_s)
         self.max_range = float(max_range_m)
@@ -283,6 +288,33 @@ class LocalPlanner:
         if footprint is not None:
             self._top[ix[inside], iy[inside]] = 0.0  # no footprint point there: not trusted low (View.min_top_m)
             self._mark_footprint(stamp_s, footprint, pose, min_points)
+        self._hold_unseen(stamp_s, pose, a, footprint)
+
+    def _hold_unseen(
+        self, stamp_s: float, pose: tuple[float, float, float], angles: FloatArray, footprint: Footprint | None
+    ) -> None:
+        """Age by the frame interval only the hits this frame could have seen again: a hit within
+        ``hold_unseen_m`` that lies beside, behind or below the view has its stamp moved on by the interval.
+
+        A thin table leg seen once and then kept beside the robot while it creeps among the legs is otherwise
+        forgotten after ``memory_s`` although it is still there, half a metre away, and the robot drives into
+        it the moment the aim swings past it (thin_legs 6 and 7). A hit the camera can see is cleared by the
+        next ray or renewed by the next return, so only the unseen ones need holding.
+        """
+        last, self._last_stamp = self._last_stamp, float(stamp_s)
+        if self.hold_unseen_m <= 0.0 or last is None or stamp_s <= last:
+            return
+        ix, iy = np.nonzero(self.occupied(last) & (self._hit < stamp_s))  # not marked by this frame
+        bearing, dist = base_polar(self._point[0, ix, iy], self._point[1, ix, iy], pose)
+        near = dist <= self.hold_unseen_m
+        ix, iy, bearing, dist = ix[near], iy[near], bearing[near], dist[near]
+        if footprint is not None:
+            seen = footprint.view.sees(bearing, dist, self._top[ix, iy])
+        elif angles.size:
+            seen = (bearing >= angles[0]) & (bearing <= angles[-1])
+        else:
+            seen = np.zeros(bearing.shape, dtype=bool)
+        self._hit[ix[~seen], iy[~seen]] += stamp_s - last
 
     def _mark_footprint(
         self, stamp_s: float, footprint: Footprint, pose: tuple[float, float, float], min_points: int

@@ -199,6 +199,13 @@ class PlanParams:
     plan_memory_s: float = param(
         20.0, "How long an obstacle cell no later ray has passed through stays in the window, s.", min_value=0.0
     )
+    plan_hold_unseen_m: float = param(
+        0.75,
+        "Window cells within this distance of the robot that the current frame cannot see (beside, behind or "
+        "below the view) do not age toward plan_memory_s: a thin leg beside a robot creeping in clutter is "
+        "not forgotten while it is still there (0 = every cell ages), m.",
+        min_value=0.0,
+    )
     plan_range_m: float = param(
         3.0,
         "Scan returns up to this range mark (and rays clear) the window; farther depth is too coarse, m.",

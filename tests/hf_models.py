@@ -8,8 +8,13 @@ that the output is positive everywhere (an inverse depth must be, to be inverted
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 WEIGHT_STD = 0.2
 
@@ -203,3 +208,25 @@ def save_tiny_zoedepth(directory: Path, seed: int = 0, max_depth: float = 10.0) 
     )
     processor.save_pretrained(directory)
     return directory
+
+
+def export_with_cli(src: Path, out: Path) -> dict[str, Any]:
+    """Run ``depth-node export-hf src --out out`` as a user does; its report (the last stdout line, JSON)."""
+    from depth_node.cli import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["export-hf", str(src), "--out", str(out)]) == 0
+    report: dict[str, Any] = json.loads(buffer.getvalue().strip().splitlines()[-1])
+    return report
+
+
+def metric_agreement(ours: Any, ref: Any) -> tuple[float, float]:
+    """(median relative difference, correlation) of two metric depth maps over the pixels finite in both
+    (which must be nearly all of them): the parity figures of the metric families, no scale fitted."""
+    ok = np.isfinite(ours) & np.isfinite(ref)
+    assert ok.mean() > 0.99
+    return (
+        float(np.median(np.abs(ours[ok] - ref[ok]) / ref[ok])),
+        float(np.corrcoef(ours[ok], ref[ok])[0, 1]),
+    )

@@ -33,10 +33,11 @@ def test_the_paper_pid_is_memory_off_plan_off_and_everything_else_default() -> N
         assert not baseline.footprint_window
         assert (baseline.commit_s, baseline.commit_follow_m, baseline.stall_turn_rad_s) == (0.0, 0.0, 0.0)
         assert baseline.look_once_s == 0.0
+        assert baseline.plan_hold_unseen_m == 0.0
     assert default.squeeze_margin_m < default.safety_margin_m
     assert default.footprint_window
     assert min(default.commit_s, default.commit_follow_m, default.stall_turn_rad_s, default.look_once_s) > 0.0
-    assert default.memory_s > 0.0 and default.plan_window_m > 0.0
+    assert default.memory_s > 0.0 and default.plan_window_m > 0.0 and default.plan_hold_unseen_m > 0.0
 
 
 @pytest.mark.parametrize("config", ["controller_paper_pid.yaml", "controller_memory.yaml"])

@@ -217,3 +217,45 @@ def test_wavefront_equals_dijkstra_and_a_limited_one_is_exact_within_its_sweeps(
         np.testing.assert_allclose(wavefront(blocked, seed), reference, atol=1e-9)
         near = reference <= 6.0  # at most 6 moves away from a seed (every move is >= 1 cell)
         np.testing.assert_allclose(wavefront(blocked, seed, max_sweeps=6)[near], reference[near], atol=1e-9)
+
+
+def _hold_planner(hold_m: float) -> LocalPlanner:
+    return LocalPlanner(window_m=6.0, resolution_m=0.1, memory_s=20.0, max_range_m=3.0, hold_unseen_m=hold_m)
+
+
+def test_a_leg_kept_beside_the_view_is_not_forgotten_and_is_cleared_once_seen_empty() -> None:
+    """thin_legs 6 and 7: a leg seen once, then beside the robot for longer than ``memory_s`` while it creeps."""
+    fan = np.linspace(-0.55, 0.55, 64)
+    near_bin, far_bin = int(np.argmin(np.abs(fan))), int(np.argmin(np.abs(fan - 0.26)))
+    near_leg = (0.5 * math.cos(fan[near_bin]), 0.5 * math.sin(fan[near_bin]))  # half a metre ahead
+    far_leg = (2.1 * math.cos(fan[far_bin]), 2.1 * math.sin(fan[far_bin]))  # 2.1 m ahead, to the left
+    legs = (near_leg, far_leg)
+    results = {}
+    for hold in (0.0, 0.75):
+        planner = _hold_planner(hold)
+        ranges = np.full(fan.size, np.inf)
+        ranges[near_bin], ranges[far_bin] = 0.5, 2.1
+        planner.integrate(0.0, fan, ranges, (0.0, 0.0, 0.0))
+        for leg in legs:
+            assert planner.occupied(0.0)[_cell(planner, *leg)]
+        # Turned left by 90 degrees, both legs are beside the view for 30 s (the fan sees nothing).
+        for k in range(1, 301):
+            planner.integrate(0.1 * k, fan, np.full(fan.size, np.inf), (0.0, 0.0, math.pi / 2))
+        results[hold] = {leg: bool(planner.occupied(30.0)[_cell(planner, *leg)]) for leg in legs}
+        if hold > 0.0:
+            # Facing it again, a ray through the leg's cell that returns far beyond clears it as before.
+            planner.integrate(30.1, fan, np.full(fan.size, np.inf), (0.0, 0.0, 0.0))
+            assert not planner.occupied(30.1)[_cell(planner, *near_leg)]
+    assert results[0.0] == {near_leg: False, far_leg: False}  # main's window: aged out although still there
+    assert results[0.75] == {near_leg: True, far_leg: False}  # held within hold_unseen_m only
+
+
+def test_thin_legs_seed_6_collides_without_holding_the_unseen_leg() -> None:
+    """Oracle depth, thin_legs seed 6: the leg seen at 1 s ages out of the window at 21 s, still beside the robot."""
+    scenario = build_scenario("thin_legs", 6)
+    forgetting = run_scenario(
+        scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(plan_hold_unseen_m=0.0)
+    )
+    holding = run_scenario(scenario, SimOptions(depth="oracle"), None)
+    assert forgetting.collision
+    assert not holding.collision

@@ -21,9 +21,8 @@ import pytest
 pytest.importorskip("transformers")
 
 from depth_node.camera import CameraModel
-from depth_node.cli import main
 from depth_node.estimator import OnnxEstimator
-from tests.hf_models import smooth_image
+from tests.hf_models import export_with_cli, metric_agreement, smooth_image
 
 SIZE = 256  # the processor's size (the published model: 1536)
 
@@ -109,22 +108,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     root = tmp_path_factory.mktemp("depth_pro")
     src = _save_tiny(root / "hf_depth_pro")
     out = root / "depth_pro.onnx"
-    import contextlib
-    import io
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        assert main(["export-hf", str(src), "--out", str(out)]) == 0
-    return src, out, json.loads(buffer.getvalue().strip().splitlines()[-1])
-
-
-def _agreement(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
-    ok = np.isfinite(ours) & np.isfinite(ref)
-    assert ok.mean() > 0.99
-    return (
-        float(np.median(np.abs(ours[ok] - ref[ok]) / ref[ok])),
-        float(np.corrcoef(ours[ok], ref[ok])[0, 1]),
-    )
+    return src, out, export_with_cli(src, out)
 
 
 def test_export_carries_a_metric_spec_at_a_normalised_focal(exported: Any) -> None:
@@ -157,7 +141,7 @@ def test_node_matches_transformers_in_metres(exported: Any, use_fov_head: bool) 
     camera = CameraModel(w, h, 3 * fx if use_fov_head else fx, fx, (w - 1) / 2, (h - 1) / 2)
     got = estimator.predict_outputs(rgb, camera, focal_known=not use_fov_head)
     assert (got.fov_deg is not None) == use_fov_head
-    median, corr = _agreement(got.depth.astype(np.float64), ref)
+    median, corr = metric_agreement(got.depth.astype(np.float64), ref)
     assert median < 0.01 and corr > 0.99, (median, corr)
 
 

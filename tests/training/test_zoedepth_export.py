@@ -12,8 +12,6 @@ for it here. Floor: median relative difference < 1 %, correlation > 0.99 (metric
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +26,7 @@ pytest.importorskip("transformers")
 from depth_node.camera import CameraModel
 from depth_node.cli import main
 from depth_node.estimator import OnnxEstimator
-from tests.hf_models import save_tiny_zoedepth, smooth_image
+from tests.hf_models import export_with_cli, metric_agreement, save_tiny_zoedepth, smooth_image
 
 TUM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tum_rgbd" / "1.png"
 
@@ -67,10 +65,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     root = tmp_path_factory.mktemp("zoedepth")
     src = save_tiny_zoedepth(root / "hf_zoedepth")
     out = root / "zoedepth.onnx"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        assert main(["export-hf", str(src), "--out", str(out)]) == 0
-    return src, out, json.loads(buffer.getvalue().strip().splitlines()[-1])
+    return src, out, export_with_cli(src, out)
 
 
 def _image(source: str) -> np.ndarray:
@@ -79,15 +74,6 @@ def _image(source: str) -> np.ndarray:
     if not TUM.is_file():
         pytest.skip(f"{TUM} is absent (the shared data set)")
     return np.ascontiguousarray(cv2.imread(str(TUM))[:, :, ::-1])
-
-
-def _agreement(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
-    ok = np.isfinite(ours) & np.isfinite(ref)
-    assert ok.mean() > 0.99
-    return (
-        float(np.median(np.abs(ours[ok] - ref[ok]) / ref[ok])),
-        float(np.corrcoef(ours[ok], ref[ok])[0, 1]),
-    )
 
 
 def _node(out: Path, rgb: np.ndarray, **overrides: Any) -> np.ndarray:
@@ -113,7 +99,7 @@ def test_node_matches_transformers_pipeline_in_metres(exported: Any, pipeline_de
     rgb = _image(source)
     ref = pipeline_depth(src, rgb)
     assert ref.shape == rgb.shape[:2] and float(ref.std() / ref.mean()) > 0.05  # varied, not a constant map
-    median, corr = _agreement(_node(out, rgb), ref)
+    median, corr = metric_agreement(_node(out, rgb), ref)
     assert median < 0.01 and corr > 0.99, (median, corr)
 
 
@@ -127,8 +113,8 @@ def test_the_comparison_sees_each_convention(exported: Any, pipeline_depth: Any,
     src, out, _ = exported
     rgb = _image("synthetic")
     ref = pipeline_depth(src, rgb)
-    right, _ = _agreement(_node(out, rgb), ref)
-    bad, _ = _agreement(_node(out, rgb, **wrong), ref)
+    right, _ = metric_agreement(_node(out, rgb), ref)
+    bad, _ = metric_agreement(_node(out, rgb, **wrong), ref)
     assert bad > 3 * right, (wrong, bad, right)
 
 
