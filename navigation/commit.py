@@ -54,11 +54,12 @@ class Commitment:
         self.point = None
         self.dropped = []
 
-    def choose(self, stamp_s: float, plan: PlanQuery, renew: bool = True) -> Waypoint | None:
+    def choose(self, stamp_s: float, plan: PlanQuery, renew: bool = True, still: bool = True) -> Waypoint | None:
         """The waypoint to steer for now: the held sub-goal while it stands, else the plan's best one (held).
 
         ``renew`` False (the plan has handed back to the gap follower): only the held sub-goal is driven to,
-        until it is reached, blocked or too old; then None, and no new one is chosen.
+        until it is reached, blocked or too old; then None, and no new one is chosen. ``still``: whether the
+        robot nearly stands still; only then is a sub-goal given up remembered (``recall_s``).
         """
         if self.hold_s <= 0.0:
             return plan(None, 0.0) if renew else None
@@ -68,7 +69,7 @@ class Commitment:
             return None
         way = plan(keep, self.switch_m)
         if keep is not None and way is not None and (way.x, way.y) != keep and renew and self.recall_s > 0.0:
-            held = self._recalled(stamp_s, plan, keep, way)
+            held = self._recalled(stamp_s, plan, keep, way, still)
             if held is not None:
                 return held
         if way is None:
@@ -91,7 +92,9 @@ class Commitment:
         self.switches += 1
         return way
 
-    def _recalled(self, stamp_s: float, plan: PlanQuery, keep: tuple[float, float], way: Waypoint) -> Waypoint | None:
+    def _recalled(
+        self, stamp_s: float, plan: PlanQuery, keep: tuple[float, float], way: Waypoint, still: bool
+    ) -> Waypoint | None:
         """The held sub-goal again when the way replacing it leads to one given up within ``recall_s``.
 
         In front of a cabinet whose face toward the way was never in view (cluttered_room seed 17, exact depth),
@@ -99,13 +102,19 @@ class Commitment:
         second-best one opened the first again, 3 m better, and turning back to it blocked it; the robot turned
         to and fro in place for 30 s. What a look found stands a while: a sub-goal given up unreached does not
         come back to displace the one held, as long as that one is reachable at all.
+
+        Only a sub-goal given up while the robot nearly stands still is remembered: turning in place, each yaw
+        is a look, and a way that closes at one of them was looked at. Driving toward it, a way that closes for
+        one frame (the model's soft passage edges: narrow_gap seed 1) is a flicker, and remembered it sent the
+        robot round the room instead of through the passage it was entering.
         """
         self.dropped = [d for d in self.dropped if stamp_s - d[2] <= self.recall_s]
         if any(math.hypot(way.x - x, way.y - y) < DROPPED_NEAR_M for x, y, _ in self.dropped):
             held = plan(keep, math.inf)
             if held is not None and (held.x, held.y) == keep:
                 return held
-        self.dropped.append((keep[0], keep[1], float(stamp_s)))
+        if still:
+            self.dropped.append((keep[0], keep[1], float(stamp_s)))
         return None
 
 

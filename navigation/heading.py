@@ -33,6 +33,9 @@ VIEW_MARGIN_RAD = 0.15
 PASSABLE_BEYOND_STOP_M = 0.15
 # A wanted heading within this of one looked at (``look_once_s``) counts as already looked at, rad.
 LOOKED_TOLERANCE_RAD = 0.3
+# Below this speed over the last frame interval the robot counts as standing still: what it finds while turning
+# in place is a look (``look_once_s``); what it finds while driving may be a one-frame flicker, m/s.
+STILL_MPS = 0.05
 
 
 def choose_gap(
@@ -165,6 +168,14 @@ class HeadingDecider:
         self._previous_aim_world: float | None = None
         self._follow_since: float | None = None
         self._looked: tuple[float, float] | None = None  # (wanted heading in the odometry frame, stamp)
+        self._last_pose: tuple[float, float, float] | None = None  # (x, y, stamp) of the previous frame
+
+    def _still(self, stamp: float, pose: tuple[float, float, float]) -> bool:
+        """Whether the robot moved slower than ``STILL_MPS`` since the previous frame (False on the first)."""
+        last, self._last_pose = self._last_pose, (pose[0], pose[1], stamp)
+        if last is None or stamp <= last[2]:
+            return False
+        return math.hypot(pose[0] - last[0], pose[1] - last[1]) < STILL_MPS * (stamp - last[2])
 
     def _plan_query(self, stamp: float, pose: tuple[float, float, float], goal: Goal, thin: float | None) -> PlanQuery:
         """The window's plan as :class:`navigation.commit.Commitment` asks it: the best waypoint (or the kept one).
@@ -257,6 +268,7 @@ class HeadingDecider:
         desired = target.bearing_rad if target is not None else wrap_angle(goal_heading - yaw)
         planned = None
         planning = False
+        still = self._still(stamp, pose)
         if self.planner is not None:
             self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points)
             engaged = target is None and self.progress.update(stamp, goal.progress(pose))
@@ -265,7 +277,9 @@ class HeadingDecider:
             finishing = target is None and not engaged and self.commitment.point is not None
             way = None
             if engaged or finishing:
-                way = self.commitment.choose(stamp, self._plan_query(stamp, pose, goal, thin), renew=engaged)
+                way = self.commitment.choose(
+                    stamp, self._plan_query(stamp, pose, goal, thin), renew=engaged, still=still
+                )
             else:
                 self.commitment.reset()
             planning = engaged or way is not None
