@@ -6,13 +6,18 @@ The flip it removes (crowd seed 3 with exact depth, 25 s standing still): the go
 edge, so the robot turns toward it; a few degrees later the goal counts as in view, the only gap is on the other
 side and the gap follower turns back; the goal leaves the view again, and so on. A held sub-goal given up
 unreached does not come back to displace the next one (cluttered_room seed 17: two sub-goals, each blocked in
-the window at the heading that turning toward the other one gives).
+the window at the heading that turning toward the other one gives). Only while the robot nearly stands still:
+driving into narrow_gap seed 1's passage with the model, a way closed for one frame was a flicker, and
+remembering it sent the robot round the room.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from depth_node.evaluation.scenarios import build_scenario
+from depth_node.simulation.in_process import run_scenario
+from depth_node.simulation.options import SimOptions
 from depth_node.types import Scan
 from navigation.commit import Commitment, PlanQuery
 from navigation.goals import Goal
@@ -103,3 +108,49 @@ def test_a_recalled_sub_goal_still_replaces_a_held_one_that_is_blocked() -> None
     commitment.choose(0.1, _script(a, None))
     commitment.choose(0.2, _script(b, None))  # A's way is blocked now: B again
     assert commitment.point == (1.0, -0.5)
+
+
+def _flicker(still: bool) -> list[tuple[float, float] | None]:
+    """narrow_gap 1 with the model: A (the passage) is held, its way closes for one frame (a soft edge) and B
+    (round the room) is taken; the next frame A's way is open again and 3 m better."""
+    a, b = Waypoint(1.0, -0.5, -0.5, 1.0, 4.1), Waypoint(-1.0, 1.0, 2.4, 1.0, 7.1)
+    commitment = Commitment(hold_s=4.0, switch_m=1.0, reach_m=0.3, recall_s=4.0)
+    held = []
+    for stamp, query in ((0.0, _script(a, None)), (0.1, _script(b, None)), (0.2, _script(a, b)), (0.3, _script(a, b))):
+        commitment.choose(stamp, query, still=still)
+        held.append(commitment.point)
+    return held
+
+
+def test_a_sub_goal_given_up_while_driving_is_not_remembered() -> None:
+    # Driving: the closed frame was a flicker, the passage comes back.
+    assert _flicker(still=False) == [(1.0, -0.5), (-1.0, 1.0), (1.0, -0.5), (1.0, -0.5)]
+    # Standing still (turning in place, each yaw a look): the same frames keep B, as in cluttered_room 1.
+    assert _flicker(still=True) == [(1.0, -0.5), (-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0)]
+
+
+def test_the_decider_remembers_a_sub_goal_given_up_only_while_nearly_standing_still() -> None:
+    """The speed over the last frame interval, from the odometry poses the decision gets (0.1 s frames)."""
+    decider = HeadingDecider(ObstacleAvoidanceParams())
+    still = [
+        decider._still(stamp, pose)
+        for stamp, pose in (
+            (0.0, (0.0, 0.0, 0.0)),  # first frame: no speed known
+            (0.1, (0.0, 0.0, 0.5)),  # turning in place
+            (0.2, (0.002, 0.0, 0.9)),  # creeping at 0.02 m/s
+            (0.3, (0.022, 0.0, 0.9)),  # driving at 0.2 m/s (the squeeze speed)
+        )
+    ]
+    assert still == [False, True, True, False]
+
+
+def test_cluttered_room_seed_1_needs_what_a_look_found() -> None:
+    """Exact depth, cluttered_room seed 1: standing in a pocket, the held sub-goal's way closes at one yaw and
+    opens at the next; remembering the one given up while turning in place lets the robot leave the other way."""
+    scenario = build_scenario("cluttered_room", 1)
+    forgetting = run_scenario(
+        scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(look_once_s=0.0)
+    )
+    remembering = run_scenario(scenario, SimOptions(depth="oracle"), None)
+    assert forgetting.outcome == "timeout"
+    assert remembering.outcome == "goal" and not remembering.collision
