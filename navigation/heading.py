@@ -365,7 +365,7 @@ class HeadingDecider:
         # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
         # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
         in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
-        if gaps and not in_view and not (planning and self._looked_at(stamp, desired + yaw)):
+        if gaps and not in_view and follow is None and not (planning and self._looked_at(stamp, desired + yaw)):
             # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
             aim = desired
         self._remember_look(stamp, planning and in_view, desired, yaw, gaps)
