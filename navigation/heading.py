@@ -366,7 +366,10 @@ class HeadingDecider:
         # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
         in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
         if gaps and not in_view and follow is None and not (planning and self._looked_at(stamp, desired + yaw)):
-            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
+            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning). Not
+            # while the window's way is followed: the way knows the sub-goal's straight bearing is blocked, and a
+            # sliver gap opening at the view's edge turned the robot back to it each time it turned along the way
+            # (thin_legs seed 13, exact depth: rocking in place for 20 s).
             aim = desired
         self._remember_look(stamp, planning and in_view, desired, yaw, gaps)
         self._previous_aim_world = wrap_angle(aim + yaw)

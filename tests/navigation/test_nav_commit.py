@@ -224,3 +224,12 @@ def test_narrow_gap_is_passed_with_the_commitment_and_not_without() -> None:
     assert held.success and not held.collision, held.outcome
     fresh = run_scenario(scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(commit_s=0.0))
     assert not fresh.success and fresh.outcome == "timeout"
+
+
+def test_a_followed_way_is_not_overridden_by_a_turn_to_the_sub_goal() -> None:
+    """Closed loop, exact depth, thin_legs seed 13: in a pocket among legs, the held sub-goal lies out of view on
+    the right and the window's way to it starts on the left. Each time the robot turned left along the way, a
+    sliver gap opened at the view's left edge, and the turn to an out-of-view wanted heading sent it right again:
+    it rocked in place for 20 s until the run timed out. The way followed now keeps the aim."""
+    run = run_scenario(build_scenario("thin_legs", 13), SimOptions(depth="oracle"), None)
+    assert run.success and not run.collision, run.outcome
