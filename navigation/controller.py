@@ -24,7 +24,13 @@ import numpy.typing as npt
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
 from navigation.commit import stall_turn
-from navigation.detected import DetectedObstacle, close_scan, detected_obstacles, detection_marks
+from navigation.detected import (
+    DetectedObstacle,
+    close_scan,
+    detected_obstacles,
+    detection_marks,
+    missed_by_depth,
+)
 from navigation.footprint import Footprint
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges
 from navigation.fusion import fuse_detections
@@ -345,7 +351,8 @@ class Controller:
         assert depth is not None and camera is not None
         if not self.params.detection_obstacles or not self._fresh_detections(now_s):
             return []
-        return detected_obstacles(self._detections, depth, camera, self.params)
+        assert self._scan is not None
+        return missed_by_depth(self._scan, detected_obstacles(self._detections, depth, camera, self.params))
 
     def _decide(self, now_s: float) -> Decision:
         p = self.params

@@ -50,6 +50,9 @@ FloatArray = npt.NDArray[np.float64]
 
 # ``detection_obstacle_classes`` entry that counts every class (people still excepted).
 ALL_CLASSES = "*"
+# A scan return this far beyond an obstacle's front still counts as the depth showing it (the depth's own
+# error, the box's slant), m.
+DEPTH_SHOWS_M = 0.3
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,28 @@ def spanned_bins(scan: Scan, obstacle: DetectedObstacle) -> npt.NDArray[np.bool_
     """The bins of ``scan`` any part of which overlaps the obstacle's bearings."""
     angles, half = scan.angles, 0.5 * scan.angle_increment
     return (angles + half >= obstacle.bearing_low) & (angles - half <= obstacle.bearing_high)
+
+
+def missed_by_depth(scan: Scan, obstacles: Iterable[DetectedObstacle]) -> list[DetectedObstacle]:
+    """The obstacles the depth's own scan does not show: fewer than half the bins each spans hold a return (or a
+    too-close one) nearer than its front plus ``DEPTH_SHOWS_M``.
+
+    Where the depth shows the object (a tall box, anything with exact depth) the scan and the footprint already
+    hold it, better than a 2-D box can (its far side, its real height); the detection would add only its noise.
+    """
+    angles, ranges = scan.angles, scan.ranges.astype(np.float64)
+    out = []
+    for o in obstacles:
+        inside = spanned_bins(scan, o)
+        if not inside.any():
+            out.append(o)
+            continue
+        limit = o.forward_m / np.cos(np.clip(angles[inside], -1.5, 1.5)) + DEPTH_SHOWS_M
+        with np.errstate(invalid="ignore"):
+            shown = ranges[inside] <= limit  # NaN (not measured) and +inf (nothing) do not show it
+        if np.count_nonzero(shown) < 0.5 * shown.size:
+            out.append(o)
+    return out
 
 
 def detection_marks(
