@@ -139,7 +139,7 @@ def detected_obstacles(
             continue
         cu, cv, w, h = box
         bottom, top = cv + 0.5 * h, cv - 0.5 * h
-        clipped = bottom >= rows - 0.5
+        clipped = bool(bottom >= rows - 0.5)
         contact = floor_point(cam, cu, min(bottom, rows - 0.5), height, pitch)
         by_depth, _ = robust_depth(depth, box, p.box_margin, p.depth_percentile, p.min_valid_pixels, forward_per_depth)
         candidates = [c for c in (contact[0] if contact is not None else math.nan, by_depth) if c > 0.0]
