@@ -4,7 +4,9 @@ The controller never reads a clock: every input carries its stamp and :meth:`Con
 the time, so a bag replay or a simulation gives the same commands as the live node, run after run.
 
 One decision is made per new depth frame (the scan is the measurement): detections are fused with that
-depth, the followed target (if any) is chosen, the heading decision (:mod:`navigation.heading`: gap follower
+depth, those of ``detection_obstacle_classes`` that the depth does not show close their scan bins at their
+ground contact and mark the window (:mod:`navigation.detected`), the followed target (if any) is chosen, the
+heading decision (:mod:`navigation.heading`: gap follower
 and local plan) picks the aim, and the speed and turn law (:mod:`navigation.speed_law`: simple-pid with
 ``dt`` from the depth stamps, speed from the clearance and people) turns it into a twist.
 :meth:`Controller.step`, called by the control timer, applies the watchdog (blind: zero twist at once, with
