@@ -30,11 +30,10 @@ def test_the_paper_pid_is_memory_off_plan_off_and_everything_else_default() -> N
     # Our additions are off in both baselines (no squeezing) and on by default ("+ everything").
     for baseline in (paper, memory):
         assert baseline.squeeze_margin_m == baseline.safety_margin_m
-        assert baseline.squeeze_last_margin_m >= baseline.squeeze_margin_m  # no last look either
         assert not baseline.footprint_window
         assert (baseline.commit_s, baseline.commit_follow_m, baseline.stall_turn_rad_s) == (0.0, 0.0, 0.0)
         assert baseline.plan_hold_unseen_m == 0.0
-    assert default.squeeze_last_margin_m < default.squeeze_margin_m < default.safety_margin_m
+    assert default.squeeze_margin_m < default.safety_margin_m
     assert default.footprint_window
     assert min(default.commit_s, default.commit_follow_m, default.stall_turn_rad_s) > 0.0
     assert default.memory_s > 0.0 and default.plan_window_m > 0.0 and default.plan_hold_unseen_m > 0.0

@@ -7,14 +7,13 @@ import dataclasses
 import pytest
 
 from navigation.params import ObstacleAvoidanceParams
-from navigation.squeeze import squeeze_radii, squeeze_radius
+from navigation.squeeze import squeeze_radius
 from tests.navigation.scenes import Box
 from tests.navigation.test_nav_controller import run_static
 
 # A 0.25 m robot with the default 0.10 m margin needs 0.70 m; with the 0.05 m squeeze margin 0.60 m.
 P = ObstacleAvoidanceParams(control_rate_hz=10.0, robot_radius_m=0.25)
 OFF = dataclasses.replace(P, squeeze_margin_m=P.safety_margin_m)
-NO_LAST_LOOK = dataclasses.replace(P, squeeze_last_margin_m=P.squeeze_margin_m)  # main before #23g
 
 
 def _wall_with_gap(width: float, distance: float = 1.0) -> list[Box]:
@@ -28,29 +27,6 @@ def test_squeeze_radius_is_off_at_or_above_the_safety_margin() -> None:
     assert squeeze_radius(P) == pytest.approx(0.30)
     assert squeeze_radius(OFF) is None
     assert squeeze_radius(dataclasses.replace(P, squeeze_margin_m=0.5)) is None
-
-
-def test_the_last_look_comes_after_the_squeeze_and_switches_off_with_it() -> None:
-    assert squeeze_radii(P) == pytest.approx((0.30, 0.27))
-    assert squeeze_radii(NO_LAST_LOOK) == pytest.approx((0.30,))
-    assert squeeze_radii(OFF) == ()  # no squeeze, no last look (the baselines)
-    assert squeeze_radii(dataclasses.replace(P, squeeze_last_margin_m=0.07)) == pytest.approx((0.30,))
-
-
-def test_a_passage_the_squeeze_margin_closes_is_taken_at_the_last_look_margin_slowly() -> None:
-    """0.62 m for a 0.50 m robot: the 0.05 m squeeze margin needs 0.60 m, and with the scan's bins (half a bin each
-    side) it turns in place in front of it (main's rule); the 0.02 m last look needs 0.54 m and drives through the
-    middle at no more than the squeeze speed."""
-    walls = _wall_with_gap(0.62)
-    before = run_static(NO_LAST_LOOK, walls, steps=30)[-1]
-    assert before.mode == "blocked" and before.linear_x == 0.0
-    last = run_static(P, walls, steps=30)[-1]
-    assert last.mode == "goal" and "margin 0.02 m" in last.reason, last.reason
-    assert 0.0 < last.linear_x <= P.squeeze_speed
-    assert abs(last.chosen_heading_rad) < 0.05
-    # The ordinary squeeze still keeps its own margin where it finds a way.
-    squeezed = run_static(P, _wall_with_gap(0.66), steps=30)[-1]
-    assert "margin 0.05 m" in squeezed.reason, squeezed.reason
 
 
 def test_a_gap_of_one_and_a_half_robot_widths_is_squeezed_through_slowly() -> None:
@@ -67,4 +43,3 @@ def test_a_wide_gap_is_not_squeezed_and_a_wall_still_blocks() -> None:
     wide = run_static(P, _wall_with_gap(1.2), steps=30)[-1]
     assert "squeezing" not in wide.reason
     assert run_static(P, _wall_with_gap(0.4))[-1].mode == "blocked"  # narrower than the robot: no way
-    assert run_static(P, _wall_with_gap(0.52))[-1].mode == "blocked"  # wider than the robot, not by 2 x 0.02 m
