@@ -374,8 +374,7 @@ class Controller:
         clearance = min(clearance, float(np.min(near_d[ahead] * np.cos(near_b[ahead]), initial=math.inf)))
         linear, reason, target_distance = self.law.speed(clearance, obstacles, choice.aim, target, choice.half_fov)
         if choice.squeezing and linear > p.squeeze_speed:
-            margin = choice.radius - p.robot_radius_m
-            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {margin:.2f} m)"
+            linear, reason = p.squeeze_speed, f"squeezing through a narrow gap (margin {p.squeeze_margin_m:.2f} m)"
         # Old depth: until the next frame is decided on, the robot drives on this one, blind for the frame's
         # age plus the interval between frames; it must be able to stop within what it can see (as Nav2's
         # collision monitor limits speed by its time to collision).

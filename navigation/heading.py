@@ -24,7 +24,7 @@ from navigation.local_plan import LocalPlanner, ProgressWatch, Waypoint
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.pose import wrap_angle
-from navigation.squeeze import squeeze_radii, squeeze_radius
+from navigation.squeeze import squeeze_radius
 
 # How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.
 VIEW_MARGIN_RAD = 0.15
@@ -277,14 +277,12 @@ class HeadingDecider:
         previous = None if self._previous_aim_world is None else wrap_angle(self._previous_aim_world - yaw)
         mode = "target" if target is not None else ("plan" if planning else "goal")
         squeezing = False
-        for look in () if gaps else squeeze_radii(p):  # no ordinary gap: look again with thinner margins
-            thin_blocked = headings_blocked_by(angles, bearings, distances, look) | unseen_blocks(
-                angles, unseen_b, unseen_d, look
+        if not gaps and thin is not None:  # no ordinary gap: look again with the thin margin
+            thin_blocked = headings_blocked_by(angles, bearings, distances, thin) | unseen_blocks(
+                angles, unseen_b, unseen_d, thin
             )
-            gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, look)
-            if gaps:
-                radius, squeezing = look, True
-                break
+            gaps = find_gaps(p, angles, ranges, unknown, scan.angle_increment, thin_blocked, thin)
+            radius, squeezing = (thin, True) if gaps else (radius, False)
         follow = None
         holding = planning and self._follow_since is not None and stamp - self._follow_since < p.commit_follow_hold_s
         if (not gaps or holding) and planning and self.commitment.point is not None and p.commit_follow_m > 0.0:

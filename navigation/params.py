@@ -169,13 +169,6 @@ class GapParams:
         min_value=0.0,
     )
     squeeze_speed: float = param(0.2, "Forward speed limit while squeezing through a narrow gap, m/s.", min_value=0.0)
-    squeeze_last_margin_m: float = param(
-        0.02,
-        "When squeeze_margin_m leaves no gap either: a last look with this thinner margin before turning in place "
-        "(model depth's soft edges narrow a passage by a few cm, differently every frame; navigation/squeeze.py); "
-        ">= squeeze_margin_m switches it off, m.",
-        min_value=0.0,
-    )
 
 
 @dataclass(frozen=True)
