@@ -20,10 +20,11 @@ from navigation.commit import Commitment, PlanQuery, passable_heading
 from navigation.footprint import Footprint, unseen_blocks
 from navigation.freespace import gaps_from_ranges
 from navigation.goals import Goal
-from navigation.local_plan import LocalPlanner, ProgressWatch, Waypoint
+from navigation.local_plan import LocalPlanner, Waypoint
 from navigation.memory import ObstacleMemory, headings_blocked_by
 from navigation.params import ObstacleAvoidanceParams
 from navigation.pose import wrap_angle
+from navigation.progress import ProgressWatch
 from navigation.squeeze import squeeze_radius
 
 # How far beyond the edge of the view a goal still counts as in view (hysteresis against flipping), rad.

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from navigation.footprint import Footprint, View, footprint_cells
+from navigation.grid import shifted, wavefront
 from navigation.memory import base_polar
 from navigation.pose import wrap_angle
 
@@ -52,99 +51,6 @@ class Waypoint:
     bearing: float
     path_m: float
     score: float
-
-
-# 8-connected moves. Path lengths overrate headings between the axes and the diagonals by up to 8 %, which
-# bends a plan in open space toward those directions; the gap follower steers the last metre anyway. (16-connected
-# moves remove most of that, but measured worse in the simulator's cluttered rooms: 7/10 against 8/10.)
-_STRAIGHT = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.uint8)  # erosion kernels: the 4 + 4 neighbours
-_DIAGONAL = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]], dtype=np.uint8)
-
-
-def _shifted(a: npt.NDArray[Any], di: int, dj: int, fill: object) -> npt.NDArray[Any]:
-    """``out[i, j] = a[i + di, j + dj]`` where that exists, ``fill`` elsewhere."""
-    out = np.full_like(a, fill)
-    n, m = a.shape
-    out[max(0, -di) : n - max(0, di), max(0, -dj) : m - max(0, dj)] = a[
-        max(0, di) : n - max(0, -di), max(0, dj) : m - max(0, -dj)
-    ]
-    return out
-
-
-def inflate(occupied: BoolArray, radius_cells: float) -> BoolArray:
-    """Cells within ``radius_cells`` of an occupied cell (the robot's centre may not enter them)."""
-    out = occupied.copy()
-    reach = math.floor(radius_cells)
-    for di in range(-reach, reach + 1):
-        for dj in range(-reach, reach + 1):
-            if (di or dj) and di * di + dj * dj <= radius_cells * radius_cells:
-                out |= _shifted(occupied, di, dj, False)
-    return out
-
-
-def _erode(cost: FloatArray, kernel: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
-    """The smallest neighbour under ``kernel`` of every cell, +inf beyond the border."""
-    return cv2.erode(cost, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=math.inf)
-
-
-def wavefront(blocked: BoolArray, seed_cost: FloatArray, max_sweeps: int | None = None) -> FloatArray:
-    """Shortest 8-connected path cost (in cells) from each free cell to the cheapest seed.
-
-    ``seed_cost`` holds each cell's cost before any move (+inf for no seed); blocked cells stay +inf. Each
-    sweep relaxes every cell from its neighbours at once: two grey-level erosions (the cheapest straight
-    and the cheapest diagonal neighbour, OpenCV, +inf beyond the border) plus the move's length. A sweep
-    thus extends every shortest path by one move, so after ``k`` sweeps each cell whose shortest path has
-    at most ``k`` moves holds its exact cost, and the sweeps stop when nothing changes. (The former
-    eight shifted numpy views per sweep gave the same costs at three times the price; a planning frame
-    paid it twice, 10-40 ms on a busy machine.)
-    """
-    n, m = blocked.shape
-    cost = np.where(blocked, np.inf, np.asarray(seed_cost, dtype=np.float64))
-    diagonal = math.sqrt(2.0)
-    for _ in range(max_sweeps or 4 * (n + m)):
-        straight = np.asarray(_erode(cost, _STRAIGHT), dtype=np.float64)
-        corner = np.asarray(_erode(cost, _DIAGONAL), dtype=np.float64)
-        straight += 1.0
-        corner += diagonal
-        np.minimum(straight, corner, out=straight)
-        straight[blocked] = np.inf  # never move into a blocked cell
-        relaxed = np.minimum(cost, straight)
-        if np.array_equal(relaxed, cost):
-            break
-        cost = relaxed
-    return cost
-
-
-class ProgressWatch:
-    """Whether the robot has stopped getting nearer the goal, and then whether it has got past that point.
-
-    The gap follower is the better driver while it makes progress (it reacts to the current frame only, so
-    a noisy depth frame costs nothing later); the window's plan takes over when the best progress so far is
-    ``after_s`` old, and hands back once the robot is ``release_m`` beyond where it got stuck.
-    """
-
-    def __init__(self, after_s: float, gain_m: float = 0.3, release_m: float = 0.5) -> None:
-        """Args: after_s: seconds without ``gain_m`` of new progress that count as stuck (0: always engaged)."""
-        self.after_s, self.gain_m, self.release_m = after_s, gain_m, release_m
-        self._best: float | None = None
-        self._best_stamp = 0.0
-        self._engaged_at: float | None = None  # progress when the plan took over
-
-    @property
-    def engaged(self) -> bool:
-        """Whether the plan is steering."""
-        return self.after_s <= 0.0 or self._engaged_at is not None
-
-    def update(self, stamp_s: float, progress_m: float) -> bool:
-        """Take the progress toward the goal (larger is nearer, any offset) at ``stamp_s``; returns :attr:`engaged`."""
-        if self._best is None or progress_m > self._best + self.gain_m:
-            self._best, self._best_stamp = progress_m, stamp_s
-        if self._engaged_at is not None and progress_m > self._engaged_at + self.release_m:
-            self._engaged_at = None
-            self._best, self._best_stamp = progress_m, stamp_s
-        elif self._engaged_at is None and stamp_s - self._best_stamp > self.after_s:
-            self._engaged_at = self._best
-        return self.engaged
 
 
 class LocalPlanner:
@@ -222,9 +128,9 @@ class LocalPlanner:
                 shift[axis] = round(offset / self.resolution)
         if shift == [0, 0]:
             return
-        self._hit = _shifted(self._hit, shift[0], shift[1], -np.inf)
-        self._point = np.stack([_shifted(p, shift[0], shift[1], 0.0) for p in self._point])
-        self._top = _shifted(self._top, shift[0], shift[1], 0.0)
+        self._hit = shifted(self._hit, shift[0], shift[1], -np.inf)
+        self._point = np.stack([shifted(p, shift[0], shift[1], 0.0) for p in self._point])
+        self._top = shifted(self._top, shift[0], shift[1], 0.0)
         self._origin = (ox + shift[0] * self.resolution, oy + shift[1] * self.resolution)
 
     def _cells_of(self, x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], BoolArray]:
@@ -443,8 +349,8 @@ class LocalPlanner:
     def inflated(self, stamp_s: float, clearance_m: float) -> BoolArray:
         """Cells whose centre lies within ``clearance_m`` of a remembered hit point (or that hold one).
 
-        :func:`inflate` grows whole cells by the radius plus half a cell, which closes a passage whose free
-        width is within a cell of the robot's: the sides' hits are rounded to their cells' centres. Measured
+        :func:`navigation.grid.inflate` grows whole cells by the radius plus half a cell, which closes a passage
+        whose free width is within a cell of the robot's: the sides' hits are rounded to their cells' centres. Measured
         from the hit points themselves the plan sees the passage the gap follower sees (the simulator's
         ``narrow_gap``, 1.45-1.6 robot widths).
         """

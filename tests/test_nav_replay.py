@@ -31,9 +31,11 @@ def _write_rgbd_bag(
     detections: bool = False,
     float_depth: bool = False,
     goal: tuple[float, float] | None = None,
+    garbled_odom: tuple[int, ...] = (),
 ) -> Path:
     """A depth camera (floor + boxes, 64x48) at ``depth_times`` (ns after T0); optionally detections of the boxes;
-    with ``goal``, that goal on /goal_pose at T0 and the robot standing at the origin on /odom with each frame."""
+    with ``goal``, that goal on /goal_pose at T0 and the robot standing at the origin on /odom with each frame
+    (the odometry messages at the indices ``garbled_odom`` cut to their first 12 bytes: undecodable CDR)."""
     store = get_typestore(Stores.ROS2_HUMBLE)
     if detections:
         vision_defs.register(store)
@@ -54,10 +56,11 @@ def _write_rgbd_bag(
             goal_conn = writer.add_connection("/goal_pose", goal_type, typestore=store)
             goal_msg = ros_msgs.make(m, goal_type, header=m.header(T0, "odom"), pose=ros_msgs.pose(m, (*goal, 0.0)))
             writer.write(goal_conn, T0, store.serialize_cdr(goal_msg, goal_type))
-            for dt in depth_times:
+            for k, dt in enumerate(depth_times):
                 pose = ros_msgs.make(m, "geometry_msgs/msg/PoseWithCovariance", pose=ros_msgs.pose(m, (0.0, 0.0, 0.0)))
                 msg = ros_msgs.make(m, odom_type, header=m.header(T0 + dt, "odom"), pose=pose)
-                writer.write(odom, T0 + dt, store.serialize_cdr(msg, odom_type))
+                raw = bytes(store.serialize_cdr(msg, odom_type))
+                writer.write(odom, T0 + dt, raw[:12] if k in garbled_odom else raw)
         for dt in depth_times:
             t = T0 + dt
             header = m.header(t, "cam_depth_optical")
@@ -156,6 +159,15 @@ def test_odometry_and_goals_come_from_the_bag(tmp_path: Path, capsys: pytest.Cap
     assert main([*args, "--out", str(tmp_path / "o3"), "--odom-topic", "/nope"]) == 2
     assert "--odom-topic '/nope' is not a nav_msgs/Odometry topic" in capsys.readouterr().err
     assert not (tmp_path / "o3").exists()
+
+
+def test_undecodable_odometry_is_dropped_counted_and_the_next_taken(tmp_path: Path) -> None:
+    """A damaged /odom message costs that message only: counted, and the replay goes on with the next ones."""
+    bag = _write_rgbd_bag(tmp_path / "in", [i * PERIOD for i in range(6)], goal=(0.1, 0.0), garbled_odom=(1, 4))
+    args = ["replay", str(bag), "--depth-topic", "/cam/depth/image_raw", "--no-progress", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    navigation = json.loads((tmp_path / "o" / "report.json").read_text())["navigation"]
+    assert (navigation["odom_malformed"], navigation["odom_msgs"], navigation["goal_msgs"]) == (2, 4, 1)
 
 
 def test_twist_agreement_pairs_ticks_and_names_the_first_difference() -> None:

@@ -82,13 +82,7 @@ def run_replay(
     with contextlib.ExitStack() as stack:
         bag = stack.enter_context(readable_bag(options.bag))
         reader = stack.enter_context(open_bag(bag.paths))
-        # What the bag promises per topic: its own index (or, for a salvaged recording, its metadata.yaml).
-        expected: Counter[str] = Counter()
-        if bag.salvage is None:
-            for c in reader.connections:
-                expected[c.topic] += c.msgcount
-        else:
-            expected.update(bag.expected_by_topic)
+        expected = _expected_counts(bag, reader)
         read: Counter[str] = Counter()
         topics = choose_topics(reader, options, estimator is not None)
         out_store, vision_source = output_typestore(reader.typestore, options.msg_dir)
@@ -101,28 +95,7 @@ def run_replay(
         evaluator = ground_truth(reader, options, n_images, stack, bag.paths)
         with AtomicBagDir(options.out, overwrite=options.overwrite) as out:
             writer = out.writer
-            written = set(NAV_TOPICS.values())
-            if source.processor is not None:
-                written |= {t for t, _ in OUTPUT_TOPICS.values()}
-            if detector is not None:
-                written.add(DETECTIONS_TOPIC)
-            # An input topic of the same name as an output (a re-replayed output bag, a robot's own
-            # /scan) is not copied: two connections of one topic would be ambiguous. The report lists them.
-            replaced = sorted({c.topic for c in reader.connections if c.topic in written})
-            # A copied topic keeps the QoS the input bag recorded for it (the package's when it has none).
-            copies = {
-                c.id: writer.add_connection(
-                    c.topic,
-                    c.msgtype,
-                    typestore=reader.typestore,
-                    offered_qos_profiles=getattr(c.ext, "offered_qos_profiles", ()),
-                )
-                for c in reader.connections
-                if c.topic not in written
-            }
-            outs = {}
-            if source.processor is not None:
-                outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
+            copies, outs, replaced = _connections(reader, writer, out_store, source.processor is not None, detector)
             nav = NavReplay(
                 messages,
                 nav_params,
@@ -131,8 +104,13 @@ def run_replay(
                 tf_static=_tf_static_writer(writer, copies, reader, out_store),
             )
             detect = None if detector is None else ReplayDetector(messages, detector, writer)
-            # Odometry and goals as the live node takes them (the core drops a non-finite one, and counts it).
-            handlers = (("odom", topics.odom, nav.on_odometry), ("goal", topics.goal, nav.on_goal))
+            # Detections, odometry and goals as the live node takes them (the core drops a non-finite one, and
+            # counts it).
+            handlers = (
+                ("detections", topics.detections, nav.on_detections),
+                ("odom", topics.odom, nav.on_odometry),
+                ("goal", topics.goal, nav.on_goal),
+            )
             inputs = {topic: (name, take) for name, topic, take in handlers if topic is not None}
             infos = StampIndex.from_bag(reader, topics.camera_info)  # nearest at any distance: intrinsics rarely change
             last_time: int | None = None
@@ -143,20 +121,12 @@ def run_replay(
                     last_time = timestamp
                     if conn.id in copies:
                         writer.write(copies[conn.id], timestamp, raw)
-                    if conn.topic == topics.detections:
-                        try:
-                            nav.on_detections(reader.deserialize(raw, conn.msgtype))
-                        except Exception:
-                            nav.counts["detections_malformed"] += 1
-                        continue
                     if conn.topic in inputs:
                         name, take = inputs[conn.topic]
                         try:
-                            message = reader.deserialize(raw, conn.msgtype)
-                        except Exception:
+                            take(reader.deserialize(raw, conn.msgtype))
+                        except Exception:  # undecodable or unconvertible: dropped and counted, the next one is taken
                             nav.counts[f"{name}_malformed"] += 1
-                            continue
-                        take(message)
                         continue
                     if conn.topic != topics.image:
                         continue
@@ -210,6 +180,49 @@ def run_replay(
             out.add_json("report.json", report)
             write_replay_page(out.staging, options, report, evaluator)
     return report
+
+
+def _expected_counts(bag: Any, reader: Any) -> Counter[str]:
+    """What the bag promises per topic: its own index (or, for a salvaged recording, its metadata.yaml)."""
+    expected: Counter[str] = Counter()
+    if bag.salvage is None:
+        for c in reader.connections:
+            expected[c.topic] += c.msgcount
+    else:
+        expected.update(bag.expected_by_topic)
+    return expected
+
+
+def _connections(
+    reader: Any, writer: Any, out_store: Any, depth_outputs: bool, detector: Detector | None
+) -> tuple[dict[int, Any], dict[str, Any], list[str]]:
+    """The output bag's connections: the input topics copied (by input connection id), the depth node's outputs
+    (by :data:`OUTPUT_TOPICS` key; none when the depth comes from the bag) and the input topics not copied.
+
+    An input topic of the same name as an output (a re-replayed output bag, a robot's own /scan) is not copied:
+    two connections of one topic would be ambiguous. The report lists them. A copied topic keeps the QoS the
+    input bag recorded for it (the package's when it has none).
+    """
+    written = set(NAV_TOPICS.values())
+    if depth_outputs:
+        written |= {t for t, _ in OUTPUT_TOPICS.values()}
+    if detector is not None:
+        written.add(DETECTIONS_TOPIC)
+    replaced = sorted({c.topic for c in reader.connections if c.topic in written})
+    copies = {
+        c.id: writer.add_connection(
+            c.topic,
+            c.msgtype,
+            typestore=reader.typestore,
+            offered_qos_profiles=getattr(c.ext, "offered_qos_profiles", ()),
+        )
+        for c in reader.connections
+        if c.topic not in written
+    }
+    outs = {}
+    if depth_outputs:
+        outs = {k: writer.add_connection(t, ty, typestore=out_store) for k, (t, ty) in OUTPUT_TOPICS.items()}
+    return copies, outs, replaced
 
 
 def _tf_static_writer(writer: Any, copies: dict[int, Any], reader: Any, store: Any) -> Callable[[int, Any], None]:

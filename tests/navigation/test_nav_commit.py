@@ -12,7 +12,8 @@ from depth_node.evaluation.scenarios import build_scenario
 from depth_node.simulation.in_process import run_scenario
 from depth_node.simulation.options import SimOptions
 from navigation.commit import Commitment, PlanQuery, passable_heading, stall_turn
-from navigation.local_plan import LocalPlanner, Waypoint, inflate
+from navigation.grid import inflate
+from navigation.local_plan import LocalPlanner, Waypoint
 from navigation.params import ObstacleAvoidanceParams
 
 TURN_COST = 0.5  # m/rad: the defaults' top speed over top turn rate

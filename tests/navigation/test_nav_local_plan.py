@@ -10,8 +10,10 @@ import pytest
 from depth_node.evaluation.scenarios import build_scenario
 from depth_node.simulation.in_process import run_scenario
 from depth_node.simulation.options import SimOptions
-from navigation.local_plan import LocalPlanner, ProgressWatch, inflate, wavefront
+from navigation.grid import inflate, wavefront
+from navigation.local_plan import LocalPlanner
 from navigation.params import ObstacleAvoidanceParams
+from navigation.progress import ProgressWatch
 
 TURN_COST = 0.5  # m/rad: 0.5 m/s top speed over 1 rad/s top turn rate, the defaults
 
