@@ -4,7 +4,9 @@ The controller never reads a clock: every input carries its stamp and :meth:`Con
 the time, so a bag replay or a simulation gives the same commands as the live node, run after run.
 
 One decision is made per new depth frame (the scan is the measurement): detections are fused with that
-depth, the followed target (if any) is chosen, the heading decision (:mod:`navigation.heading`: gap follower
+depth, those of ``detection_obstacle_classes`` that the depth does not show close their scan bins at their
+ground contact and mark the window (:mod:`navigation.detected`), the followed target (if any) is chosen, the
+heading decision (:mod:`navigation.heading`: gap follower
 and local plan) picks the aim, and the speed and turn law (:mod:`navigation.speed_law`: simple-pid with
 ``dt`` from the depth stamps, speed from the clearance and people) turns it into a twist.
 :meth:`Controller.step`, called by the control timer, applies the watchdog (blind: zero twist at once, with
@@ -24,6 +26,13 @@ import numpy.typing as npt
 from depth_node.camera import CameraModel
 from depth_node.types import Command, Detection2D, Gap, Obstacle, Scan
 from navigation.commit import stall_turn
+from navigation.detected import (
+    DetectedObstacle,
+    close_scan,
+    detected_obstacles,
+    detection_marks,
+    missed_by_depth,
+)
 from navigation.footprint import Footprint
 from navigation.freespace import VirtualScanner, corridor_clearance, decision_ranges
 from navigation.fusion import fuse_detections
@@ -328,13 +337,24 @@ class Controller:
         # Highest score; among equals the one nearest the previously followed bearing.
         return min(candidates, key=lambda o: (-o.score, abs(o.bearing_rad - previous)))
 
+    def _fresh_detections(self, now_s: float) -> bool:
+        return self._detections_stamp is not None and now_s - self._detections_stamp <= self.params.input_timeout_s
+
     def _fuse(self, now_s: float) -> None:
         """The obstacles of the current frame: its fresh detections placed with its depth."""
-        p = self.params
         depth, camera = self._depth, self._camera
         assert depth is not None and camera is not None
-        fresh = self._detections_stamp is not None and now_s - self._detections_stamp <= p.input_timeout_s
-        self._obstacles = fuse_detections(self._detections, depth, camera, p) if fresh else []
+        fresh = self._fresh_detections(now_s)
+        self._obstacles = fuse_detections(self._detections, depth, camera, self.params) if fresh else []
+
+    def _detected(self, now_s: float) -> list[DetectedObstacle]:
+        """The frame's fresh detections of counted classes as obstacles for steering (``detection_obstacles``)."""
+        depth, camera = self._depth, self._camera
+        assert depth is not None and camera is not None
+        if not self.params.detection_obstacles or not self._fresh_detections(now_s):
+            return []
+        assert self._scan is not None
+        return missed_by_depth(self._scan, detected_obstacles(self._detections, depth, camera, self.params))
 
     def _decide(self, now_s: float) -> Decision:
         p = self.params
@@ -344,8 +364,16 @@ class Controller:
         pose = self.pose
         obstacles: Sequence[Obstacle] = self._obstacles
         placed = None  # the frame as taken and the pose it was taken at (the memory and the window)
+        detected = self._detected(now_s)
+        marks = None
+        if detected:
+            # Detected obstacles close the decision's bins; the memory and the window take the depth's scan as it
+            # was, and the detections' own cells (navigation/detected.py).
+            placed = (scan, pose)
+            marks = detection_marks(detected, 0.5 * p.plan_resolution_m, p.plan_range_m, scan)
+            scan = close_scan(scan, detected)
         if self._frame_pose is not None:  # latency compensation: decide on the frame as seen from here
-            placed = (scan, self._frame_pose)
+            placed = (placed[0] if placed is not None else scan, self._frame_pose)
             scan = carry_scan(scan, self._frame_pose, pose)
             obstacles = [carry_obstacle(o, self._frame_pose, pose) for o in self._obstacles]
         self.decision_scan = scan
@@ -361,7 +389,7 @@ class Controller:
                 ranges >= target.distance_m - _TARGET_DEPTH_TOLERANCE_M
             )
             ranges = np.where(mask, np.inf, ranges)
-        choice = self.heading.decide(scan, ranges, stamp, pose, self.goal, target, placed, self._footprint)
+        choice = self.heading.decide(scan, ranges, stamp, pose, self.goal, target, placed, self._footprint, marks)
 
         dt = math.nan if self._decision is None else stamp - self._decision.stamp_s
         angular = self.law.turn(choice.aim, dt)

@@ -18,7 +18,7 @@ the current frame cannot see are the ones that must block headings: nothing else
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -156,8 +156,25 @@ class FootprintCells:
     top: FloatArray
 
 
+class PolarPoints(Protocol):
+    """Points of one frame in the base frame (polar, with heights): a :class:`Footprint`, or the cells of detected
+    obstacles (navigation/detected.py)."""
+
+    @property
+    def bearings(self) -> FloatArray:
+        """Bearing of each point, rad."""
+
+    @property
+    def ranges(self) -> FloatArray:
+        """Horizontal range of each point, m."""
+
+    @property
+    def heights(self) -> FloatArray:
+        """Height of each point, m."""
+
+
 def footprint_cells(
-    footprint: Footprint,
+    footprint: PolarPoints,
     pose: tuple[float, float, float],
     origin: tuple[float, float],
     resolution: float,

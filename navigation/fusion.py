@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from depth_node.camera import CameraModel
 from depth_node.errors import ImageDecodeError
+from depth_node.frames import level_from_optical
 from depth_node.types import Detection2D, Obstacle
 from navigation.freespace import optical_to_base, pixel_bearing
 from navigation.params import ObstacleAvoidanceParams
@@ -49,6 +50,24 @@ def box_to_depth_pixels(
         det.size_x * sx,
         det.size_y * sy,
     )
+
+
+def floor_point(
+    camera: CameraModel, u: float, v: float, height_m: float, pitch_rad: float
+) -> tuple[float, float] | None:
+    """Where the ray through pixel (u, v) meets a flat floor ``height_m`` below the camera: (forward, left), m.
+
+    The ground contact of an object standing on the floor is the bottom edge of its 2-D box, and flat-floor
+    geometry (the camera's height and pitch) places it without any depth: a network that lays a low box flat
+    on the floor puts its pixels farther than the box, but the box's bottom edge still meets the floor where
+    the box stands. None at or above the horizon (the ray never meets the floor).
+    """
+    rx, ry = (u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy
+    forward, left, down = level_from_optical(rx, ry, 1.0, pitch_rad)
+    if down <= 1e-9:
+        return None
+    depth = height_m / down
+    return float(forward * depth), float(left * depth)
 
 
 def valid_box(box: tuple[float, float, float, float], score: float) -> bool:

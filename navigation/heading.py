@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from depth_node.types import Gap, Obstacle, Scan
 from navigation.commit import Commitment, PlanQuery, passable_heading
+from navigation.detected import DetectionMarks
 from navigation.footprint import Footprint, unseen_blocks
 from navigation.freespace import gaps_from_ranges
 from navigation.goals import Goal
@@ -216,6 +217,7 @@ class HeadingDecider:
         target: Obstacle | None,
         placed: tuple[Scan, tuple[float, float, float]] | None = None,
         footprint: Footprint | None = None,
+        marks: DetectionMarks | None = None,
     ) -> HeadingChoice:
         """The heading for this frame: ``ranges`` are the scan's decision ranges (a followed target removed).
 
@@ -223,6 +225,8 @@ class HeadingDecider:
         to ``pose`` (latency compensation): the memory and the window take the frame where it was taken.
         ``footprint``: the frame's in-band points and view (``footprint_window``, navigation/footprint.py): the
         window keeps low obstacles below the view, and its cells the frame cannot see block headings.
+        ``marks``: the cells of the frame's detected obstacles (``detection_obstacles``, navigation/detected.py),
+        marked in the window as the frame was taken.
         """
         p = self.params
         angles, yaw, radius = scan.angles, pose[2], p.clearance_radius_m
@@ -234,7 +238,9 @@ class HeadingDecider:
         planned = None
         planning = False
         if self.planner is not None:
-            self.planner.integrate(stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points)
+            self.planner.integrate(
+                stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points, marks
+            )
             engaged = target is None and self.progress.update(stamp, goal.progress(pose))
             # When the progress watch hands back, the sub-goal held is still driven to: handing back halfway
             # through a passage gave a robot at full speed, its side a few centimetres from the jamb.

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from navigation.footprint import Footprint, View, footprint_cells
+from navigation.detected import DetectionMarks
+from navigation.footprint import Footprint, PolarPoints, View, footprint_cells
 from navigation.grid import shifted, wavefront
 from navigation.memory import base_polar
 from navigation.pose import wrap_angle
@@ -148,6 +149,7 @@ class LocalPlanner:
         pose: tuple[float, float, float],
         footprint: Footprint | None = None,
         min_points: int = 1,
+        marks: DetectionMarks | None = None,
     ) -> None:
         """Add a virtual scan (base-frame bearings, ascending, and ranges) taken at ``pose`` (x, y, yaw).
 
@@ -159,12 +161,18 @@ class LocalPlanner:
         could have seen what was there (a low box below the view stays), and every cell holding at least
         ``min_points`` of the frame's in-band points is marked too (the whole top of a low box, not its front
         edge only), with the height seen there.
+
+        ``marks``: the cells of the frame's detected obstacles (:mod:`navigation.detected`), marked after the
+        rays cleared, each with its height (what the depth lays flat, the frame's detections mark again); the
+        rays of its held bins (an obstacle cut by the image's bottom edge) clear nothing.
         """
         x0, y0, yaw = pose
         self._recentre(x0, y0)
         r = np.asarray(ranges, dtype=np.float64)
         a = np.asarray(angles, dtype=np.float64)
         measured = np.isfinite(r) | np.isposinf(r)
+        if marks is not None and marks.hold_bins is not None and marks.hold_bins.shape == r.shape:
+            measured &= ~marks.hold_bins
         clear_to = np.minimum(r[measured] - self.resolution, self.max_range)
         t = np.arange(0.0, self.max_range, 0.5 * self.resolution)
         along = t[None, :] < clear_to[:, None]
@@ -193,6 +201,9 @@ class LocalPlanner:
         self._point[1, ix[inside], iy[inside]] = ys[inside]
         if footprint is not None:
             self._top[ix[inside], iy[inside]] = 0.0  # no footprint point there: not trusted low (View.min_top_m)
+        if marks is not None and marks.ranges.size:
+            self._mark_points(stamp_s, marks, pose)
+        if footprint is not None:
             self._mark_footprint(stamp_s, footprint, pose, min_points)
         self._hold_unseen(stamp_s, pose, a, footprint)
 
@@ -221,6 +232,14 @@ class LocalPlanner:
         else:
             seen = np.zeros(bearing.shape, dtype=bool)
         self._hit[ix[~seen], iy[~seen]] += stamp_s - last
+
+    def _mark_points(self, stamp_s: float, marks: PolarPoints, pose: tuple[float, float, float]) -> None:
+        """Mark every cell a point of ``marks`` falls in, with the highest of their heights."""
+        cells = footprint_cells(marks, pose, self.origin, self.resolution, self.cells)
+        self._hit[cells.ix, cells.iy] = float(stamp_s)
+        self._top[cells.ix, cells.iy] = cells.top
+        self._point[0, cells.ix, cells.iy] = cells.x
+        self._point[1, cells.ix, cells.iy] = cells.y
 
     def _mark_footprint(
         self, stamp_s: float, footprint: Footprint, pose: tuple[float, float, float], min_points: int

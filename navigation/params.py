@@ -169,6 +169,18 @@ class FusionParams:
     min_valid_pixels: int = param(
         20, "Fewer valid depth pixels in a box means its distance is unknown.", min_value=1, dynamic=True
     )
+    detection_obstacles: bool = param(
+        True,
+        "Detections of detection_obstacle_classes count as obstacles for the heading decision and the rolling "
+        "window (navigation/detected.py): the bins each box spans close at its ground contact (the bottom edge of "
+        "the box on a flat floor, or the depth inside it when nearer), and the window keeps its cells when it "
+        "drops below the view (the network lays low boxes flat on the floor; the detector still boxes them).",
+    )
+    detection_obstacle_classes: tuple[str, ...] = param(
+        ("box",),
+        "Class ids that count for detection_obstacles ('*' = every class); person_classes and target_class never "
+        "do (people move: the speed law slows down near them).",
+    )
 
 
 @dataclass(frozen=True)
