@@ -29,6 +29,9 @@ import numpy.typing as npt
 
 from navigation.local_plan import Waypoint
 
+# A way to within this of a sub-goal given up counts as a way to that sub-goal again, m.
+DROPPED_NEAR_M = 0.5
+
 # (point to keep or None, how much worse it may score than the best) -> the plan's waypoint, or None (enclosed)
 PlanQuery = Callable[[tuple[float, float] | None, float], Waypoint | None]
 
@@ -36,23 +39,27 @@ PlanQuery = Callable[[tuple[float, float] | None, float], Waypoint | None]
 class Commitment:
     """The sub-goal held in the odometry frame, and when it was chosen."""
 
-    def __init__(self, hold_s: float, switch_m: float, reach_m: float) -> None:
+    def __init__(self, hold_s: float, switch_m: float, reach_m: float, recall_s: float = 0.0) -> None:
         """Args: hold_s: longest a sub-goal is kept (0: off); switch_m: how much better a new way must score to
-        replace it; reach_m: path length within which it counts as reached (a new one is chosen), m."""
-        self.hold_s, self.switch_m, self.reach_m = hold_s, switch_m, reach_m
+        replace it; reach_m: path length within which it counts as reached (a new one is chosen), m; recall_s:
+        how long a sub-goal given up unreached is remembered (it may not displace the next one; 0: off), s."""
+        self.hold_s, self.switch_m, self.reach_m, self.recall_s = hold_s, switch_m, reach_m, recall_s
         self.point: tuple[float, float] | None = None
         self._since = 0.0
+        self.dropped: list[tuple[float, float, float]] = []  # (x, y, stamp) of sub-goals given up unreached
         self.switches = 0  # sub-goals chosen (diagnostics, tests)
 
     def reset(self) -> None:
         """Drop the sub-goal (the plan hands back to the gap follower, or the surroundings were forgotten)."""
         self.point = None
+        self.dropped = []
 
-    def choose(self, stamp_s: float, plan: PlanQuery, renew: bool = True) -> Waypoint | None:
+    def choose(self, stamp_s: float, plan: PlanQuery, renew: bool = True, still: bool = True) -> Waypoint | None:
         """The waypoint to steer for now: the held sub-goal while it stands, else the plan's best one (held).
 
         ``renew`` False (the plan has handed back to the gap follower): only the held sub-goal is driven to,
-        until it is reached, blocked or too old; then None, and no new one is chosen.
+        until it is reached, blocked or too old; then None, and no new one is chosen. ``still``: whether the
+        robot nearly stands still; only then is a sub-goal given up remembered (``recall_s``).
         """
         if self.hold_s <= 0.0:
             return plan(None, 0.0) if renew else None
@@ -61,6 +68,10 @@ class Commitment:
             self.point = None
             return None
         way = plan(keep, self.switch_m)
+        if keep is not None and way is not None and (way.x, way.y) != keep and renew and self.recall_s > 0.0:
+            held = self._recalled(stamp_s, plan, keep, way, still)
+            if held is not None:
+                return held
         if way is None:
             self.point = None
             return None
@@ -80,6 +91,31 @@ class Commitment:
         self.point, self._since = (way.x, way.y), float(stamp_s)
         self.switches += 1
         return way
+
+    def _recalled(
+        self, stamp_s: float, plan: PlanQuery, keep: tuple[float, float], way: Waypoint, still: bool
+    ) -> Waypoint | None:
+        """The held sub-goal again when the way replacing it leads to one given up within ``recall_s``.
+
+        In front of a cabinet whose face toward the way was never in view (cluttered_room seed 17, exact depth),
+        the window's way to the best sub-goal was blocked at one heading and open at another: turning toward the
+        second-best one opened the first again, 3 m better, and turning back to it blocked it; the robot turned
+        to and fro in place for 30 s. What a look found stands a while: a sub-goal given up unreached does not
+        come back to displace the one held, as long as that one is reachable at all.
+
+        Only a sub-goal given up while the robot nearly stands still is remembered: turning in place, each yaw
+        is a look, and a way that closes at one of them was looked at. Driving toward it, a way that closes for
+        one frame (the model's soft passage edges: narrow_gap seed 1) is a flicker, and remembered it sent the
+        robot round the room instead of through the passage it was entering.
+        """
+        self.dropped = [d for d in self.dropped if stamp_s - d[2] <= self.recall_s]
+        if any(math.hypot(way.x - x, way.y - y) < DROPPED_NEAR_M for x, y, _ in self.dropped):
+            held = plan(keep, math.inf)
+            if held is not None and (held.x, held.y) == keep:
+                return held
+        if still:
+            self.dropped.append((keep[0], keep[1], float(stamp_s)))
+        return None
 
 
 def passable_heading(

@@ -33,6 +33,11 @@ VIEW_MARGIN_RAD = 0.15
 # A followed way's first heading must leave the straight corridor free this far beyond the stop distance, so
 # that the speed law lets the robot move along it (not merely does not stop it), m.
 PASSABLE_BEYOND_STOP_M = 0.15
+# A wanted heading within this of one looked at (``look_once_s``) counts as already looked at, rad.
+LOOKED_TOLERANCE_RAD = 0.3
+# Below this speed over the last frame interval the robot counts as standing still: what it finds while turning
+# in place is a look (``look_once_s``); what it finds while driving may be a one-frame flicker, m/s.
+STILL_MPS = 0.05
 
 
 def choose_gap(
@@ -161,9 +166,18 @@ class HeadingDecider:
         )
         self.progress = ProgressWatch(plan.plan_after_s)
         commit = self.params.commit
-        self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m)
+        self.commitment = Commitment(commit.commit_s, commit.commit_switch_m, commit.commit_reach_m, commit.look_once_s)
         self._previous_aim_world: float | None = None
         self._follow_since: float | None = None
+        self._looked: tuple[float, float] | None = None  # (wanted heading in the odometry frame, stamp)
+        self._last_pose: tuple[float, float, float] | None = None  # (x, y, stamp) of the previous frame
+
+    def _still(self, stamp: float, pose: tuple[float, float, float]) -> bool:
+        """Whether the robot moved slower than ``STILL_MPS`` since the previous frame (False on the first)."""
+        last, self._last_pose = self._last_pose, (pose[0], pose[1], stamp)
+        if last is None or stamp <= last[2]:
+            return False
+        return math.hypot(pose[0] - last[0], pose[1] - last[1]) < STILL_MPS * (stamp - last[2])
 
     def _plan_query(self, stamp: float, pose: tuple[float, float, float], goal: Goal, thin: float | None) -> PlanQuery:
         """The window's plan as :class:`navigation.commit.Commitment` asks it: the best waypoint (or the kept one).
@@ -207,6 +221,28 @@ class HeadingDecider:
         way = planner.waypoint(stamp, pose, point, 0.0, inflation, self.params.commit_follow_m, 0.0)
         return None if way is None else way.bearing
 
+    def _looked_at(self, stamp: float, wanted_world: float) -> bool:
+        """Whether the wanted heading was looked at within ``look_once_s`` and showed no gap toward it."""
+        if self._looked is None or stamp - self._looked[1] > self.params.look_once_s:
+            return False
+        return abs(wrap_angle(wanted_world - self._looked[0])) <= LOOKED_TOLERANCE_RAD
+
+    def _remember_look(self, stamp: float, in_view: bool, desired: float, yaw: float, gaps: Sequence[Gap]) -> None:
+        """Remember a wanted heading seen inside the view (``in_view``: and the plan steers) with gaps elsewhere but
+        none leading its way.
+
+        Turned to in place, a wanted heading just outside the view comes into view; when the only gap then lies
+        on the other side, the gap follower turns away from it, it leaves the view, and the rule above turned
+        the robot back: a flip until the run timed out (cluttered_room 17, crowd 3 with exact depth). Looked at
+        once, the result stands for ``look_once_s``. Only while the plan steers: the plain goal-seeking robot
+        followed a gap away from the goal for seconds after one look, and met an obstacle elsewhere
+        (cluttered_room 3 collided).
+        """
+        if self.params.look_once_s <= 0.0 or not gaps or not in_view:
+            return
+        if not any(gap.angle_low <= desired <= gap.angle_high for gap in gaps):
+            self._looked = (wrap_angle(desired + yaw), stamp)
+
     def decide(
         self,
         scan: Scan,
@@ -237,6 +273,7 @@ class HeadingDecider:
         desired = target.bearing_rad if target is not None else wrap_angle(goal_heading - yaw)
         planned = None
         planning = False
+        still = self._still(stamp, pose)
         if self.planner is not None:
             self.planner.integrate(
                 stamp, taken.angles, taken_ranges, taken_pose, footprint, p.footprint_min_points, marks
@@ -247,7 +284,9 @@ class HeadingDecider:
             finishing = target is None and not engaged and self.commitment.point is not None
             way = None
             if engaged or finishing:
-                way = self.commitment.choose(stamp, self._plan_query(stamp, pose, goal, thin), renew=engaged)
+                way = self.commitment.choose(
+                    stamp, self._plan_query(stamp, pose, goal, thin), renew=engaged, still=still
+                )
             else:
                 self.commitment.reset()
             planning = engaged or way is not None
@@ -333,8 +372,12 @@ class HeadingDecider:
         # A margin beyond the view's edge: a goal just outside it is reached by aiming at the gap edge nearest
         # to it, and the rule below would otherwise flip on and off at the edge while the robot follows a gap.
         in_view = scan.angle_min - VIEW_MARGIN_RAD <= desired <= scan.angle_max + VIEW_MARGIN_RAD
-        if gaps and not in_view:
-            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning).
+        if gaps and not in_view and follow is None and not (planning and self._looked_at(stamp, desired + yaw)):
+            # A goal outside the view is turned to in place (a round robot cannot hit anything by turning). Not
+            # while the window's way is followed: the way knows the sub-goal's straight bearing is blocked, and a
+            # sliver gap opening at the view's edge turned the robot back to it each time it turned along the way
+            # (thin_legs seed 13, exact depth: rocking in place for 20 s).
             aim = desired
+        self._remember_look(stamp, planning and in_view, desired, yaw, gaps)
         self._previous_aim_world = wrap_angle(aim + yaw)
         return HeadingChoice(mode, desired, aim, gaps, half_fov, near_b, near_d, radius, squeezing)

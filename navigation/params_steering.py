@@ -158,6 +158,14 @@ class CommitParams:
         "toward the aim (0 = the PID alone), rad/s.",
         min_value=0.0,
     )
+    look_once_s: float = param(
+        4.0,
+        "While the plan steers, what a look found is remembered this long: a wanted heading outside the view "
+        "that, turned to, showed no gap its way is not turned back to while a gap elsewhere is free, and a held "
+        "sub-goal given up unreached while the robot nearly stood still does not come back to displace the next "
+        "one (0 = neither), s.",
+        min_value=0.0,
+    )
     plan_squeeze_cost_m: float = param(
         1.0,
         "While squeezing is on: a planned way that only the thin squeeze margin leaves counts this much longer "

@@ -32,11 +32,12 @@ def test_the_paper_pid_is_memory_off_plan_off_and_everything_else_default() -> N
         assert baseline.squeeze_margin_m == baseline.safety_margin_m
         assert not baseline.footprint_window
         assert (baseline.commit_s, baseline.commit_follow_m, baseline.stall_turn_rad_s) == (0.0, 0.0, 0.0)
+        assert baseline.look_once_s == 0.0
         assert baseline.plan_hold_unseen_m == 0.0
         assert not baseline.detection_obstacles
     assert default.squeeze_margin_m < default.safety_margin_m
     assert default.footprint_window and default.detection_obstacles and "box" in default.detection_obstacle_classes
-    assert min(default.commit_s, default.commit_follow_m, default.stall_turn_rad_s) > 0.0
+    assert min(default.commit_s, default.commit_follow_m, default.stall_turn_rad_s, default.look_once_s) > 0.0
     assert default.memory_s > 0.0 and default.plan_window_m > 0.0 and default.plan_hold_unseen_m > 0.0
 
 

@@ -11,8 +11,11 @@ import pytest
 from depth_node.evaluation.scenarios import build_scenario
 from depth_node.simulation.in_process import run_scenario
 from depth_node.simulation.options import SimOptions
+from depth_node.types import Scan
 from navigation.commit import Commitment, PlanQuery, passable_heading, stall_turn
+from navigation.goals import Goal
 from navigation.grid import inflate
+from navigation.heading import HeadingDecider
 from navigation.local_plan import LocalPlanner, Waypoint
 from navigation.params import ObstacleAvoidanceParams
 
@@ -225,3 +228,31 @@ def test_narrow_gap_is_passed_with_the_commitment_and_not_without() -> None:
     assert held.success and not held.collision, held.outcome
     fresh = run_scenario(scenario, SimOptions(depth="oracle"), None, nav_params=ObstacleAvoidanceParams(commit_s=0.0))
     assert not fresh.success and fresh.outcome == "timeout"
+
+
+def test_a_followed_way_is_not_overridden_by_a_turn_to_the_sub_goal() -> None:
+    """Closed loop, exact depth, thin_legs seed 13: in a pocket among legs, the held sub-goal lies out of view on
+    the right and the window's way to it starts on the left. Each time the robot turned left along the way, a
+    sliver gap opened at the view's left edge, and the turn to an out-of-view wanted heading sent it right again:
+    it rocked in place for 20 s until the run timed out. The way followed now keeps the aim."""
+    run = run_scenario(build_scenario("thin_legs", 13), SimOptions(depth="oracle"), None)
+    assert run.success and not run.collision, run.outcome
+
+
+def test_a_gap_at_the_views_edge_does_not_turn_a_followed_way_to_the_wanted_heading() -> None:
+    """The rule behind thin_legs 13, on a real decider: a wall 0.45 m ahead on the right (seen facing it) gives no
+    gap, so the robot follows the window's way to its held sub-goal; facing forward again, a sliver gap opens at
+    the left edge of the view while the wanted heading lies out of view. The aim stays on the followed way."""
+    half_fov, bins = 0.54, 109
+    increment = 2.0 * half_fov / (bins - 1)
+    angles = -half_fov + increment * np.arange(bins)
+    wall = Scan(-half_fov, half_fov, increment, 0.1, 10.0, (0.45 / np.cos(angles)).astype(np.float32))
+    opening = Scan(-half_fov, half_fov, increment, 0.1, 10.0, np.where(angles < 0.2, 1.0, np.inf).astype(np.float32))
+    decider = HeadingDecider(ObstacleAvoidanceParams(memory_s=0.0, plan_after_s=0.0, plan_window_m=4.0))
+    choices = [
+        decider.decide(scan, scan.ranges.astype(np.float64), stamp, (0.0, 0.0, yaw), Goal(-1.2, 0.0), None)
+        for stamp, yaw, scan in ((0.0, -1.2, wall), (0.1, -1.2, wall), (0.2, 0.0, opening))
+    ]
+    last = choices[-1]
+    assert last.mode == "plan" and last.gaps and last.desired < -half_fov - 0.15  # a gap; wanted: out of view
+    assert last.squeezing and abs(last.aim - last.desired) > 0.2  # the followed way's heading, not the wanted one

@@ -56,8 +56,9 @@ def test_yaml_lists_every_field_and_loads_to_the_defaults() -> None:
     # latency_compensation, detection_stamp_tolerance_s (#26) + commit_s, commit_switch_m, commit_reach_m,
     # commit_follow_m, commit_follow_hold_s, stall_turn_rad_s, plan_squeeze_cost_m (#23, navigation/commit.py)
     # + footprint_window, footprint_min_points, footprint_min_height_m (#23, navigation/footprint.py)
+    # + plan_hold_unseen_m (#23, navigation/local_plan.py) + look_once_s (#23, navigation/heading.py)
     # + detection_obstacles, detection_obstacle_classes (#23, navigation/detected.py)
-    assert len(set(section)) == 76
+    assert len(set(section)) == 77
     loaded = load(ObstacleAvoidanceParams, CONFIG, "obstacle_avoidance")
     assert loaded == ObstacleAvoidanceParams()
 
