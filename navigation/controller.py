@@ -147,6 +147,16 @@ class Controller:
         self._failure = None
         return self._scan
 
+    def place_frame(self, frame_pose: Pose2D | None) -> None:
+        """Place the current frame at ``frame_pose`` (the odometry pose at its stamp), or nowhere (None).
+
+        The shells call it at the first tick after the frame (:class:`navigation.core.NavigationCore`), when the
+        odometry up to the tick is in: the pose at the frame's stamp does not then depend on whether the frame or
+        that odometry reached the node first.
+        """
+        self._frame_pose = frame_pose
+        self._decided_seq = None
+
     def update_detections(self, stamp_s: float, detections: Sequence[Detection2D]) -> None:
         """Take the latest detections (boxes in the camera image's pixels, or the detector's)."""
         self._detections = tuple(detections)

@@ -129,6 +129,7 @@ class NavigationCore:
         self._notices: list[Notice] = []
         self._odom_frame: str | None = None
         self._new_frame: tuple[int, str] | None = None
+        self._unplaced: int | None = None  # stamp of a frame taken but not yet placed at its odometry pose (ns)
         self._last_state: str | None = None
         self._last_status_ns: int | None = None
         self.enabled = params.autostart
@@ -173,9 +174,11 @@ class NavigationCore:
         Raises:
             ImageDecodeError: ``depth`` is not a 2-D array (the shell logs it and calls :meth:`on_failed`).
         """
-        frame_pose = self._pose_at(stamp_ns)
-        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera, frame_pose) is None:
+        if self.controller.update_depth(stamp_ns * 1e-9, depth, camera) is None:
             return False
+        # Placed at the next tick, with the odometry up to then (the order in which a frame and the odometry of
+        # its time arrive is the middleware's; a frame placed on arrival could take the pose of the tick before).
+        self._unplaced = int(stamp_ns) if self.params.latency_compensation else None
         if self.params.latency_compensation:
             paired = self._pairing.on_frame(int(stamp_ns))
             self._count_unpaired()
@@ -348,6 +351,9 @@ class NavigationCore:
 
     def _command(self, now_ns: int) -> tuple[Command, bool]:
         """The tick's command, and whether it is one (False: idle, disabled, reached: zero, then silence)."""
+        if self._unplaced is not None:
+            self.controller.place_frame(self._pose_at(self._unplaced))
+            self._unplaced = None
         if not (self.enabled and self.has_goal(now_ns)) and self._new_frame is not None:
             self.controller.perceive(now_ns * 1e-9)  # /obstacles go on without a goal
         if not self.enabled:
