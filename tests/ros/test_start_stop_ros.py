@@ -53,6 +53,7 @@ def depth_node_once(ros: Harness, start: int) -> None:
     pub_image = ros.publisher(Image, f"{ns}/image_raw")
     pub_info = ros.publisher(CameraInfo, f"{ns}/camera_info")
     ros.wait_matched(pub_image)
+    ros.wait_matched(pub_info)  # the CameraInfo is matched on its own (a loaded machine: seconds later)
     matched = time.monotonic()  # a camera driver publishes from here on, with its CameraInfo each frame
     due: list[int] = []
     while time.monotonic() < matched + SETTLE_S + 2.0:
