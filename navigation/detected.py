@@ -43,7 +43,7 @@ from depth_node.camera import CameraModel
 from depth_node.frames import level_from_optical
 from depth_node.types import Detection2D, Scan
 from navigation.freespace import pixel_bearing
-from navigation.fusion import box_to_depth_pixels, floor_point, robust_depth, valid_box
+from navigation.fusion import box_to_depth_pixels, floor_point, forward_per_depth, robust_depth, valid_box
 from navigation.params import ObstacleAvoidanceParams
 
 FloatArray = npt.NDArray[np.float64]
@@ -133,8 +133,7 @@ def detected_obstacles(
     rows, cols = depth.shape
     cam = camera.rescaled(cols, rows)
     pitch, height = p.camera_pitch_rad, p.camera_height_m
-    ry_rows = (np.arange(rows, dtype=np.float64) - cam.cy) / cam.fy
-    forward_per_depth = math.cos(pitch) - ry_rows * math.sin(pitch)
+    per_depth = forward_per_depth(cam, rows, pitch)
     out: list[DetectedObstacle] = []
     for det in detections:
         if not det.score >= p.min_detection_score or not counts_as_obstacle(det.class_id, p):
@@ -146,7 +145,7 @@ def detected_obstacles(
         bottom, top = cv + 0.5 * h, cv - 0.5 * h
         clipped = bool(bottom >= rows - 0.5)
         contact = floor_point(cam, cu, min(bottom, rows - 0.5), height, pitch)
-        by_depth, _ = robust_depth(depth, box, p.box_margin, p.depth_percentile, p.min_valid_pixels, forward_per_depth)
+        by_depth, _ = robust_depth(depth, box, p.box_margin, p.depth_percentile, p.min_valid_pixels, per_depth)
         candidates = [c for c in (contact[0] if contact is not None else math.nan, by_depth) if c > 0.0]
         if not candidates:  # no contact below the horizon and no depth: nowhere to put it
             continue

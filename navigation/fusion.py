@@ -119,6 +119,16 @@ def robust_depth(
     return float(np.percentile(values, percentile)), int(values.size)
 
 
+def forward_per_depth(camera: CameraModel, rows: int, pitch: float) -> npt.NDArray[np.float64]:
+    """Base-frame forward distance per metre of optical depth, per image row (the camera pitched down by ``pitch``).
+
+    ``camera`` is the model at the depth's resolution; :func:`robust_depth` turns a box's depths into forward
+    distances with it (fusion and the detected obstacles read the same rows the same way).
+    """
+    ry_rows = (np.arange(rows, dtype=np.float64) - camera.cy) / camera.fy
+    return math.cos(pitch) - ry_rows * math.sin(pitch)
+
+
 def fuse_detections(
     detections: Iterable[Detection2D],
     depth: npt.NDArray[np.floating],
@@ -146,8 +156,7 @@ def fuse_detections(
     rows, cols = depth.shape
     cam = camera.rescaled(cols, rows)
     cos_p, sin_p = math.cos(params.camera_pitch_rad), math.sin(params.camera_pitch_rad)
-    ry_rows = (np.arange(rows, dtype=np.float64) - cam.cy) / cam.fy
-    forward_per_depth = cos_p - ry_rows * sin_p  # base-frame x per metre of optical depth, per row
+    per_depth = forward_per_depth(cam, rows, params.camera_pitch_rad)
     obstacles: list[Obstacle] = []
     for det in detections:
         if not det.score >= params.min_detection_score:  # NaN scores too
@@ -157,7 +166,7 @@ def fuse_detections(
             continue
         cu, cv, w, h = box
         forward, count = robust_depth(
-            depth, box, params.box_margin, params.depth_percentile, params.min_valid_pixels, forward_per_depth
+            depth, box, params.box_margin, params.depth_percentile, params.min_valid_pixels, per_depth
         )
         bearing = float(pixel_bearing(cam, cu, cv, params.camera_pitch_rad))
         rx, ry = (cu - cam.cx) / cam.fx, (cv - cam.cy) / cam.fy
