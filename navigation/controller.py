@@ -373,17 +373,15 @@ class Controller:
         self._fuse(now_s)
         pose = self.pose
         obstacles: Sequence[Obstacle] = self._obstacles
-        placed = None  # the frame as taken and the pose it was taken at (the memory and the window)
+        # The memory and the window take the depth's scan as taken, where it was taken; the decision takes it with
+        # the detected obstacles' bins closed (navigation/detected.py), as seen from the current pose.
+        placed = (scan, pose if self._frame_pose is None else self._frame_pose)
         detected = self._detected(now_s)
         marks = None
         if detected:
-            # Detected obstacles close the decision's bins; the memory and the window take the depth's scan as it
-            # was, and the detections' own cells (navigation/detected.py).
-            placed = (scan, pose)
             marks = detection_marks(detected, 0.5 * p.plan_resolution_m, p.plan_range_m, scan)
             scan = close_scan(scan, detected)
         if self._frame_pose is not None:  # latency compensation: decide on the frame as seen from here
-            placed = (placed[0] if placed is not None else scan, self._frame_pose)
             scan = carry_scan(scan, self._frame_pose, pose)
             obstacles = [carry_obstacle(o, self._frame_pose, pose) for o in self._obstacles]
         self.decision_scan = scan

@@ -178,7 +178,8 @@ class NavigationCore:
             return False
         # Placed at the next tick, with the odometry up to then (the order in which a frame and the odometry of
         # its time arrive is the middleware's; a frame placed on arrival could take the pose of the tick before).
-        self._unplaced = int(stamp_ns) if self.params.latency_compensation else None
+        # Without latency_compensation it is placed nowhere (:meth:`_pose_at` gives None).
+        self._unplaced = int(stamp_ns)
         if self.params.latency_compensation:
             paired = self._pairing.on_frame(int(stamp_ns))
             self._count_unpaired()

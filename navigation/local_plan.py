@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from navigation.detected import DetectionMarks
-from navigation.footprint import Footprint, PolarPoints, View, footprint_cells
+from navigation.footprint import Footprint, FootprintCells, PolarPoints, View, footprint_cells
 from navigation.grid import shifted, wavefront
 from navigation.memory import base_polar
 from navigation.pose import wrap_angle
@@ -235,11 +235,16 @@ class LocalPlanner:
 
     def _mark_points(self, stamp_s: float, marks: PolarPoints, pose: tuple[float, float, float]) -> None:
         """Mark every cell a point of ``marks`` falls in, with the highest of their heights."""
-        cells = footprint_cells(marks, pose, self.origin, self.resolution, self.cells)
-        self._hit[cells.ix, cells.iy] = float(stamp_s)
-        self._top[cells.ix, cells.iy] = cells.top
-        self._point[0, cells.ix, cells.iy] = cells.x
-        self._point[1, cells.ix, cells.iy] = cells.y
+        self._set_cells(stamp_s, footprint_cells(marks, pose, self.origin, self.resolution, self.cells))
+
+    def _set_cells(self, stamp_s: float, cells: FootprintCells, keep: BoolArray | None = None) -> None:
+        """Mark ``cells`` (those where ``keep``) as hit at ``stamp_s``, with their heights and mean points."""
+        pick = slice(None) if keep is None else keep
+        ix, iy = cells.ix[pick], cells.iy[pick]
+        self._hit[ix, iy] = float(stamp_s)
+        self._top[ix, iy] = cells.top[pick]
+        self._point[0, ix, iy] = cells.x[pick]
+        self._point[1, ix, iy] = cells.y[pick]
 
     def _mark_footprint(
         self, stamp_s: float, footprint: Footprint, pose: tuple[float, float, float], min_points: int
@@ -249,12 +254,7 @@ class LocalPlanner:
         cells = footprint_cells(footprint, pose, self.origin, self.resolution, self.cells)
         scan_marked = self._hit[cells.ix, cells.iy] == float(stamp_s)
         self._top[cells.ix[scan_marked], cells.iy[scan_marked]] = cells.top[scan_marked]
-        dense = cells.count >= max(min_points, 1)
-        ix, iy = cells.ix[dense], cells.iy[dense]
-        self._hit[ix, iy] = float(stamp_s)
-        self._top[ix, iy] = cells.top[dense]
-        self._point[0, ix, iy] = cells.x[dense]
-        self._point[1, ix, iy] = cells.y[dense]
+        self._set_cells(stamp_s, cells, cells.count >= max(min_points, 1))
 
     def unseen_near(
         self,
