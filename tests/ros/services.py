@@ -20,6 +20,10 @@ TRANSITIONS = {
 }
 
 
+# A query without an answer after this long is asked again (see NodeServices._call), s.
+RETRY_S = 10.0
+
+
 class NodeServices:
     """The services of one started node, called over DDS from the test's own node."""
 
@@ -28,20 +32,30 @@ class NodeServices:
         self.fqn = fqn
         self._clients: dict[str, Any] = {}
 
-    def _call(self, srv_type: Any, name: str, request: Any, timeout: float = 60.0) -> Any:
+    def _call(self, srv_type: Any, name: str, request: Any, timeout: float = 60.0, *, idempotent: bool = False) -> Any:
+        """One service call; a query (``idempotent``) is asked again every ``RETRY_S`` until ``timeout``.
+
+        Fast DDS drops a service's response when the server has not yet matched the new client's response reader
+        ("failed to send response (timeout)" in the node's log, seen in CI on a get_state right after start-up):
+        that answer never comes. A query can be asked again; a transition or a parameter change cannot (it would
+        be taken twice), so those are sent once.
+        """
         client = self._clients.get(name)
         if client is None:
             client = self._clients[name] = self.ros.node.create_client(srv_type, f"{self.fqn}/{name}")
         assert self.ros.spin_until(client.service_is_ready, 30.0), (
             f"no service {self.fqn}/{name}:\n" + self.ros.started_output()
         )
-        future = client.call_async(request)
-        assert self.ros.spin_until(future.done, timeout), f"{name}: no answer\n" + self.ros.started_output()
-        return future.result()
+        attempts = max(1, round(timeout / RETRY_S)) if idempotent else 1
+        for _ in range(attempts):
+            future = client.call_async(request)
+            if self.ros.spin_until(future.done, timeout / attempts):
+                return future.result()
+        raise AssertionError(f"{name}: no answer\n" + self.ros.started_output())
 
     def state(self) -> str:
         """The lifecycle state's label (unconfigured, inactive, active, finalized)."""
-        return str(self._call(GetState, "get_state", GetState.Request()).current_state.label)
+        return str(self._call(GetState, "get_state", GetState.Request(), idempotent=True).current_state.label)
 
     def transition(self, name: str) -> bool:
         """Ask for one transition by name; True when the node took it."""
@@ -56,7 +70,8 @@ class NodeServices:
 
     def get(self, name: str) -> Any:
         """``ros2 param get``: the Python value."""
-        value = self._call(GetParameters, "get_parameters", GetParameters.Request(names=[name])).values[0]
+        request = GetParameters.Request(names=[name])
+        value = self._call(GetParameters, "get_parameters", request, idempotent=True).values[0]
         fields = {
             ParameterType.PARAMETER_BOOL: "bool_value",
             ParameterType.PARAMETER_INTEGER: "integer_value",
@@ -68,7 +83,7 @@ class NodeServices:
     def describe(self, name: str) -> Any:
         """``ros2 param describe``: the ParameterDescriptor."""
         return self._call(
-            DescribeParameters, "describe_parameters", DescribeParameters.Request(names=[name])
+            DescribeParameters, "describe_parameters", DescribeParameters.Request(names=[name]), idempotent=True
         ).descriptors[0]
 
 
