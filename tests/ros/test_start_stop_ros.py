@@ -31,7 +31,8 @@ STARTS = 4
 STOP_TIMEOUT_S = 10.0  # a hang, not a speed check: a clean stop takes well under this even on a loaded machine
 FAST_DIAGNOSTICS = ("-p", "diagnostics_period_s:=0.02")
 CAMERA_PERIOD_S = 1.0 / 3.0  # slower than one frame's processing (the shipped model), so none is dropped busy
-SETTLE_S = 2.0  # from this long after the camera's subscription matched, every frame must get its depth
+FIRST_DEPTH_S = 20.0  # a start that gives no depth this long after matching is broken, even on a loaded machine
+FRAMES_AFTER_FIRST = 6  # after the first depth, each of these must get its depth
 
 
 def stop_cleanly(ros: Harness, proc: NodeProcess) -> str:
@@ -45,7 +46,13 @@ def stop_cleanly(ros: Harness, proc: NodeProcess) -> str:
 
 
 def depth_node_once(ros: Harness, start: int) -> None:
-    """One start: a camera from the moment it is matched, depth for every frame after SETTLE_S, a stop."""
+    """One start: a camera from the moment it is matched, depth within FIRST_DEPTH_S, then for every frame, a stop.
+
+    The start is not a fixed settle time: on a loaded machine Fast DDS has matched the test's CameraInfo writer
+    to the node's best-effort reader (and the node's depth writer to the test's reader) seconds after the
+    test's side saw the match, and a frame before that is rightly dropped ("no CameraInfo"). Once one depth
+    image came back the whole path is matched, and from then on no frame may be lost.
+    """
     ns = ros.namespace()
     proc = ros.start("depth_node", ns, *FAST_DIAGNOSTICS, params_file=CONFIG / "depth_node.yaml")
     frames = Frames()
@@ -53,15 +60,23 @@ def depth_node_once(ros: Harness, start: int) -> None:
     pub_image = ros.publisher(Image, f"{ns}/image_raw")
     pub_info = ros.publisher(CameraInfo, f"{ns}/camera_info")
     ros.wait_matched(pub_image)
-    ros.wait_matched(pub_info)  # the CameraInfo is matched on its own (a loaded machine: seconds later)
-    matched = time.monotonic()  # a camera driver publishes from here on, with its CameraInfo each frame
-    due: list[int] = []
-    while time.monotonic() < matched + SETTLE_S + 2.0:
+    ros.wait_matched(pub_info)
+
+    def camera_frame() -> int:
+        """Publish one frame as a camera driver does (its CameraInfo with it); its stamp."""
         image = frames.image()
         pub_info.publish(frames.info())
         pub_image.publish(image)
-        if time.monotonic() >= matched + SETTLE_S:
-            due.append(stamp_ns(image.header))
+        return stamp_ns(image.header)
+
+    end = time.monotonic() + FIRST_DEPTH_S
+    while not depth and time.monotonic() < end:
+        camera_frame()
+        ros.spin_until(lambda: bool(depth), CAMERA_PERIOD_S)
+    assert depth, f"start {start}: no depth {FIRST_DEPTH_S} s after matching:\n{proc.output()[-3000:]}"
+    due = []
+    for _ in range(FRAMES_AFTER_FIRST):
+        due.append(camera_frame())
         ros.spin_for(CAMERA_PERIOD_S)
 
     def missing() -> list[int]:
@@ -69,14 +84,13 @@ def depth_node_once(ros: Harness, start: int) -> None:
 
     ros.spin_until(lambda: not missing(), 15.0)
     assert not missing(), f"start {start}: {len(missing())} of {len(due)} without depth:\n{proc.output()[-3000:]}"
-    pub_info.publish(frames.info())
-    pub_image.publish(frames.image())  # stopped while this one is on its way or in processing
+    camera_frame()  # stopped while this one is on its way or in processing
     stop_cleanly(ros, proc)
     ros.node.destroy_publisher(pub_image)
     ros.node.destroy_publisher(pub_info)
 
 
-def test_depth_node_gives_depth_from_two_seconds_after_matching_and_stops_cleanly_every_time(ros: Harness) -> None:
+def test_depth_node_gives_depth_for_every_frame_once_matched_and_stops_cleanly_every_time(ros: Harness) -> None:
     for start in range(STARTS):
         depth_node_once(ros, start)
 
