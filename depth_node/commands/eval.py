@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(depth_node/evaluation/world_extras.py; default 0: the original world)",
     )
     parser.add_argument(
+        "--passages",
+        type=float,
+        default=0.0,
+        help="share of frames with a wall across the view open in one narrow passage (default 0)",
+    )
+    parser.add_argument(
         "--median-scale",
         action="store_true",
         help="scale each prediction by median(gt) / median(pred) first (for relative-depth models)",
@@ -76,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--seed must be >= 0, got {args.seed}")
     if not 0.0 <= args.floor_clutter <= 1.0:
         raise ParameterError(f"--floor-clutter must be in [0, 1], got {args.floor_clutter}")
+    if not 0.0 <= args.passages <= 1.0:
+        raise ParameterError(f"--passages must be in [0, 1], got {args.passages}")
     model = Path(args.model) if args.model else default_model()
     if not model.is_file():
         raise ParameterError(f"model file {model} does not exist")
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     est = load_estimator(model, providers=("cpu",))
     preds, gts, floor_found = [], [], 0
     for seed in range(args.seed, args.seed + args.count):
-        scene, pose = sample_view(seed, floor_clutter=args.floor_clutter)
+        scene, pose = sample_view(seed, floor_clutter=args.floor_clutter, passages=args.passages)
         frame = render(scene, camera, pose)
         pred = np.asarray(est.predict(frame.rgb, camera), dtype=np.float32)
         if args.floor_scale:
@@ -108,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         "median_scaled": bool(args.median_scale),
         "floor_scaled": bool(args.floor_scale),
         "floor_clutter": args.floor_clutter,
+        "passages": args.passages,
     }
     if args.floor_scale:
         report["floor_found_fraction"] = floor_found / args.count

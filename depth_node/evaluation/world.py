@@ -140,12 +140,15 @@ def sample_pose(scene: Scene, rng: np.random.Generator, pose_range: PoseRange | 
     return Pose(0.0, 0.0, z, jitter, pitch)
 
 
-def sample_view(seed: int, pose_range: PoseRange | None = None, floor_clutter: float = 0.0) -> tuple[Scene, Pose]:
+def sample_view(
+    seed: int, pose_range: PoseRange | None = None, floor_clutter: float = 0.0, passages: float = 0.0
+) -> tuple[Scene, Pose]:
     """The scene and camera pose of sample ``seed`` (what :func:`render_sample` renders).
 
     Held-out splits use seeds disjoint from the training seeds; the kind cycles so every split has all kinds.
     ``floor_clutter``: the share of samples that get low boxes and thin-legged furniture in front of the camera
-    (:mod:`depth_node.evaluation.world_extras`); 0 is the original world, sample for sample.
+    (:mod:`depth_node.evaluation.world_extras`); ``passages``: the share that get a wall across the view with
+    one narrow passage. 0 and 0 is the original world, sample for sample.
     """
     if seed < 0:
         raise ValueError(f"sample seed must be >= 0, got {seed}")
@@ -155,14 +158,22 @@ def sample_view(seed: int, pose_range: PoseRange | None = None, floor_clutter: f
         from depth_node.evaluation.world_extras import add_floor_clutter  # it builds on this module
 
         scene = add_floor_clutter(scene, pose, seed)
+    if passages > 0.0 and np.random.default_rng([seed, 9006]).random() < passages:
+        from depth_node.evaluation.world_extras import add_passage
+
+        scene = add_passage(scene, pose, seed)
     return scene, pose
 
 
 def render_sample(
-    seed: int, camera: CameraModel, pose_range: PoseRange | None = None, floor_clutter: float = 0.0
+    seed: int,
+    camera: CameraModel,
+    pose_range: PoseRange | None = None,
+    floor_clutter: float = 0.0,
+    passages: float = 0.0,
 ) -> Frame:
     """One training/evaluation sample: scene kind, scene and pose all drawn from ``seed`` (see :func:`sample_view`)."""
-    scene, pose = sample_view(seed, pose_range, floor_clutter)
+    scene, pose = sample_view(seed, pose_range, floor_clutter, passages)
     return render(scene, camera, pose)
 
 

@@ -44,6 +44,13 @@ class DataConfig:
         min_value=0.0,
         max_value=1.0,
     )
+    passages: float = param(
+        0.0,
+        "share of synthetic training samples with a wall across the view open in one narrow passage (0.6-1.1 m) "
+        "(depth_node/evaluation/world_extras.py; validation never gets them); 0 = the original world",
+        min_value=0.0,
+        max_value=1.0,
+    )
     min_depth: float = param(0.1, "ground truth below this is ignored, metres", min_value=0.0)
     max_depth: float = param(10.0, "ground truth above this is ignored, metres", min_value=0.1)
     workers: int = param(0, "DataLoader worker processes", min_value=0)

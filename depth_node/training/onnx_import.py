@@ -151,6 +151,7 @@ def calibration_batch(config: TrainConfig, count: int = 64, first_seed: int = 40
         _augmenter(config),
         train=False,
         floor_clutter=d.floor_clutter,
+        passages=d.passages,
     )
     return torch.stack([data[i][0] for i in range(count)])
 

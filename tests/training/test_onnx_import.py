@@ -1,5 +1,5 @@
 """An exported model back into a trainable checkpoint (depth_node/training/onnx_import.py), and the training world's
-floor clutter (low boxes, thin legs) that the fine-tuned shipped model was trained on."""
+floor clutter (low boxes, thin legs) and passages that a fine-tuned model trains on."""
 
 from __future__ import annotations
 
@@ -92,3 +92,43 @@ def test_eval_takes_the_floor_clutter_and_refuses_a_share_outside_0_1(capsys: py
     assert cluttered["abs_rel"] != plain["abs_rel"]  # other frames: boxes in front of the camera
     assert main([*argv, "--floor-clutter", "2"]) != 0
     assert "--floor-clutter must be in [0, 1], got 2.0" in capsys.readouterr().err
+
+
+def test_a_passage_is_a_wall_across_the_view_with_one_narrow_opening_in_front_of_the_camera() -> None:
+    camera = camera_for(160, 120)
+    seeds = range(30_000_000, 30_000_030)
+    seen = 0
+    for seed in seeds:
+        plain, pose = sample_view(seed)
+        walled, same_pose = sample_view(seed, passages=1.0)
+        assert same_pose == pose and walled.boxes[: len(plain.boxes)] == plain.boxes
+        a, b = walled.boxes[len(plain.boxes) :]  # the two wall pieces, one structure without a label
+        assert a.label is None and b.label is None and a.instance == b.instance and a.yaw == b.yaw
+        assert a.size[0] == b.size[0] and 0.1 <= a.size[0] <= 0.55 and a.size[2] == walled.room.hi[2]
+        normal = (math.cos(a.yaw), math.sin(a.yaw))
+        along = (-normal[1], normal[0])
+        ends = sorted(
+            (box.center[0] - pose.x) * along[0] + (box.center[1] - pose.y) * along[1] + s * box.size[1] / 2
+            for box in (a, b)
+            for s in (-1, 1)
+        )
+        assert 0.6 <= ends[2] - ends[1] <= 1.1 + 1e-9  # the opening between the two inner ends
+        face = (a.center[0] - pose.x) * normal[0] + (a.center[1] - pose.y) * normal[1] - a.size[0] / 2
+        assert face >= 0.25  # the camera is in front of the wall, never in it
+        frame = render_sample(seed, camera, None, 0.0, 1.0)
+        seen += bool(np.any(frame.depth < render_sample(seed, camera).depth - 0.05))
+    assert seen >= 25  # the wall is in the picture
+    shared = sum(len(sample_view(s, passages=0.5)[0].boxes) > len(sample_view(s)[0].boxes) for s in seeds)
+    assert 8 <= shared <= 22
+
+
+def test_eval_takes_the_passages_share_and_refuses_one_outside_0_1(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from depth_node.cli import main
+
+    argv = ["eval", "--synthetic", "--seed", "20000000", "--count", "3", "--no-ssim"]
+    assert main([*argv, "--passages", "1.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"] == 1.0
+    assert main([*argv, "--passages", "-0.5"]) != 0
+    assert "--passages must be in [0, 1], got -0.5" in capsys.readouterr().err

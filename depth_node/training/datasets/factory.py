@@ -30,15 +30,32 @@ def build_datasets(config: TrainConfig, build_cache: bool = True) -> tuple[PairD
         cache = d.cache_dir or None
         splits = []
         for count, first, train in ((d.train_count, d.train_seed, True), (d.val_count, d.val_seed, False)):
-            # Floor clutter is for training only: validation stays the original world, comparable across runs.
-            clutter = d.floor_clutter if train else 0.0
+            # The extras are for training only: validation stays the original world, comparable across runs.
+            clutter, passages = (d.floor_clutter, d.passages) if train else (0.0, 0.0)
             if cache and build_cache:
                 SyntheticDataset(
-                    count, first, size, d.fx_over_width, aug, train, config.seed, floor_clutter=clutter
+                    count,
+                    first,
+                    size,
+                    d.fx_over_width,
+                    aug,
+                    train,
+                    config.seed,
+                    floor_clutter=clutter,
+                    passages=passages,
                 ).build_cache(cache)
             splits.append(
                 SyntheticDataset(
-                    count, first, size, d.fx_over_width, aug, train, config.seed, cache, floor_clutter=clutter
+                    count,
+                    first,
+                    size,
+                    d.fx_over_width,
+                    aug,
+                    train,
+                    config.seed,
+                    cache,
+                    floor_clutter=clutter,
+                    passages=passages,
                 )
             )
         return splits[0], splits[1]

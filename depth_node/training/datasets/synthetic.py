@@ -35,6 +35,7 @@ class SyntheticDataset(PairDataset):
         pose_range: Camera heights and pitches (default: the world's robot webcam).
         floor_clutter: Share of samples with low boxes and thin-legged furniture in front of the camera
             (:func:`depth_node.evaluation.world.sample_view`; 0 = the original world).
+        passages: Share of samples with a wall across the view open in one narrow passage (0 = none).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class SyntheticDataset(PairDataset):
         cache_dir: str | Path | None = None,
         pose_range: PoseRange | None = None,
         floor_clutter: float = 0.0,
+        passages: float = 0.0,
     ) -> None:
         super().__init__(augmenter, train, seed)
         if count < 1:
@@ -58,6 +60,7 @@ class SyntheticDataset(PairDataset):
         self.camera = camera_for(camera_size[0], camera_size[1], fx_over_width)
         self.pose_range = pose_range or PoseRange()
         self.floor_clutter = floor_clutter
+        self.passages = passages
         self.cache: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float16]] | None = None
         if cache_dir:
             self.cache = self._open_cache(Path(cache_dir))
@@ -67,7 +70,7 @@ class SyntheticDataset(PairDataset):
 
     def render(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """Render sample ``index`` (ignores the cache)."""
-        frame = render_sample(self.first_seed + index, self.camera, self.pose_range, self.floor_clutter)
+        frame = render_sample(self.first_seed + index, self.camera, self.pose_range, self.floor_clutter, self.passages)
         return frame.rgb, frame.depth
 
     def load(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
@@ -82,6 +85,7 @@ class SyntheticDataset(PairDataset):
         # Everything that changes the pixels is in the name, so a stale cache is never reused.
         poses = "_".join(str(round(v * 1000)) for v in (*pr.height, *pr.pitch, pr.margin))
         clutter = f"_c{round(self.floor_clutter * 1000)}" if self.floor_clutter > 0.0 else ""
+        clutter += f"_g{round(self.passages * 1000)}" if self.passages > 0.0 else ""
         return f"syn_s{self.first_seed}_n{self.count}_{c.width}x{c.height}_f{round(c.fx * 1000)}_p{poses}{clutter}"
 
     def _open_cache(self, root: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float16]]:
