@@ -150,7 +150,8 @@ def add_passage(scene: Scene, pose: Pose, seed: int) -> Scene:
     else:
         return scene
     materials = list(scene.materials)
-    material = 0 if rng.random() < 0.3 else len(materials)  # the room's wall, or one of its own
+    # The scene's first material (what the fine-tunes of models/MODEL_CARD.md were trained with), or its own.
+    material = 0 if rng.random() < 0.3 else len(materials)
     if material:
         materials.append(_material(rng))
     instance = 1 + max([b.instance for b in scene.boxes] + [c.instance for c in scene.cylinders], default=0)
