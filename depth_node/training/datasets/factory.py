@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from depth_node.errors import ParameterError
@@ -32,32 +33,21 @@ def build_datasets(config: TrainConfig, build_cache: bool = True) -> tuple[PairD
         for count, first, train in ((d.train_count, d.train_seed, True), (d.val_count, d.val_seed, False)):
             # The extras are for training only: validation stays the original world, comparable across runs.
             clutter, passages = (d.floor_clutter, d.passages) if train else (0.0, 0.0)
-            if cache and build_cache:
-                SyntheticDataset(
-                    count,
-                    first,
-                    size,
-                    d.fx_over_width,
-                    aug,
-                    train,
-                    config.seed,
-                    floor_clutter=clutter,
-                    passages=passages,
-                ).build_cache(cache)
-            splits.append(
-                SyntheticDataset(
-                    count,
-                    first,
-                    size,
-                    d.fx_over_width,
-                    aug,
-                    train,
-                    config.seed,
-                    cache,
-                    floor_clutter=clutter,
-                    passages=passages,
-                )
+            split = functools.partial(
+                SyntheticDataset,
+                count,
+                first,
+                size,
+                d.fx_over_width,
+                aug,
+                train,
+                config.seed,
+                floor_clutter=clutter,
+                passages=passages,
             )
+            if cache and build_cache:
+                split(None).build_cache(cache)
+            splits.append(split(cache))
         return splits[0], splits[1]
     if not d.path:
         raise ParameterError(f"data.path is required for data.kind '{d.kind}'")
