@@ -40,10 +40,16 @@ import numpy as np
 import numpy.typing as npt
 
 from depth_node.camera import CameraModel
-from depth_node.frames import level_from_optical
 from depth_node.types import Detection2D, Scan
 from navigation.freespace import pixel_bearing
-from navigation.fusion import box_to_depth_pixels, floor_point, forward_per_depth, robust_depth, valid_box
+from navigation.fusion import (
+    box_to_depth_pixels,
+    floor_point,
+    forward_per_depth,
+    pixel_ray,
+    robust_depth,
+    valid_box,
+)
 from navigation.params import ObstacleAvoidanceParams
 
 FloatArray = npt.NDArray[np.float64]
@@ -109,12 +115,6 @@ def counts_as_obstacle(class_id: str, params: ObstacleAvoidanceParams) -> bool:
     return ALL_CLASSES in classes or class_id in classes
 
 
-def _ray(camera: CameraModel, u: float, v: float, pitch: float) -> tuple[float, float, float]:
-    """(forward, left, down) per metre of optical depth of the ray through pixel (u, v)."""
-    forward, left, down = level_from_optical((u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, 1.0, pitch)
-    return float(forward), float(left), float(down)
-
-
 def detected_obstacles(
     detections: Iterable[Detection2D],
     depth: npt.NDArray[np.floating],
@@ -153,7 +153,7 @@ def detected_obstacles(
         u = (cu - 0.5 * w, cu + 0.5 * w)
         bearings = pixel_bearing(cam, [u[0], u[1], u[0], u[1]], [bottom, bottom, top, top], pitch)
         low, high = float(np.min(bearings)), float(np.max(bearings))
-        t_forward, _, t_down = _ray(cam, cu, top, pitch)
+        t_forward, _, t_down = pixel_ray(cam, cu, top, pitch)
         if t_down <= 1e-9 or t_forward <= 1e-9:  # the top edge at or above the horizon: tall, its front only
             top_m, far = height, forward
         else:

@@ -62,12 +62,17 @@ def floor_point(
     on the floor puts its pixels farther than the box, but the box's bottom edge still meets the floor where
     the box stands. None at or above the horizon (the ray never meets the floor).
     """
-    rx, ry = (u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy
-    forward, left, down = level_from_optical(rx, ry, 1.0, pitch_rad)
+    forward, left, down = pixel_ray(camera, u, v, pitch_rad)
     if down <= 1e-9:
         return None
     depth = height_m / down
-    return float(forward * depth), float(left * depth)
+    return forward * depth, left * depth
+
+
+def pixel_ray(camera: CameraModel, u: float, v: float, pitch_rad: float) -> tuple[float, float, float]:
+    """(forward, left, down) per metre of optical depth of the ray through pixel (u, v), the camera pitched down."""
+    forward, left, down = level_from_optical((u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, 1.0, pitch_rad)
+    return float(forward), float(left), float(down)
 
 
 def valid_box(box: tuple[float, float, float, float], score: float) -> bool:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from depth_node.camera import CameraModel
 from depth_node.depth_params import DepthNodeParams
 from depth_node.estimator import load_estimator
-from depth_node.evaluation.scenarios import build_scenario
+from depth_node.evaluation.scenarios import Scenario, build_scenario
 from depth_node.evaluation.world import camera_for, render
 from depth_node.evaluation.world_render import Pose
 from depth_node.simulation.options import SimOptions, sim_nav_params
@@ -48,19 +49,19 @@ class Passage:
     toward: float  # +1: the start is at larger x than the wall (the camera faces -x)
 
 
-def passage(seed: int) -> Passage:
-    """The opening of ``narrow_gap`` seed ``seed`` (its two unlabelled wall boxes)."""
-    scenario = build_scenario("narrow_gap", seed)
+def passage(scenario: Scenario) -> Passage:
+    """The opening of a ``narrow_gap`` scenario (its two unlabelled wall boxes)."""
     low, high = sorted((b for b in scenario.scene.boxes if b.label is None), key=lambda b: b.center[1])
     y_low, y_high = low.center[1] + low.size[1] / 2, high.center[1] - high.size[1] / 2
     toward = 1.0 if scenario.start.x > low.center[0] else -1.0
     return Passage(low.center[0], low.size[0] / 2, (y_low + y_high) / 2, y_high - y_low, toward)
 
 
-def apparent_width(scanner: VirtualScanner, depth: npt.NDArray[np.float32], pose: Pose, gap: Passage) -> float:
+def apparent_width(
+    scanner: VirtualScanner, depth: npt.NDArray[np.float32], camera: CameraModel, pose: Pose, gap: Passage
+) -> float:
     """Distance between the nearest scan points either side of the centre line within the partition (inf:
     one side shows no point there)."""
-    camera = camera_for(depth.shape[1], depth.shape[0])
     scan = scanner.scan(depth, camera)
     r = scan.ranges.astype(np.float64)
     ok = np.isfinite(r)
@@ -83,23 +84,23 @@ def measure(model: str | None, seeds: int, distances: list[float]) -> dict[float
     scaler = mount.floor_scaler()
     assert scaler is not None
     out: dict[float, tuple[list[float], list[float]]] = {}
-    scenes = {seed: build_scenario("narrow_gap", seed).scene for seed in range(seeds)}
+    scenarios = [build_scenario("narrow_gap", seed) for seed in range(seeds)]
+    gaps = [passage(scenario) for scenario in scenarios]
     for distance in distances:
         widths, ratios = [], []
-        for seed in range(seeds):
-            gap = passage(seed)
+        for scenario, gap in zip(scenarios, gaps, strict=True):
             for offset in OFFSETS_M:
                 x = gap.wall_x + gap.toward * (gap.half_thickness + distance)
                 yaw = math.pi if gap.toward > 0 else 0.0
                 pose = Pose(x, gap.centre_y + offset, options.camera_height_m, yaw, options.camera_pitch_rad)
-                frame = render(scenes[seed], camera, pose)
+                frame = render(scenario.scene, camera, pose)
                 depth = frame.depth
                 if estimator is not None:
                     depth, _ = scaler.apply(np.asarray(estimator.predict(frame.rgb, camera), np.float32), camera)
                     face = np.abs(frame.depth - distance) < 0.02 * distance + 0.01
                     if face.any():
                         ratios.append(float(np.median(depth[face] / frame.depth[face])))
-                widths.append(apparent_width(scanner, np.asarray(depth, np.float32), pose, gap))
+                widths.append(apparent_width(scanner, np.asarray(depth, np.float32), camera, pose, gap))
         out[distance] = (widths, ratios)
     return out
 

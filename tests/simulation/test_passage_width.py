@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from depth_node.evaluation.scenarios import build_scenario
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -14,7 +16,7 @@ import passage_width  # noqa: E402
 
 
 def test_exact_depth_shows_the_passage_at_its_width_less_the_scan_bins() -> None:
-    gap = passage_width.passage(0)
+    gap = passage_width.passage(build_scenario("narrow_gap", 0))
     assert 0.72 <= gap.width <= 0.81  # 1.45-1.6 robot diameters
     widths, ratios = passage_width.measure(None, 1, [1.0])[1.0]
     assert len(widths) == len(passage_width.OFFSETS_M) and ratios == []
